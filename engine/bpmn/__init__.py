@@ -1,0 +1,1 @@
+"""The SpiffWorkflow adapter: safe parsing, restricted expressions, timers and the runtime."""

@@ -1,0 +1,38 @@
+"""Configuration: every ``KIM_*`` environment variable is declared here, once.
+
+``load_config(overrides)`` reads the environment and lets explicit keys win, which is how
+``webapp.create_app(config)`` and the tests configure the engine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "KIM_DATABASE_URL": None,           # default: sqlite:///<instance>/kim.sqlite3
+    "KIM_INSTANCE_PATH": "instance",
+    "KIM_SECRET_KEY": None,
+    "KIM_TIMEZONE": "Europe/Berlin",
+    "KIM_HOLIDAY_REGION": "NW",
+    "KIM_CLOSING_DAYS": "",
+    "KIM_SMTP_URL": None,
+    "KIM_BASE_URL": "http://127.0.0.1:5000",
+    "KIM_SCRIPT_TIME_LIMIT": 2.0,       # seconds per expression or script
+    "KIM_SCRIPT_MEMORY_LIMIT_MB": 256,
+    "KIM_DEFAULT_ESCALATE_AFTER": "5WD",
+}
+
+
+def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    config = dict(DEFAULTS)
+    for key in DEFAULTS:
+        if key in os.environ:
+            config[key] = os.environ[key]
+    config.update(overrides or {})
+    config["KIM_INSTANCE_PATH"] = str(Path(config["KIM_INSTANCE_PATH"]).resolve())
+    if not config.get("KIM_DATABASE_URL"):
+        config["KIM_DATABASE_URL"] = f"sqlite:///{Path(config['KIM_INSTANCE_PATH']) / 'kim.sqlite3'}"
+    return config

@@ -1,0 +1,1 @@
+"""SQLAlchemy models, the unit of work and the Alembic migrations."""

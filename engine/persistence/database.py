@@ -1,0 +1,96 @@
+"""Database engines and sessions for SQLite (embedded default) and PostgreSQL (production).
+
+SQLite allows one writer at a time. A transaction that starts by reading and later writes
+would fail with "database is locked" under load, so write units of work begin with
+``BEGIN IMMEDIATE`` (they queue for the write lock up front), while read-only ones stay
+deferred and run beside writers thanks to WAL mode. On PostgreSQL both are plain
+transactions and row locks (``FOR UPDATE``) serialize work on one process instance.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Database:
+    """A pair of engines on one database: ``write`` takes the write lock at BEGIN on SQLite."""
+
+    url: str
+    write: Engine
+    read: Engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.write.dialect.name == "sqlite"
+
+    def session(self, write: bool = True) -> Session:
+        return _session_factory(self.write if write else self.read)()
+
+    def dispose(self) -> None:
+        self.write.dispose()
+        self.read.dispose()
+
+
+_factories: dict[int, sessionmaker[Session]] = {}
+_factories_lock = threading.Lock()
+
+
+def _session_factory(engine: Engine) -> sessionmaker[Session]:
+    with _factories_lock:
+        factory = _factories.get(id(engine))
+        if factory is None:
+            factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+            _factories[id(engine)] = factory
+        return factory
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def make_database(url: str, pool_size: int = 10) -> Database:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return Database(url, _sqlite_engine(url, True), _sqlite_engine(url, False))
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return Database(url, engine, engine)
+
+
+def default_database_url(instance_path: Path) -> str:
+    return f"sqlite:///{instance_path / 'kim.sqlite3'}"
+
+
+def database_from_config(config: Mapping[str, Any]) -> Database:
+    url = config.get("KIM_DATABASE_URL") or default_database_url(Path(config.get("KIM_INSTANCE_PATH", "instance")))
+    return make_database(str(url))

@@ -1,0 +1,256 @@
+"""initial schema
+
+Revision ID: 0001
+Revises: 
+Create Date: 2026-11-22
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0001'
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+
+    op.create_table('app_user',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=100), nullable=False),
+    sa.Column('display_name', sa.String(length=200), nullable=False),
+    sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('password_hash', sa.String(length=256), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('username')
+    )
+    op.create_table('audit',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('object_type', sa.String(length=32), nullable=False),
+    sa.Column('object_id', sa.String(length=64), nullable=True),
+    sa.Column('case_id', sa.Uuid(), nullable=True),
+    sa.Column('instance_id', sa.Uuid(), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('audit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_instance_id'), ['instance_id'], unique=False)
+
+    op.create_table('model_source',
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('sha256')
+    )
+    op.create_table('office',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=16), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code')
+    )
+    op.create_table('api_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
+
+    op.create_table('process_definition',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('source_sha256', sa.String(length=64), nullable=False),
+    sa.Column('meta', sa.JSON(), nullable=False),
+    sa.Column('deployed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('deployed_by', sa.String(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['source_sha256'], ['model_source.sha256'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('kind', 'key', 'version')
+    )
+    with op.batch_alter_table('process_definition', schema=None) as batch_op:
+        batch_op.create_index('ix_definition_key_hash', ['kind', 'key', 'source_sha256'], unique=False)
+
+    op.create_table('user_office',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('office_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['office_id'], ['office.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', 'office_id')
+    )
+    op.create_table('process_instance',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('definition_id', sa.Integer(), nullable=False),
+    sa.Column('dependency_ids', sa.JSON(), nullable=False),
+    sa.Column('case_id', sa.Uuid(), nullable=True),
+    sa.Column('business_key', sa.String(length=100), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('state', sa.Text(), nullable=False),
+    sa.Column('state_format', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('started_by', sa.String(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['definition_id'], ['process_definition.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('process_instance', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_process_instance_business_key'), ['business_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_process_instance_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_process_instance_definition_id'), ['definition_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_process_instance_status'), ['status'], unique=False)
+
+    op.create_table('incident',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('instance_id', sa.Uuid(), nullable=False),
+    sa.Column('element_id', sa.String(length=200), nullable=True),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_incident_instance_id'), ['instance_id'], unique=False)
+
+    op.create_table('step_history',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('instance_id', sa.Uuid(), nullable=False),
+    sa.Column('spiff_task_id', sa.Uuid(), nullable=False),
+    sa.Column('bpmn_id', sa.String(length=200), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('step_history', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_step_history_instance_id'), ['instance_id'], unique=False)
+
+    op.create_table('task',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('instance_id', sa.Uuid(), nullable=False),
+    sa.Column('case_id', sa.Uuid(), nullable=True),
+    sa.Column('spiff_task_id', sa.Uuid(), nullable=False),
+    sa.Column('process_id', sa.String(length=200), nullable=False),
+    sa.Column('bpmn_id', sa.String(length=200), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('office_id', sa.Integer(), nullable=False),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('follow_up_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_by_id', sa.Integer(), nullable=True),
+    sa.Column('escalation_level', sa.Integer(), nullable=False),
+    sa.Column('escalate_after', sa.String(length=32), nullable=True),
+    sa.Column('form_key', sa.String(length=200), nullable=True),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['assignee_id'], ['app_user.id'], ),
+    sa.ForeignKeyConstraint(['completed_by_id'], ['app_user.id'], ),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
+    sa.ForeignKeyConstraint(['office_id'], ['office.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('instance_id', 'spiff_task_id')
+    )
+    with op.batch_alter_table('task', schema=None) as batch_op:
+        batch_op.create_index('ix_task_assignee_state_due', ['assignee_id', 'state', 'due_at'], unique=False)
+        batch_op.create_index('ix_task_instance_state', ['instance_id', 'state'], unique=False)
+        batch_op.create_index('ix_task_office_state_due', ['office_id', 'state', 'due_at'], unique=False)
+        batch_op.create_index('ix_task_state_due', ['state', 'due_at'], unique=False)
+
+    op.create_table('timer',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('instance_id', sa.Uuid(), nullable=False),
+    sa.Column('task_id', sa.Uuid(), nullable=True),
+    sa.Column('spiff_task_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('bpmn_id', sa.String(length=200), nullable=False),
+    sa.Column('fire_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('fired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('instance_id', 'spiff_task_id', 'kind', 'level')
+    )
+    with op.batch_alter_table('timer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_timer_instance_id'), ['instance_id'], unique=False)
+        batch_op.create_index('ix_timer_pending', ['fired_at', 'fire_at'], unique=False)
+
+
+
+
+def downgrade() -> None:
+
+    with op.batch_alter_table('timer', schema=None) as batch_op:
+        batch_op.drop_index('ix_timer_pending')
+        batch_op.drop_index(batch_op.f('ix_timer_instance_id'))
+
+    op.drop_table('timer')
+    with op.batch_alter_table('task', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_state_due')
+        batch_op.drop_index('ix_task_office_state_due')
+        batch_op.drop_index('ix_task_instance_state')
+        batch_op.drop_index('ix_task_assignee_state_due')
+
+    op.drop_table('task')
+    with op.batch_alter_table('step_history', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_step_history_instance_id'))
+
+    op.drop_table('step_history')
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_incident_instance_id'))
+
+    op.drop_table('incident')
+    with op.batch_alter_table('process_instance', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_process_instance_status'))
+        batch_op.drop_index(batch_op.f('ix_process_instance_definition_id'))
+        batch_op.drop_index(batch_op.f('ix_process_instance_case_id'))
+        batch_op.drop_index(batch_op.f('ix_process_instance_business_key'))
+
+    op.drop_table('process_instance')
+    op.drop_table('user_office')
+    with op.batch_alter_table('process_definition', schema=None) as batch_op:
+        batch_op.drop_index('ix_definition_key_hash')
+
+    op.drop_table('process_definition')
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
+
+    op.drop_table('api_token')
+    op.drop_table('office')
+    op.drop_table('model_source')
+    with op.batch_alter_table('audit', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_instance_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_case_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_at'))
+
+    op.drop_table('audit')
+    op.drop_table('app_user')
+

@@ -1,0 +1,1 @@
+"""Use cases: each function opens no session itself, commits once and raises engine errors."""

@@ -1,0 +1,30 @@
+"""What every use case needs: the database, the working-day calendar and the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.bpmn.runtime import Runtime
+from engine.calendar import WorkingDayCalendar, calendar_from_config
+from engine.config import load_config
+from engine.persistence.database import Database, make_database
+from engine.persistence.uow import UnitOfWork
+
+
+@dataclass
+class EngineContext:
+    db: Database
+    calendar: WorkingDayCalendar
+    runtime: Runtime
+    config: Mapping[str, Any]
+
+    def uow(self, write: bool = True) -> UnitOfWork:
+        return UnitOfWork(self.db, write)
+
+
+def create_context(overrides: Mapping[str, Any] | None = None) -> EngineContext:
+    config = load_config(overrides)
+    calendar = calendar_from_config(config)
+    return EngineContext(make_database(config["KIM_DATABASE_URL"]), calendar, Runtime(calendar), config)

@@ -1,0 +1,157 @@
+"""Deploy BPMN and DMN files: check everything, then store new versions (or nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.bpmn.loader import InspectedFile, ModelSource, build_bundle, checked_file, inspect_file
+from engine.bpmn.metadata import OfficeResolver
+from engine.bpmn.safe_xml import MAX_MODEL_BYTES
+from engine.domain.actors import Actor
+from engine.domain.errors import InvalidInput, ModelInvalid
+from engine.domain.model import ProcessMeta, ValidationProblem
+from engine.persistence.models import ModelSourceRow, ProcessDefinition
+from engine.persistence.uow import UnitOfWork
+from engine.services.directory import office_resolver
+
+MODEL_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn")
+
+
+@dataclass(frozen=True)
+class Deployed:
+    kind: str          # process | decision
+    key: str
+    version: int
+    changed: bool      # False when the same content was deployed before
+
+
+def read_model_paths(paths: Iterable[Path]) -> list[ModelSource]:
+    """Files named directly, plus every model file below named folders (sorted)."""
+    sources: list[ModelSource] = []
+    for path in paths:
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(MODEL_SUFFIXES))
+        elif path.is_file():
+            files = [path]
+        else:
+            raise InvalidInput(f"no such file or folder: {path}", {"path": "missing"})
+        for file in files:
+            if file.stat().st_size > MAX_MODEL_BYTES:
+                raise ModelInvalid([ValidationProblem(None, "file is larger than 2 MiB", file.name)])
+            sources.append(ModelSource(file.name, file.read_bytes()))
+    return sources
+
+
+def latest_definition(session: Session, kind: str, key: str) -> ProcessDefinition | None:
+    return session.scalar(select(ProcessDefinition).where(ProcessDefinition.kind == kind,
+                                                          ProcessDefinition.key == key)
+                          .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def definition_source(session: Session, definition: ProcessDefinition) -> ModelSource:
+    row = session.get(ModelSourceRow, definition.source_sha256)
+    assert row is not None  # noqa: S101  # foreign key guarantees it
+    return ModelSource(row.filename, row.content)
+
+
+def _calls(meta: ProcessMeta) -> list[tuple[str, str]]:
+    return [("process", c) for c in meta.called_processes] + [("decision", d) for d in meta.called_decisions]
+
+
+def resolve_dependencies(session: Session, wanted: list[tuple[str, str]],
+                         provided: set[str]) -> dict[str, ProcessDefinition]:
+    """Latest deployed definitions for everything called (transitively), keyed "kind:key"."""
+    found: dict[str, ProcessDefinition] = {}
+    while wanted:
+        kind, key = wanted.pop()
+        if key in provided or f"{kind}:{key}" in found:
+            continue
+        definition = latest_definition(session, kind, key)
+        if definition is None:
+            continue  # SpiffWorkflow's parser reports the missing reference with the element id
+        found[f"{kind}:{key}"] = definition
+        if kind == "process":
+            wanted += _calls(process_meta_of(definition))
+    return found
+
+
+def _dependency_files(session: Session, batch: Sequence[InspectedFile]) -> list[InspectedFile]:
+    """Deployed files providing processes/decisions that the batch calls but does not contain."""
+    provided = {p.process_id for f in batch for p in f.processes} | {d for f in batch for d in f.decisions}
+    wanted = [call for f in batch for p in f.processes for call in _calls(p)]
+    definitions = resolve_dependencies(session, wanted, provided)
+    by_sha = {d.source_sha256: d for d in definitions.values()}
+    return [checked_file(definition_source(session, d)) for d in by_sha.values()]
+
+
+def deploy(uow: UnitOfWork, sources: Sequence[ModelSource], actor: Actor) -> list[Deployed]:
+    """Validate every file; store all of them or none. Raises ModelInvalid with every problem."""
+    if not sources:
+        raise InvalidInput("no BPMN or DMN files given", {"file": "required"})
+    with uow:
+        session = uow.session
+        lookup = office_resolver(session)
+        batch, problems = _inspect_all(sources, lambda name: lookup.get(name.strip().lower()))
+        if not problems:
+            files = batch + _dependency_files(session, batch)
+            for f in batch:
+                for process in f.processes:
+                    try:
+                        build_bundle(process.process_id, files)
+                    except ModelInvalid as exc:
+                        problems.extend(exc.problems)
+        if problems:
+            raise ModelInvalid(problems)
+        deployed = [d for f in batch for d in _store(session, f, actor)]
+        uow.commit()
+    return deployed
+
+
+def _inspect_all(sources: Sequence[ModelSource],
+                 resolve: OfficeResolver) -> tuple[list[InspectedFile], list[ValidationProblem]]:
+    batch: list[InspectedFile] = []
+    problems: list[ValidationProblem] = []
+    for source in sources:
+        try:
+            batch.append(inspect_file(source, resolve))
+        except ModelInvalid as exc:
+            problems.extend(exc.problems)
+    return batch, problems
+
+
+def _store(session: Session, f: InspectedFile, actor: Actor) -> list[Deployed]:
+    sha = f.source.sha256
+    if session.get(ModelSourceRow, sha) is None:
+        session.add(ModelSourceRow(sha256=sha, filename=f.source.filename[:255], kind=f.kind,
+                                   content=f.source.content, created_at=clock.now()))
+    entries: list[tuple[str, str, str, dict[str, Any]]] = (
+        [("process", p.process_id, p.name, {"process": p.to_json()}) for p in f.processes]
+        + [("decision", d, d, {}) for d in f.decisions])
+    result = []
+    for kind, key, name, meta in entries:
+        latest = latest_definition(session, kind, key)
+        if latest is not None and latest.source_sha256 == sha:
+            result.append(Deployed(kind, key, latest.version, changed=False))
+            continue
+        version = (latest.version if latest else 0) + 1
+        session.add(ProcessDefinition(kind=kind, key=key, version=version, name=name[:300],
+                                      source_sha256=sha, meta=meta, deployed_at=clock.now(),
+                                      deployed_by=actor.username))
+        session.flush()
+        result.append(Deployed(kind, key, version, changed=True))
+    return result
+
+
+def process_meta_of(definition: ProcessDefinition) -> ProcessMeta:
+    return ProcessMeta.from_json(definition.meta["process"])
+
+
+def count_definitions(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(ProcessDefinition)) or 0)

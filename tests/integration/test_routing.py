@@ -1,0 +1,72 @@
+"""Human tasks land in the right office with the right due date (INTERFACES.md section 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from engine.domain.actors import SYSTEM
+from engine.persistence.models import HumanTask, Office, User
+from engine.services import directory
+from engine.services.context import EngineContext
+from engine.services.instances import start_instance
+from tests.conftest import deploy_files
+
+
+def _tasks(ctx: EngineContext) -> dict[str, HumanTask]:
+    with ctx.uow(write=False) as uow:
+        return {t.bpmn_id: t for t in uow.session.scalars(select(HumanTask))}
+
+
+def _office(ctx: EngineContext, office_id: int) -> str:
+    with ctx.uow(write=False) as uow:
+        office = uow.session.get(Office, office_id)
+        assert office is not None
+        return office.code
+
+
+def test_lane_by_code_or_name_and_candidate_groups_win(ctx: EngineContext, frozen_clock: object) -> None:
+    directory.add_user(ctx.uow(), "jana", "caseworker", ["JC"])
+    deploy_files(ctx, "routing.bpmn")
+    start_instance(ctx, "routing", {}, SYSTEM)
+    tasks = _tasks(ctx)
+    assert _office(ctx, tasks["abh_check"].office_id) == "ABH"       # lane "abh" (code, any case)
+    assert _office(ctx, tasks["soz_task"].office_id) == "SOZ"        # lane "Sozialamt" (office name)
+    assert _office(ctx, tasks["jc_override"].office_id) == "JC"      # candidateGroups beats the ABH lane
+    with ctx.uow(write=False) as uow:
+        jana = uow.session.scalar(select(User).where(User.username == "jana"))
+    assert jana is not None
+    assert tasks["jc_override"].assignee_id == jana.id
+    assert tasks["jc_override"].state == "claimed"
+    assert tasks["jc_override"].form_key == "uebergabe_jc"
+    assert tasks["abh_check"].state == "open"
+
+
+def test_due_dates_in_working_days_and_calendar_days(ctx: EngineContext, frozen_clock: object) -> None:
+    deploy_files(ctx, "routing.bpmn")
+    start_instance(ctx, "routing", {}, SYSTEM)  # Friday 2026-11-20
+    tasks = _tasks(ctx)
+    assert tasks["abh_check"].due_at == datetime.fromisoformat("2026-12-04T23:59:59+01:00")  # 10WD
+    assert tasks["soz_task"].due_at == datetime.fromisoformat("2026-12-04T23:59:59+01:00")   # P14D
+    assert tasks["jc_override"].due_at is None
+
+
+@pytest.mark.parametrize(("start", "due"), [
+    ("2026-12-18T10:00:00+01:00", "2027-01-05"),  # Christmas 25/26 Dec and New Year skipped
+    ("2027-05-26T10:00:00+02:00", "2027-06-10"),  # Corpus Christi (Thu 27 May) skipped
+    ("2027-10-29T10:00:00+02:00", "2027-11-15"),  # All Saints' Day (Mon 1 Nov) skipped
+    ("2026-11-21T10:00:00+01:00", "2026-12-04"),  # started on a Saturday
+])
+def test_working_days_skip_nrw_holidays(ctx: EngineContext, start: str, due: str) -> None:
+    from engine import clock
+
+    clock.freeze(datetime.fromisoformat(start))
+    try:
+        deploy_files(ctx, "routing.bpmn")
+        start_instance(ctx, "routing", {}, SYSTEM)
+        expected = datetime.fromisoformat(f"{due}T23:59:59").replace(tzinfo=clock.BERLIN)
+        assert _tasks(ctx)["abh_check"].due_at == expected
+    finally:
+        clock.reset()

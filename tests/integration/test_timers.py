@@ -1,0 +1,108 @@
+"""Every timer kind fires exactly once when the engine clock is moved past it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from engine import clock
+from engine.domain.actors import SYSTEM
+from engine.persistence.models import HumanTask, Timer
+from engine.services.context import EngineContext
+from engine.services.instances import start_instance
+from engine.services.timers import fire_due_timers
+from tests.conftest import deploy_files
+
+
+def _open_tasks(ctx: EngineContext) -> list[str]:
+    with ctx.uow(write=False) as uow:
+        return sorted(t.bpmn_id for t in uow.session.scalars(
+            select(HumanTask).where(HumanTask.state.in_(("open", "claimed")))))
+
+
+def _bpmn_timers(ctx: EngineContext) -> list[Timer]:
+    with ctx.uow(write=False) as uow:
+        return list(uow.session.scalars(select(Timer).where(Timer.kind == "bpmn")))
+
+
+def _fire_at(moment: str, ctx: EngineContext) -> int:
+    clock.freeze(datetime.fromisoformat(moment))
+    return fire_due_timers(ctx).bpmn_timers
+
+
+def test_interrupting_boundary_timer(ctx: EngineContext, frozen_clock: object) -> None:
+    deploy_files(ctx, "timers.bpmn")
+    start_instance(ctx, "timer_interrupting", {}, SYSTEM)
+    (row,) = _bpmn_timers(ctx)
+    assert row.fire_at == datetime.fromisoformat("2026-12-04T09:00:00+01:00")  # P14D, Camunda literal
+    assert _fire_at("2026-12-04T08:59:59+01:00", ctx) == 0
+    assert _fire_at("2026-12-04T09:00:01+01:00", ctx) == 1
+    assert _open_tasks(ctx) == ["ti_reminder"], "the interrupted task is cancelled"
+    assert fire_due_timers(ctx).total == 0
+    assert _bpmn_timers(ctx) == []
+
+
+def test_non_interrupting_boundary_timer(ctx: EngineContext, frozen_clock: object) -> None:
+    deploy_files(ctx, "timers.bpmn")
+    start_instance(ctx, "timer_noninterrupting", {}, SYSTEM)
+    assert _fire_at("2026-11-27T09:00:01+01:00", ctx) == 1  # "P7D", SpiffWorkflow's quoted form
+    assert _open_tasks(ctx) == ["tn_report", "tn_task"]
+    assert _fire_at("2026-12-30T09:00:00+01:00", ctx) == 0
+
+
+def test_intermediate_timer_in_working_days(ctx: EngineContext, frozen_clock: object) -> None:
+    deploy_files(ctx, "timers.bpmn")
+    start_instance(ctx, "timer_intermediate", {}, SYSTEM)
+    (row,) = _bpmn_timers(ctx)
+    assert row.fire_at == datetime.fromisoformat("2026-12-04T23:59:59+01:00")  # 10WD: end of the 10th day
+    assert _fire_at("2026-12-04T23:00:00+01:00", ctx) == 0
+    assert _open_tasks(ctx) == []
+    assert _fire_at("2026-12-05T00:00:00+01:00", ctx) == 1
+    assert _open_tasks(ctx) == ["tw_task"]
+    assert fire_due_timers(ctx).total == 0
+
+
+def test_time_date_timer(ctx: EngineContext, frozen_clock: object) -> None:
+    deploy_files(ctx, "timers.bpmn")
+    start_instance(ctx, "timer_date", {}, SYSTEM)
+    assert _fire_at("2026-12-31T23:59:59+01:00", ctx) == 0
+    assert _fire_at("2027-01-01T00:00:00+01:00", ctx) == 1
+    assert _open_tasks(ctx) == ["td_task"]
+
+
+def test_cycle_timer_fires_each_repetition_once(ctx: EngineContext, frozen_clock: object) -> None:
+    deploy_files(ctx, "timers.bpmn")
+    start_instance(ctx, "timer_cycle", {}, SYSTEM)
+    start = clock.now()
+    for n in (1, 2, 3):
+        clock.freeze(start + timedelta(days=28 * n, seconds=1))
+        assert fire_due_timers(ctx).bpmn_timers == 1
+        assert fire_due_timers(ctx).bpmn_timers == 0
+        assert _open_tasks(ctx).count("tc_ask") == n
+    clock.freeze(start + timedelta(days=28 * 5))
+    assert fire_due_timers(ctx).bpmn_timers == 0, "R3 fires three times only"
+    assert _bpmn_timers(ctx) == []
+
+
+def test_overdue_task_escalates_to_level_one_then_two(ctx: EngineContext, frozen_clock: object) -> None:
+    deploy_files(ctx, "routing.bpmn")
+    start_instance(ctx, "routing", {}, SYSTEM)  # abh_check due 2026-12-04 (10WD)
+
+    def level() -> int:
+        with ctx.uow(write=False) as uow:
+            task = uow.session.scalar(select(HumanTask).where(HumanTask.bpmn_id == "abh_check"))
+            assert task is not None
+            return task.escalation_level
+
+    clock.freeze(datetime.fromisoformat("2026-12-04T23:59:58+01:00"))
+    assert fire_due_timers(ctx).escalations == 0
+    clock.freeze(datetime.fromisoformat("2026-12-05T08:00:00+01:00"))
+    assert fire_due_timers(ctx).escalations == 2  # abh_check and soz_task were due the same day
+    assert level() == 1
+    clock.freeze(datetime.fromisoformat("2026-12-11T23:59:58+01:00"))
+    assert fire_due_timers(ctx).escalations == 0
+    clock.freeze(datetime.fromisoformat("2026-12-12T00:00:00+01:00"))  # 5 working days after the due day
+    assert fire_due_timers(ctx).escalations == 2
+    assert level() == 2
+    assert fire_due_timers(ctx).total == 0

@@ -1,0 +1,1 @@
+"""The Flask web app (inbox, cases, supervisor, modeler, REST API)."""
