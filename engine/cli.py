@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from engine.domain.actors import SYSTEM
 from engine.domain.errors import EngineError, ModelInvalid
@@ -68,8 +69,15 @@ def _timers_run_due(ctx: EngineContext, _args: argparse.Namespace) -> int:
     return 0
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes end with one line on stderr, like every other error of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kim", description="KIM Casework")
+    parser = _OneLineParser(prog="kim", description="KIM Casework")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("init-db", help="create or upgrade the schema").set_defaults(func=_init_db)
     p = sub.add_parser("deploy", help="validate and deploy BPMN/DMN files or folders")

@@ -35,7 +35,10 @@ def prune_workflow(workflow: Any, on_drop: Dropped | None = None) -> int:
     for sub in list(workflow.subprocesses.values()):
         dropped += _prune_one(sub, on_drop)
     dropped += _prune_one(workflow, on_drop)
-    _forget_finished_subprocesses(workflow)
+    dropped += _forget_finished_subprocesses(workflow, on_drop)
+    if workflow.completed and on_drop is not None:
+        for task in workflow.tasks.values():  # the end: report what stays in the final snapshot
+            on_drop(task)
     return dropped
 
 
@@ -174,11 +177,17 @@ def _splice_chains(workflow: Any, protected: set[Any], on_drop: Dropped | None) 
     return dropped
 
 
-def _forget_finished_subprocesses(workflow: Any) -> None:
+def _forget_finished_subprocesses(workflow: Any, on_drop: Dropped | None) -> int:
+    dropped = 0
     for task_id in list(workflow.subprocesses):
         owner = workflow.get_task_from_id(task_id) if _exists(workflow, task_id) else None
         if owner is None or owner.has_state(TaskState.FINISHED_MASK):
-            del workflow.subprocesses[task_id]
+            sub = workflow.subprocesses.pop(task_id)
+            dropped += len(sub.tasks)
+            if on_drop is not None:
+                for task in sub.tasks.values():
+                    on_drop(task)
+    return dropped
 
 
 def _exists(workflow: Any, task_id: Any) -> bool:

@@ -164,6 +164,7 @@ class ProcessInstance(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     dependency_ids: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # key -> definition id
+    spec_key: Mapped[str] = mapped_column(Text)  # content hashes of all definitions: the spec cache key
     case_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     business_key: Mapped[str | None] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)

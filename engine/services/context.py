@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.bpmn.runtime import Runtime
@@ -19,6 +19,7 @@ class EngineContext:
     calendar: WorkingDayCalendar
     runtime: Runtime
     config: Mapping[str, Any]
+    office_ids: dict[str, int] = field(default_factory=dict)  # office code -> id (ids never change)
 
     def uow(self, write: bool = True) -> UnitOfWork:
         return UnitOfWork(self.db, write)

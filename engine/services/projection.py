@@ -7,11 +7,12 @@ returned a :class:`~engine.bpmn.runtime.StepResult`. Nothing here commits.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -19,43 +20,49 @@ from engine.bpmn.runtime import INTERNAL_SPEC_TYPES, ReadyHumanTask, StepResult
 from engine.calendar import WorkingDayCalendar
 from engine.domain.durations import DurationError, WorkingDays, due_moment, end_of_day, parse_deadline
 from engine.domain.model import HumanTaskMeta, ProcessMeta
-from engine.persistence.models import (
-    OPEN_STATES,
-    HumanTask,
-    Incident,
-    InstanceStatus,
-    Office,
-    ProcessInstance,
-    StepHistory,
-    TaskState,
-    Timer,
-    TimerKind,
-    User,
-)
+from engine.persistence import store
+from engine.persistence.models import InstanceStatus, Office, TaskState, TimerKind, User
+from engine.persistence.store import InstanceRecord
 
 DEFAULT_ESCALATE_AFTER = "5WD"
 
 
-def apply_step(session: Session, instance: ProcessInstance, result: StepResult,
-               metas: Mapping[str, ProcessMeta], calendar: WorkingDayCalendar) -> list[HumanTask]:
-    """Bring tasks, timers, history and status of ``instance`` in line with ``result``.
+@dataclass(frozen=True)
+class NewTask:
+    id: UUID
+    office_id: int
+    bpmn_id: str
 
-    Returns the human tasks created by this step.
-    """
+
+@dataclass(frozen=True)
+class Projection:
+    """What a step changed in our tables, for the caller's reply."""
+
+    created: list[NewTask]
+    status: str
+    ended_at: datetime | None
+
+
+@dataclass
+class ProjectionContext:
+    calendar: WorkingDayCalendar
+    office_ids: dict[str, int]  # office code -> id; ids never change once created
+
+
+def apply_step(session: Session, instance: InstanceRecord, result: StepResult,
+               metas: Mapping[str, ProcessMeta], pctx: ProjectionContext) -> Projection:
+    """Bring tasks, timers and history of ``instance`` in line with ``result``."""
     now = clock.now()
-    created = _sync_human_tasks(session, instance, result.ready_human, metas, calendar, now)
-    _sync_bpmn_timers(session, instance, result)
+    created = _sync_human_tasks(session, instance, result.ready_human, metas, pctx, now)
+    _sync_bpmn_timers(session, instance, result, now)
     _record_history(session, instance, result)
     if result.incident is not None:
-        instance.status = InstanceStatus.INCIDENT.value
-        session.add(Incident(instance_id=instance.id, element_id=result.incident.element_id,
-                             message=result.incident.message[:4000], created_at=now))
-    elif result.completed:
-        instance.status = InstanceStatus.COMPLETED.value
-        instance.ended_at = now
-    else:
-        instance.status = InstanceStatus.RUNNING.value
-    return created
+        store.add_incident(session, {"instance_id": instance.id, "element_id": result.incident.element_id,
+                                     "message": result.incident.message[:4000], "created_at": now})
+        return Projection(created, InstanceStatus.INCIDENT.value, None)
+    if result.completed:
+        return Projection(created, InstanceStatus.COMPLETED.value, now)
+    return Projection(created, InstanceStatus.RUNNING.value, None)
 
 
 def find_meta(metas: Mapping[str, ProcessMeta], ready: ReadyHumanTask) -> HumanTaskMeta | None:
@@ -69,56 +76,53 @@ def find_meta(metas: Mapping[str, ProcessMeta], ready: ReadyHumanTask) -> HumanT
     return None
 
 
-def _sync_human_tasks(session: Session, instance: ProcessInstance, ready: list[ReadyHumanTask],
-                      metas: Mapping[str, ProcessMeta], calendar: WorkingDayCalendar,
-                      now: datetime) -> list[HumanTask]:
-    open_rows = {row.spiff_task_id: row for row in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state.in_(OPEN_STATES)))}
+def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[ReadyHumanTask],
+                      metas: Mapping[str, ProcessMeta], pctx: ProjectionContext, now: datetime) -> list[NewTask]:
+    open_rows = store.open_tasks(session, instance.id)
     ready_ids = {r.spiff_id for r in ready}
-    for spiff_id, row in open_rows.items():
-        if spiff_id not in ready_ids:  # interrupted by an event, or the process was cancelled
-            row.state = TaskState.CANCELLED.value
-            row.completed_at = now
-            session.execute(delete(Timer).where(Timer.task_id == row.id, Timer.fired_at.is_(None)))
-    created = []
+    # Gone from the workflow: interrupted by an event, or the process ended or was cancelled.
+    store.cancel_tasks(session, [tid for sid, tid in open_rows.items() if sid not in ready_ids], now)
+    created: list[NewTask] = []
+    task_rows: list[dict[str, Any]] = []
+    timer_rows: list[dict[str, Any]] = []
     for item in ready:
         if item.spiff_id in open_rows:
             continue
         meta = find_meta(metas, item)
         if meta is None or meta.office is None:
             raise LookupError(f"no routing for user task '{item.bpmn_id}' (deploy-time check missed it)")
-        row = _new_task(session, instance, item, meta, calendar, now)
-        created.append(row)
+        row = _task_row(session, instance, item, meta, pctx, now)
+        task_rows.append(row)
+        timer_rows += _escalation_rows(instance, row, pctx.calendar, now)
+        created.append(NewTask(row["id"], row["office_id"], item.bpmn_id))
+    store.insert_rows(session, store.TASK, task_rows)
+    store.insert_rows(session, store.TIMER, timer_rows)
     return created
 
 
-def _office_id(session: Session, code: str) -> int:
-    office_id = session.scalar(select(Office.id).where(Office.code == code))
-    if office_id is None:
+def _office_id(session: Session, code: str, cache: dict[str, int]) -> int:
+    if code not in cache:
+        cache.clear()
+        cache.update({c: i for c, i in session.execute(select(Office.code, Office.id))})
+    if code not in cache:
         raise LookupError(f"office '{code}' no longer exists")
-    return office_id
+    return cache[code]
 
 
-def _new_task(session: Session, instance: ProcessInstance, item: ReadyHumanTask, meta: HumanTaskMeta,
-              calendar: WorkingDayCalendar, now: datetime) -> HumanTask:
+def _task_row(session: Session, instance: InstanceRecord, item: ReadyHumanTask, meta: HumanTaskMeta,
+              pctx: ProjectionContext, now: datetime) -> dict[str, Any]:
     assert meta.office is not None  # noqa: S101  # checked by the caller
-    due_at = _due_at(meta.due_in, now, calendar)
     assignee_id = None
     if meta.assignee:
         assignee_id = session.scalar(select(User.id).where(User.username == meta.assignee.lower()))
-    row = HumanTask(
-        instance_id=instance.id, case_id=instance.case_id, spiff_task_id=item.spiff_id,
-        process_id=item.process_chain[-1], bpmn_id=item.bpmn_id, name=meta.name or item.name,
-        office_id=_office_id(session, meta.office), assignee_id=assignee_id,
-        state=TaskState.CLAIMED.value if assignee_id else TaskState.OPEN.value,
-        created_at=now, due_at=due_at, escalation_level=0, escalate_after=meta.escalate_after,
-        form_key=meta.form_key, data={},
-    )
-    session.add(row)
-    session.flush()
-    if due_at is not None:
-        _add_escalation_timers(session, instance, row, due_at, calendar, now)
-    return row
+    return {
+        "id": uuid4(), "instance_id": instance.id, "case_id": instance.case_id, "spiff_task_id": item.spiff_id,
+        "process_id": item.process_chain[-1], "bpmn_id": item.bpmn_id, "name": (meta.name or item.name)[:300],
+        "office_id": _office_id(session, meta.office, pctx.office_ids), "assignee_id": assignee_id,
+        "state": TaskState.CLAIMED.value if assignee_id else TaskState.OPEN.value,
+        "created_at": now, "due_at": _due_at(meta.due_in, now, pctx.calendar), "escalation_level": 0,
+        "escalate_after": meta.escalate_after, "form_key": meta.form_key, "data": {}, "version": 1,
+    }
 
 
 def _due_at(due_in: str | None, now: datetime, calendar: WorkingDayCalendar) -> datetime | None:
@@ -142,43 +146,38 @@ def escalation_moment(due_at: datetime, escalate_after: str | None, calendar: Wo
     return due_moment(due_at, after, calendar)
 
 
-def _add_escalation_timers(session: Session, instance: ProcessInstance, row: HumanTask, due_at: datetime,
-                           calendar: WorkingDayCalendar, now: datetime) -> None:
-    for level, fire_at in ((1, due_at), (2, escalation_moment(due_at, row.escalate_after, calendar))):
-        session.add(Timer(instance_id=instance.id, task_id=row.id, spiff_task_id=row.spiff_task_id,
-                          kind=TimerKind.ESCALATION.value, level=level, bpmn_id=row.bpmn_id,
-                          fire_at=fire_at, created_at=now))
+def _escalation_rows(instance: InstanceRecord, task: dict[str, Any], calendar: WorkingDayCalendar,
+                     now: datetime) -> list[dict[str, Any]]:
+    due_at = task["due_at"]
+    if due_at is None:
+        return []
+    moments = ((1, due_at), (2, escalation_moment(due_at, task["escalate_after"], calendar)))
+    return [{"id": uuid4(), "instance_id": instance.id, "task_id": task["id"], "spiff_task_id": task["spiff_task_id"],
+             "kind": TimerKind.ESCALATION.value, "level": level, "bpmn_id": task["bpmn_id"], "fire_at": fire_at,
+             "created_at": now, "attempts": 0} for level, fire_at in moments]
 
 
-def _sync_bpmn_timers(session: Session, instance: ProcessInstance, result: StepResult) -> None:
-    rows = {row.spiff_task_id: row for row in session.scalars(
-        select(Timer).where(Timer.instance_id == instance.id, Timer.kind == TimerKind.BPMN.value))}
+def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepResult, now: datetime) -> None:
+    rows = store.bpmn_timers(session, instance.id)
     wanted = {t.spiff_id: t for t in result.timers}
-    stale = [row.id for sid, row in rows.items() if sid not in wanted]
-    if stale:
-        session.execute(delete(Timer).where(Timer.id.in_(stale)))
-    now = clock.now()
+    store.delete_timers(session, (timer_id for sid, (timer_id, _) in rows.items() if sid not in wanted))
+    new_rows = []
     for spiff_id, timer in wanted.items():
-        row = rows.get(spiff_id)
-        if row is None:
-            session.add(Timer(instance_id=instance.id, spiff_task_id=spiff_id, kind=TimerKind.BPMN.value,
-                              level=0, bpmn_id=timer.bpmn_id, fire_at=timer.fire_at, created_at=now))
-        elif row.fire_at != timer.fire_at:
-            row.fire_at = timer.fire_at
-            row.attempts = 0
+        existing = rows.get(spiff_id)
+        if existing is None:
+            new_rows.append({"id": uuid4(), "instance_id": instance.id, "spiff_task_id": spiff_id,
+                             "kind": TimerKind.BPMN.value, "level": 0, "bpmn_id": timer.bpmn_id[:200],
+                             "fire_at": timer.fire_at, "created_at": now, "attempts": 0})
+        elif existing[1] != timer.fire_at:
+            store.move_timer(session, existing[0], timer.fire_at)
+    store.insert_rows(session, store.TIMER, new_rows)
 
 
-def _record_history(session: Session, instance: ProcessInstance, result: StepResult) -> None:
-    rows: list[dict[str, Any]] = [
+def _record_history(session: Session, instance: InstanceRecord, result: StepResult) -> None:
+    store.add_history(session, [
         {"instance_id": instance.id, "spiff_task_id": f.spiff_id, "bpmn_id": f.bpmn_id[:200],
          "name": f.name[:300], "kind": f.kind[:64], "state": f.state,
          "finished_at": datetime.fromtimestamp(f.finished_at, tz=UTC)}
-        for f in result.finished if f.state == "COMPLETED" and f.kind not in INTERNAL_SPEC_TYPES
-        and f.bpmn_id != "Root"
-    ]
-    if rows:
-        session.execute(insert(StepHistory), rows)
-
-
-def task_ids_of(rows: list[HumanTask]) -> list[UUID]:
-    return [r.id for r in rows]
+        for f in result.finished
+        if f.state == "COMPLETED" and f.kind not in INTERNAL_SPEC_TYPES and f.bpmn_id != "Root"
+    ])

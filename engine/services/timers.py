@@ -13,21 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import SYSTEM
-from engine.persistence.models import (
-    OPEN_STATES,
-    HumanTask,
-    InstanceStatus,
-    ProcessInstance,
-    Timer,
-    TimerKind,
-)
+from engine.persistence import store
+from engine.persistence.models import InstanceStatus, Timer, TimerKind
 from engine.services.context import EngineContext
-from engine.services.instances import _persist, audit, instance_spec, lock_instance
+from engine.services.instances import audit, instance_spec, persist_step
 
 
 @dataclass
@@ -73,33 +67,23 @@ def fire_due_timers(ctx: EngineContext, limit: int = 500) -> FireReport:
 def fire_for_instance(session: Session, ctx: EngineContext, instance_id: UUID,
                       now: datetime) -> tuple[int, int] | None:
     """Fire the due rows of one locked instance; None if another scheduler holds it."""
-    instance = lock_instance(session, instance_id, skip_locked=not ctx.db.is_sqlite)
+    instance = store.lock_instance(session, instance_id, skip_locked=not ctx.db.is_sqlite)
     if instance is None:
         return None
-    due = list(session.scalars(select(Timer).where(Timer.instance_id == instance_id, Timer.fired_at.is_(None),
-                                                   Timer.fire_at <= now)))
-    bpmn_due = [t for t in due if t.kind == TimerKind.BPMN.value]
+    due = store.due_timers(session, instance_id, now)
     escalations = 0
     for timer in (t for t in due if t.kind == TimerKind.ESCALATION.value):
-        escalations += _escalate(session, instance, timer, now)
+        if store.raise_escalation(session, timer.id, timer.task_id, timer.level, now):
+            escalations += 1
+            audit(session, SYSTEM, "task.escalate", "task", timer.task_id, instance, {"level": timer.level})
+    bpmn_due = [t for t in due if t.kind == TimerKind.BPMN.value]
     if bpmn_due and instance.status == InstanceStatus.RUNNING.value:
         spec = instance_spec(session, instance)
         workflow = ctx.runtime.restore(spec.bundle, instance.state)
         result = ctx.runtime.fire_due_timers(workflow)
-        session.execute(delete(Timer).where(Timer.id.in_([t.id for t in bpmn_due])))
-        session.flush()
-        _persist(session, ctx, instance, workflow, result, spec)
+        store.delete_timers(session, (t.id for t in bpmn_due))
+        persist_step(session, ctx, instance, workflow, result, spec)
         for timer in bpmn_due:
             audit(session, SYSTEM, "timer.fire", "timer", timer.bpmn_id, instance,
                   {"fire_at": timer.fire_at.isoformat()})
     return len(bpmn_due), escalations
-
-
-def _escalate(session: Session, instance: ProcessInstance, timer: Timer, now: datetime) -> int:
-    timer.fired_at = now
-    task = session.get(HumanTask, timer.task_id) if timer.task_id else None
-    if task is None or task.state not in OPEN_STATES or task.escalation_level >= timer.level:
-        return 0
-    task.escalation_level = timer.level
-    audit(session, SYSTEM, "task.escalate", "task", task.id, instance, {"level": timer.level})
-    return 1

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import HumanTask, Office, User
 from engine.services import directory
@@ -60,8 +61,6 @@ def test_due_dates_in_working_days_and_calendar_days(ctx: EngineContext, frozen_
     ("2026-11-21T10:00:00+01:00", "2026-12-04"),  # started on a Saturday
 ])
 def test_working_days_skip_nrw_holidays(ctx: EngineContext, start: str, due: str) -> None:
-    from engine import clock
-
     clock.freeze(datetime.fromisoformat(start))
     try:
         deploy_files(ctx, "routing.bpmn")
@@ -70,3 +69,22 @@ def test_working_days_skip_nrw_holidays(ctx: EngineContext, start: str, due: str
         assert _tasks(ctx)["abh_check"].due_at == expected
     finally:
         clock.reset()
+
+
+def test_configured_closing_days_are_not_working_days(database_url: str, tmp_path: object) -> None:
+    from engine.services.context import create_context
+
+    closing = create_context({"KIM_DATABASE_URL": database_url, "KIM_CLOSING_DAYS": "2026-11-23,2026-11-24"})
+    try:
+        clock.freeze(datetime.fromisoformat("2026-11-20T09:00:00+01:00"))
+        from tests.conftest import _empty_tables
+
+        _empty_tables(closing)
+        directory.seed_offices(closing.uow())
+        deploy_files(closing, "routing.bpmn")
+        start_instance(closing, "routing", {}, SYSTEM)
+        # Mon 23 and Tue 24 closed: 10 working days end on Tue 8 Dec instead of Fri 4 Dec.
+        assert _tasks(closing)["abh_check"].due_at == datetime.fromisoformat("2026-12-08T23:59:59+01:00")
+    finally:
+        clock.reset()
+        closing.db.dispose()

@@ -101,6 +101,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('definition_id', sa.Integer(), nullable=False),
     sa.Column('dependency_ids', sa.JSON(), nullable=False),
+    sa.Column('spec_key', sa.Text(), nullable=False),
     sa.Column('case_id', sa.Uuid(), nullable=True),
     sa.Column('business_key', sa.String(length=100), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),

@@ -1,0 +1,197 @@
+"""Core SQL for the hot path of an engine step (lock, complete, project, save).
+
+An engine step touches a handful of rows; going through the ORM unit of work for them cost
+several times more than the statements themselves. These functions issue plain SQLAlchemy
+Core statements on the session's connection, inside the caller's transaction, and never
+commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, Table, and_, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.persistence.models import (
+    OPEN_STATES,
+    AuditEntry,
+    HumanTask,
+    Incident,
+    ProcessInstance,
+    StepHistory,
+    TaskState,
+    Timer,
+    TimerKind,
+)
+
+INSTANCE: Table = ProcessInstance.__table__  # type: ignore[assignment]  # declarative tables are Tables
+TASK: Table = HumanTask.__table__  # type: ignore[assignment]  # as above
+TIMER: Table = Timer.__table__  # type: ignore[assignment]  # as above
+AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]  # as above
+HISTORY: Table = StepHistory.__table__  # type: ignore[assignment]  # as above
+INCIDENT: Table = Incident.__table__  # type: ignore[assignment]  # as above
+
+
+@dataclass
+class InstanceRecord:
+    id: UUID
+    definition_id: int
+    dependency_ids: dict[str, Any]
+    spec_key: str
+    case_id: UUID | None
+    status: str
+    state: str
+    version: int
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: UUID
+    instance_id: UUID
+    spiff_task_id: UUID
+    bpmn_id: str
+    office_id: int
+    assignee_id: int | None
+    state: str
+    version: int
+    form_key: str | None
+
+
+_INSTANCE_COLUMNS = (INSTANCE.c.id, INSTANCE.c.definition_id, INSTANCE.c.dependency_ids, INSTANCE.c.spec_key,
+                     INSTANCE.c.case_id, INSTANCE.c.status, INSTANCE.c.state, INSTANCE.c.version)
+_TASK_COLUMNS = (TASK.c.id, TASK.c.instance_id, TASK.c.spiff_task_id, TASK.c.bpmn_id, TASK.c.office_id,
+                 TASK.c.assignee_id, TASK.c.state, TASK.c.version, TASK.c.form_key)
+
+
+def _instance(row: Row[Any] | None) -> InstanceRecord | None:
+    return InstanceRecord(*row) if row is not None else None
+
+
+def lock_instance(session: Session, instance_id: UUID, skip_locked: bool = False) -> InstanceRecord | None:
+    """Row lock for the engine step (PostgreSQL); on SQLite BEGIN IMMEDIATE already holds the write lock."""
+    query = select(*_INSTANCE_COLUMNS).where(INSTANCE.c.id == instance_id).with_for_update(skip_locked=skip_locked)
+    return _instance(session.connection().execute(query).first())
+
+
+def lock_instance_of_task(session: Session, task_id: UUID) -> tuple[InstanceRecord, TaskRecord] | None:
+    conn = session.connection()
+    owner = select(TASK.c.instance_id).where(TASK.c.id == task_id).scalar_subquery()
+    instance = _instance(conn.execute(select(*_INSTANCE_COLUMNS).where(INSTANCE.c.id == owner)
+                                      .with_for_update()).first())
+    if instance is None:
+        return None
+    task = conn.execute(select(*_TASK_COLUMNS).where(TASK.c.id == task_id)).first()
+    return (instance, TaskRecord(*task)) if task is not None else None
+
+
+def insert_instance(session: Session, values: Mapping[str, Any]) -> None:
+    session.connection().execute(insert(INSTANCE), [dict(values)])
+
+
+def save_instance(session: Session, record: InstanceRecord, state: str, status: str,
+                  ended_at: datetime | None, state_format: int) -> bool:
+    """Compare-and-set on the instance version; False if someone else saved in between."""
+    values: dict[str, Any] = {"state": state, "status": status, "version": record.version + 1,
+                              "state_format": state_format}
+    if ended_at is not None:
+        values["ended_at"] = ended_at
+    result = session.connection().execute(
+        update(INSTANCE).where(INSTANCE.c.id == record.id, INSTANCE.c.version == record.version).values(**values))
+    if result.rowcount != 1:
+        return False
+    record.version += 1
+    record.state, record.status = state, status
+    return True
+
+
+def complete_task_row(session: Session, task: TaskRecord, user_id: int | None, data: Mapping[str, Any],
+                      now: datetime) -> bool:
+    """Compare-and-set: only an open task at the version we read can be completed."""
+    result = session.connection().execute(
+        update(TASK).where(TASK.c.id == task.id, TASK.c.version == task.version, TASK.c.state.in_(OPEN_STATES))
+        .values(state=TaskState.COMPLETED.value, completed_at=now, completed_by_id=user_id, data=dict(data),
+                version=task.version + 1))
+    return result.rowcount == 1
+
+
+def reopen_task_row(session: Session, task: TaskRecord, data: Mapping[str, Any]) -> None:
+    """Undo a completion whose model code failed: the task stays open, the data kept as a draft."""
+    session.connection().execute(
+        update(TASK).where(TASK.c.id == task.id)
+        .values(state=task.state, completed_at=None, completed_by_id=None, data=dict(data),
+                version=task.version + 2))
+
+
+def open_tasks(session: Session, instance_id: UUID) -> dict[UUID, UUID]:
+    """spiff task id -> task id of the instance's open human tasks."""
+    rows = session.connection().execute(
+        select(TASK.c.spiff_task_id, TASK.c.id).where(TASK.c.instance_id == instance_id,
+                                                      TASK.c.state.in_(OPEN_STATES)))
+    return {r.spiff_task_id: r.id for r in rows}
+
+
+def cancel_tasks(session: Session, task_ids: Sequence[UUID], now: datetime) -> None:
+    if not task_ids:
+        return
+    conn = session.connection()
+    conn.execute(update(TASK).where(TASK.c.id.in_(task_ids), TASK.c.state.in_(OPEN_STATES))
+                 .values(state=TaskState.CANCELLED.value, completed_at=now, version=TASK.c.version + 1))
+    conn.execute(delete(TIMER).where(TIMER.c.task_id.in_(task_ids), TIMER.c.fired_at.is_(None)))
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(insert(table), [dict(r) for r in rows])
+
+
+def bpmn_timers(session: Session, instance_id: UUID) -> dict[UUID, tuple[UUID, datetime]]:
+    """spiff task id -> (timer id, fire_at) of the instance's pending BPMN timers."""
+    rows = session.connection().execute(
+        select(TIMER.c.spiff_task_id, TIMER.c.id, TIMER.c.fire_at)
+        .where(TIMER.c.instance_id == instance_id, TIMER.c.kind == TimerKind.BPMN.value))
+    return {r.spiff_task_id: (r.id, r.fire_at) for r in rows}
+
+
+def delete_timers(session: Session, timer_ids: Iterable[UUID]) -> None:
+    ids = list(timer_ids)
+    if ids:
+        session.connection().execute(delete(TIMER).where(TIMER.c.id.in_(ids)))
+
+
+def move_timer(session: Session, timer_id: UUID, fire_at: datetime) -> None:
+    session.connection().execute(update(TIMER).where(TIMER.c.id == timer_id).values(fire_at=fire_at, attempts=0))
+
+
+def due_timers(session: Session, instance_id: UUID, now: datetime) -> list[Row[Any]]:
+    return list(session.connection().execute(
+        select(TIMER.c.id, TIMER.c.kind, TIMER.c.level, TIMER.c.task_id, TIMER.c.bpmn_id, TIMER.c.fire_at)
+        .where(TIMER.c.instance_id == instance_id, TIMER.c.fired_at.is_(None), TIMER.c.fire_at <= now)))
+
+
+def raise_escalation(session: Session, timer_id: UUID, task_id: UUID | None, level: int, now: datetime) -> bool:
+    """Mark the timer fired and lift the task to ``level`` if it is open and lower; True if lifted."""
+    conn = session.connection()
+    conn.execute(update(TIMER).where(TIMER.c.id == timer_id).values(fired_at=now))
+    if task_id is None:
+        return False
+    result = conn.execute(update(TASK).where(and_(TASK.c.id == task_id, TASK.c.state.in_(OPEN_STATES),
+                                                  TASK.c.escalation_level < level))
+                          .values(escalation_level=level, version=TASK.c.version + 1))
+    return result.rowcount == 1
+
+
+def add_audit(session: Session, values: Mapping[str, Any]) -> None:
+    session.connection().execute(insert(AUDIT), [dict(values)])
+
+
+def add_history(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    insert_rows(session, HISTORY, rows)
+
+
+def add_incident(session: Session, values: Mapping[str, Any]) -> None:
+    session.connection().execute(insert(INCIDENT), [dict(values)])
