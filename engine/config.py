@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "KIM_SCRIPT_TIME_LIMIT": 2.0,       # seconds per expression or script
     "KIM_SCRIPT_MEMORY_LIMIT_MB": 256,
     "KIM_DEFAULT_ESCALATE_AFTER": "5WD",
+    "KIM_DEFAULT_PROCESS": "kim_pathway",  # the process a new case starts unless the request names one
+    "KIM_FORMS_PATH": None,                # default: forms/ beside the engine
 }
 
 

@@ -4,6 +4,7 @@ an engine context on it, and a clock the test controls."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -48,9 +49,9 @@ def _drop_postgres_database(name: str) -> None:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One migrated database per backend and test session; tables are emptied per test."""
+    """One migrated database per backend and test session (for SQLite: a template file)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'kim.sqlite3'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'template.sqlite3'}"
         name = None
     else:
         name = f"kim_test_{uuid.uuid4().hex[:10]}"
@@ -63,20 +64,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         _drop_postgres_database(name)
 
 
-def _empty_tables(ctx: EngineContext) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with ctx.db.write.begin() as conn:
-        if ctx.db.is_sqlite:
-            for table in tables:
-                conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608  # our own table names
-        else:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+def fresh_database(database_url: str, tmp_path: Path) -> str:
+    """A clean database for one test: a copy of the SQLite template, or emptied PostgreSQL tables.
+
+    The audit table refuses DELETE (append-only trigger); TRUNCATE on PostgreSQL and a file
+    copy on SQLite start each test from scratch without weakening that.
+    """
+    if database_url.startswith("sqlite"):
+        template = Path(make_url(database_url).database or "")
+        target = tmp_path / "kim.sqlite3"
+        shutil.copyfile(template, target)
+        return f"sqlite:///{target}"
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return database_url
 
 
 @pytest.fixture
 def ctx(database_url: str, tmp_path: Path) -> Iterator[EngineContext]:
-    context = create_context({"KIM_DATABASE_URL": database_url, "KIM_INSTANCE_PATH": str(tmp_path)})
-    _empty_tables(context)
+    url = fresh_database(database_url, tmp_path)
+    context = create_context({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path)})
     directory.seed_offices(context.uow())
     yield context
     context.db.dispose()

@@ -11,6 +11,7 @@ class Actor:
     role: str
     office_ids: frozenset[int] = field(default_factory=frozenset)
     user_id: int | None = None
+    office_codes: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_system(self) -> bool:

@@ -9,7 +9,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -126,6 +127,33 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class WebSession(Base):
+    """A browser sign-in. The cookie only names the row, so logout and idle timeout end the
+    session on the server, and every login gets a fresh id."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    """Failed sign-ins, counted per account and per address to throttle guessing."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_username_at", "username", "at"),
+                      Index("ix_login_failure_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
 class ModelSourceRow(Base):
     """A deployed file, stored once per content hash."""
 
@@ -165,7 +193,7 @@ class ProcessInstance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     dependency_ids: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # key -> definition id
     spec_key: Mapped[str] = mapped_column(Text)  # content hashes of all definitions: the spec cache key
-    case_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("case_file.id"), index=True)
     business_key: Mapped[str | None] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     state: Mapped[str] = mapped_column(Text)
@@ -221,10 +249,12 @@ class Timer(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "spiff_task_id", "kind", "level"),
         Index("ix_timer_pending", "fired_at", "fire_at"),
+        Index("ix_timer_instance_kind", "instance_id", "kind"),
+        Index("ix_timer_task", "task_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("process_instance.id"))
     task_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("task.id"))
     spiff_task_id: Mapped[uuid.UUID]
     kind: Mapped[str] = mapped_column(String(16))
@@ -263,8 +293,61 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None]
 
 
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class CaseFile(Base):
+    """A person's case: master data, referral and the process that runs it.
+
+    Named ``case_file`` because CASE is an SQL keyword. Free-form details (household,
+    further person data) live in JSON columns whose keys the web layer filters by role.
+    """
+
+    __tablename__ = "case_file"
+    __table_args__ = (Index("ix_case_owner_status", "owner_office_id", "status"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    owner_office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closure_reason: Mapped[str | None] = mapped_column(String(64))
+    given_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200), index=True)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    nationality: Mapped[str | None] = mapped_column(String(100))
+    household: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    referral_source: Mapped[str] = mapped_column(String(100))
+    referral_reason: Mapped[str] = mapped_column(Text)
+    referred_at: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy reads it once
+
+
+class Consent(Base):
+    """Consent (Einwilligung / Schweigepflichtentbindung) of the person for one office."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_case_office", "case_id", "office_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    purpose: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    withdrawn_by: Mapped[str | None] = mapped_column(String(100))
+
+
 class AuditEntry(Base):
-    """Append-only record of every read and write of a case (hash chain: see services.audit)."""
+    """Append-only record of every read and write of a case, hash-chained (services.audit)."""
 
     __tablename__ = "audit"
 
@@ -277,3 +360,5 @@ class AuditEntry(Base):
     case_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     instance_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -111,12 +111,20 @@ def save_instance(session: Session, record: InstanceRecord, state: str, status: 
 
 def complete_task_row(session: Session, task: TaskRecord, user_id: int | None, data: Mapping[str, Any],
                       now: datetime) -> bool:
-    """Compare-and-set: only an open task at the version we read can be completed."""
-    result = session.connection().execute(
+    """Compare-and-set: only an open task at the version we read can be completed.
+
+    Its pending deadline rows go with it: a done task is never escalated, and leaving them
+    would let the timer table grow with every completion of a long-running case.
+    """
+    conn = session.connection()
+    result = conn.execute(
         update(TASK).where(TASK.c.id == task.id, TASK.c.version == task.version, TASK.c.state.in_(OPEN_STATES))
         .values(state=TaskState.COMPLETED.value, completed_at=now, completed_by_id=user_id, data=dict(data),
                 version=task.version + 1))
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    conn.execute(delete(TIMER).where(TIMER.c.task_id == task.id, TIMER.c.fired_at.is_(None)))
+    return True
 
 
 def reopen_task_row(session: Session, task: TaskRecord, data: Mapping[str, Any]) -> None:
@@ -183,10 +191,6 @@ def raise_escalation(session: Session, timer_id: UUID, task_id: UUID | None, lev
                                                   TASK.c.escalation_level < level))
                           .values(escalation_level=level, version=TASK.c.version + 1))
     return result.rowcount == 1
-
-
-def add_audit(session: Session, values: Mapping[str, Any]) -> None:
-    session.connection().execute(insert(AUDIT), [dict(values)])
 
 
 def add_history(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

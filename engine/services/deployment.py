@@ -15,7 +15,7 @@ from engine.bpmn.loader import InspectedFile, ModelSource, build_bundle, checked
 from engine.bpmn.metadata import OfficeResolver
 from engine.bpmn.safe_xml import MAX_MODEL_BYTES
 from engine.domain.actors import Actor
-from engine.domain.errors import InvalidInput, ModelInvalid
+from engine.domain.errors import InvalidInput, ModelInvalid, NotFound
 from engine.domain.model import ProcessMeta, ValidationProblem
 from engine.persistence.models import ModelSourceRow, ProcessDefinition
 from engine.persistence.uow import UnitOfWork
@@ -155,3 +155,29 @@ def process_meta_of(definition: ProcessDefinition) -> ProcessMeta:
 
 def count_definitions(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(ProcessDefinition)) or 0)
+
+
+def _definition_json(d: ProcessDefinition) -> dict[str, Any]:
+    return {"process_id": d.key, "kind": d.kind, "version": d.version, "name": d.name,
+            "deployed_at": d.deployed_at.isoformat(), "deployed_by": d.deployed_by, "sha256": d.source_sha256}
+
+
+def list_definitions(ctx: Any) -> list[dict[str, Any]]:
+    """The newest version of every deployed process and decision."""
+    with ctx.uow(write=False) as uow:
+        latest = (select(ProcessDefinition.kind, ProcessDefinition.key,
+                         func.max(ProcessDefinition.version).label("version"))
+                  .group_by(ProcessDefinition.kind, ProcessDefinition.key).subquery())
+        rows = uow.session.scalars(select(ProcessDefinition).join(
+            latest, (ProcessDefinition.kind == latest.c.kind) & (ProcessDefinition.key == latest.c.key)
+            & (ProcessDefinition.version == latest.c.version)).order_by(ProcessDefinition.key))
+        return [_definition_json(d) for d in rows]
+
+
+def definition_versions(ctx: Any, key: str) -> list[dict[str, Any]]:
+    with ctx.uow(write=False) as uow:
+        rows = list(uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key[:200])
+                                        .order_by(ProcessDefinition.version.desc())))
+    if not rows:
+        raise NotFound(f"no deployed process or decision '{key[:200]}'")
+    return [_definition_json(d) for d in rows]

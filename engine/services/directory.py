@@ -72,7 +72,9 @@ def office_resolver(session: Session) -> dict[str, str]:
 
 
 def add_user(uow: UnitOfWork, username: str, role: str, office_codes: list[str],
-             password: str | None = None, display_name: str = "", email: str | None = None) -> User:
+             password: str | None = None, display_name: str = "", email: str | None = None,
+             password_hash: str | None = None) -> User:
+    """Add a person; ``password_hash`` takes an existing argon2 hash (imports, seeding)."""
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise InvalidInput(f"username '{username}' may only use a-z, 0-9, '.', '_' and '-'",
@@ -92,11 +94,15 @@ def add_user(uow: UnitOfWork, username: str, role: str, office_codes: list[str],
                 raise InvalidInput(f"unknown office '{code}'", {"office": "unknown"})
             offices.append(office)
         user = User(username=username, role=role, display_name=display_name or username, email=email,
-                    password_hash=_hasher.hash(password) if password else None,
+                    password_hash=_hasher.hash(password) if password else password_hash,
                     active=True, created_at=clock.now(), offices=offices)
         session.add(user)
         uow.commit()
     return user
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
 
 
 def verify_password(user: User, password: str) -> bool:
@@ -136,7 +142,8 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 def actor_for(user: User) -> Actor:
     return Actor(username=user.username, role=user.role, user_id=user.id,
-                 office_ids=frozenset(o.id for o in user.offices))
+                 office_ids=frozenset(o.id for o in user.offices),
+                 office_codes=frozenset(o.code for o in user.offices))
 
 
 def count_users(session: Session) -> int:

@@ -26,6 +26,7 @@ from engine.domain.model import ProcessMeta
 from engine.persistence import store
 from engine.persistence.models import InstanceStatus, ProcessDefinition, TaskState
 from engine.persistence.store import InstanceRecord, TaskRecord
+from engine.services import audit as audit_trail
 from engine.services.context import EngineContext
 from engine.services.deployment import (
     _calls,
@@ -77,11 +78,9 @@ def instance_spec(session: Session, instance: InstanceRecord) -> InstanceSpec:
 
 def audit(session: Session, actor: Actor, action: str, object_type: str, object_id: object,
           instance: InstanceRecord | None = None, details: Mapping[str, Any] | None = None) -> None:
-    store.add_audit(session, {
-        "at": clock.now(), "actor": actor.username, "action": action, "object_type": object_type,
-        "object_id": str(object_id) if object_id is not None else None,
-        "case_id": instance.case_id if instance else None, "instance_id": instance.id if instance else None,
-        "details": dict(details or {})})
+    audit_trail.record(session, actor, action, object_type, object_id,
+                       case_id=instance.case_id if instance else None,
+                       instance_id=instance.id if instance else None, details=details)
 
 
 def projection_context(ctx: EngineContext) -> ProjectionContext:

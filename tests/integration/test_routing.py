@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -71,15 +72,14 @@ def test_working_days_skip_nrw_holidays(ctx: EngineContext, start: str, due: str
         clock.reset()
 
 
-def test_configured_closing_days_are_not_working_days(database_url: str, tmp_path: object) -> None:
+def test_configured_closing_days_are_not_working_days(database_url: str, tmp_path: Path) -> None:
     from engine.services.context import create_context
+    from tests.conftest import fresh_database
 
-    closing = create_context({"KIM_DATABASE_URL": database_url, "KIM_CLOSING_DAYS": "2026-11-23,2026-11-24"})
+    url = fresh_database(database_url, tmp_path)
+    closing = create_context({"KIM_DATABASE_URL": url, "KIM_CLOSING_DAYS": "2026-11-23,2026-11-24"})
     try:
         clock.freeze(datetime.fromisoformat("2026-11-20T09:00:00+01:00"))
-        from tests.conftest import _empty_tables
-
-        _empty_tables(closing)
         directory.seed_offices(closing.uow())
         deploy_files(closing, "routing.bpmn")
         start_instance(closing, "routing", {}, SYSTEM)

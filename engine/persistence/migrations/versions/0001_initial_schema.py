@@ -1,11 +1,12 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 revision = '0001'
 down_revision = None
@@ -37,7 +38,10 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Uuid(), nullable=True),
     sa.Column('instance_id', sa.Uuid(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('hash')
     )
     with op.batch_alter_table('audit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_at'), ['at'], unique=False)
@@ -73,6 +77,32 @@ def upgrade() -> None:
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
 
+    op.create_table('case_file',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('reference', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('owner_office_id', sa.Integer(), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closure_reason', sa.String(length=64), nullable=True),
+    sa.Column('given_name', sa.String(length=200), nullable=False),
+    sa.Column('family_name', sa.String(length=200), nullable=False),
+    sa.Column('date_of_birth', sa.Date(), nullable=True),
+    sa.Column('nationality', sa.String(length=100), nullable=True),
+    sa.Column('household', sa.JSON(), nullable=False),
+    sa.Column('referral_source', sa.String(length=100), nullable=False),
+    sa.Column('referral_reason', sa.Text(), nullable=False),
+    sa.Column('referred_at', sa.Date(), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['owner_office_id'], ['office.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('reference')
+    )
+    with op.batch_alter_table('case_file', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_file_family_name'), ['family_name'], unique=False)
+        batch_op.create_index('ix_case_owner_status', ['owner_office_id', 'status'], unique=False)
+
     op.create_table('process_definition',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -97,6 +127,23 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'office_id')
     )
+    op.create_table('consent',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('case_id', sa.Uuid(), nullable=False),
+    sa.Column('office_id', sa.Integer(), nullable=False),
+    sa.Column('categories', sa.JSON(), nullable=False),
+    sa.Column('purpose', sa.Text(), nullable=False),
+    sa.Column('granted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('recorded_by', sa.String(length=100), nullable=False),
+    sa.Column('withdrawn_by', sa.String(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], ),
+    sa.ForeignKeyConstraint(['office_id'], ['office.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('consent', schema=None) as batch_op:
+        batch_op.create_index('ix_consent_case_office', ['case_id', 'office_id'], unique=False)
+
     op.create_table('process_instance',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('definition_id', sa.Integer(), nullable=False),
@@ -111,6 +158,7 @@ def upgrade() -> None:
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('started_by', sa.String(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], ),
     sa.ForeignKeyConstraint(['definition_id'], ['process_definition.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -201,17 +249,68 @@ def upgrade() -> None:
     sa.UniqueConstraint('instance_id', 'spiff_task_id', 'kind', 'level')
     )
     with op.batch_alter_table('timer', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_timer_instance_id'), ['instance_id'], unique=False)
+        batch_op.create_index('ix_timer_instance_kind', ['instance_id', 'kind'], unique=False)
         batch_op.create_index('ix_timer_pending', ['fired_at', 'fire_at'], unique=False)
+        batch_op.create_index('ix_timer_task', ['task_id'], unique=False)
 
 
+
+
+    op.create_table('login_failure',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=100), nullable=False),
+    sa.Column('address', sa.String(length=64), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index('ix_login_failure_address_at', 'login_failure', ['address', 'at'], unique=False)
+    op.create_index('ix_login_failure_username_at', 'login_failure', ['username', 'at'], unique=False)
+    op.create_table('web_session',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('address', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index(op.f('ix_web_session_user_id'), 'web_session', ['user_id'], unique=False)
+    _audit_append_only()
+
+
+def _audit_append_only() -> None:
+    """The audit table refuses UPDATE and DELETE: rows are written once, by INSERT only."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("""
+            CREATE FUNCTION kim_audit_append_only() RETURNS trigger AS $$
+            BEGIN RAISE EXCEPTION 'the audit table is append-only'; END;
+            $$ LANGUAGE plpgsql""")
+        op.execute("""CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
+                      FOR EACH ROW EXECUTE FUNCTION kim_audit_append_only()""")
+    else:
+        for event in ("UPDATE", "DELETE"):
+            op.execute(f"""CREATE TRIGGER audit_no_{event.lower()} BEFORE {event} ON audit
+                           BEGIN SELECT RAISE(ABORT, 'the audit table is append-only'); END""")
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_web_session_user_id'), table_name='web_session')
+    op.drop_table('web_session')
+    op.drop_index('ix_login_failure_username_at', table_name='login_failure')
+    op.drop_index('ix_login_failure_address_at', table_name='login_failure')
+    op.drop_table('login_failure')
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_append_only ON audit")
+        op.execute("DROP FUNCTION IF EXISTS kim_audit_append_only()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS audit_no_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_no_delete")
 
     with op.batch_alter_table('timer', schema=None) as batch_op:
+        batch_op.drop_index('ix_timer_task')
         batch_op.drop_index('ix_timer_pending')
-        batch_op.drop_index(batch_op.f('ix_timer_instance_id'))
+        batch_op.drop_index('ix_timer_instance_kind')
 
     op.drop_table('timer')
     with op.batch_alter_table('task', schema=None) as batch_op:
@@ -236,11 +335,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_process_instance_business_key'))
 
     op.drop_table('process_instance')
+    with op.batch_alter_table('consent', schema=None) as batch_op:
+        batch_op.drop_index('ix_consent_case_office')
+
+    op.drop_table('consent')
     op.drop_table('user_office')
     with op.batch_alter_table('process_definition', schema=None) as batch_op:
         batch_op.drop_index('ix_definition_key_hash')
 
     op.drop_table('process_definition')
+    with op.batch_alter_table('case_file', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_owner_status')
+        batch_op.drop_index(batch_op.f('ix_case_file_family_name'))
+
+    op.drop_table('case_file')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 

@@ -1,0 +1,102 @@
+"""Load the JSON Schema of a form (``forms/<formKey>.schema.json``) and validate task data.
+
+Validation happens here, in the engine, so that the REST API, the browser UI and any future
+client are held to the same rules; messages are keyed by the field they concern.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+from engine.domain.errors import InvalidInput, NotFound
+
+FORM_KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,99}$")
+DEFAULT_FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
+
+
+@dataclass(frozen=True)
+class Form:
+    key: str
+    schema: dict[str, Any]
+    ui: dict[str, Any]
+
+
+class FormRegistry:
+    """Forms by key, read from a folder and cached until the file changes."""
+
+    def __init__(self, folder: Path = DEFAULT_FORMS_DIR) -> None:
+        self.folder = folder
+        self._cache: dict[str, tuple[float, Form]] = {}
+        self._lock = threading.Lock()
+
+    def keys(self) -> list[str]:
+        return sorted(p.name[: -len(".schema.json")] for p in self.folder.glob("*.schema.json"))
+
+    def get(self, key: str) -> Form:
+        if not FORM_KEY.match(key):
+            raise NotFound(f"no form '{key}'")
+        path = self.folder / f"{key}.schema.json"
+        if not path.is_file():
+            raise NotFound(f"no form '{key}'")
+        mtime = path.stat().st_mtime
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached and cached[0] == mtime:
+                return cached[1]
+        ui_path = self.folder / f"{key}.ui.json"
+        form = Form(key, json.loads(path.read_text(encoding="utf-8")),
+                    json.loads(ui_path.read_text(encoding="utf-8")) if ui_path.is_file() else {})
+        try:
+            Draft202012Validator.check_schema(form.schema)
+        except SchemaError as exc:
+            raise NotFound(f"form '{key}' has an invalid schema: {exc.message}") from exc
+        with self._lock:
+            self._cache[key] = (mtime, form)
+        return form
+
+    def validate(self, key: str | None, data: Mapping[str, Any]) -> None:
+        """Raise InvalidInput with one message per field; no form means any object is accepted."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput("data must be an object", {"data": "must be an object"})
+        if key is None:
+            return
+        form = self.get(key)
+        validator = Draft202012Validator(form.schema, format_checker=FormatChecker())
+        errors: dict[str, str] = {}
+        for error in sorted(validator.iter_errors(dict(data)), key=lambda e: list(e.path)):
+            errors.setdefault(_field_of(error), _message(error))
+        if errors:
+            raise InvalidInput("the form has errors", errors)
+
+
+def _field_of(error: Any) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        path += missing[:1]
+    return ".".join(path) or "data"
+
+
+def _message(error: Any) -> str:
+    messages = {
+        "required": "Pflichtfeld",
+        "type": "falscher Typ",
+        "enum": "kein zulässiger Wert", "oneOf": "kein zulässiger Wert", "const": "kein zulässiger Wert",
+        "format": "ungültiges Format",
+        "minimum": "zu klein", "exclusiveMinimum": "zu klein",
+        "maximum": "zu groß", "exclusiveMaximum": "zu groß",
+        "minLength": "zu kurz", "maxLength": "zu lang",
+        "pattern": "ungültiges Format",
+        "additionalProperties": "unbekanntes Feld",
+        "minItems": "zu wenige Einträge", "maxItems": "zu viele Einträge",
+    }
+    return messages.get(str(error.validator), str(error.message))

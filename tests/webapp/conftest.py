@@ -1,0 +1,98 @@
+"""Web fixtures: the Flask app on a fresh database, users per role, tokens and a login helper."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.domain.actors import SYSTEM
+from engine.services import deployment, directory
+from engine.services.context import EngineContext
+from tests.conftest import DATA, fresh_database
+from webapp import create_app
+
+PASSWORD = "ein-sicheres-passwort"
+USERS = {  # username: (role, offices)
+    "carla": ("caseworker", ["CM"]),
+    "conrad": ("caseworker", ["CM"]),
+    "achim": ("caseworker", ["ABH"]),
+    "sina": ("supervisor", ["CM"]),
+    "sofia": ("caseworker", ["SOZ"]),
+    "paul": ("process_owner", []),
+    "aude": ("auditor", []),
+}
+
+
+@dataclass
+class Web:
+    app: Flask
+    ctx: EngineContext
+    tokens: dict[str, str]
+
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def api(self, user: str, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[user]}", **kwargs.pop("headers", {})}
+        return self.client().open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+
+
+@functools.cache
+def _password_hash() -> str:
+    return directory.hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per test run
+
+
+@pytest.fixture
+def web(database_url: str, tmp_path: Path) -> Iterator[Web]:
+    url = fresh_database(database_url, tmp_path)
+    app = create_app({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path / "instance"),
+                      "KIM_FORMS_PATH": str(DATA / "forms"), "KIM_DEFAULT_PROCESS": "intake",
+                      "TESTING": True})
+    ctx: EngineContext = app.extensions["kim"]
+    directory.seed_offices(ctx.uow())
+    tokens = {}
+    for name, (role, offices) in USERS.items():
+        directory.add_user(ctx.uow(), name, role, offices, password_hash=_password_hash())
+        tokens[name] = directory.create_token(ctx.uow(), name)
+    deployment.deploy(ctx.uow(), deployment.read_model_paths([DATA / "intake.bpmn"]), SYSTEM)
+    yield Web(app, ctx, tokens)
+    ctx.db.dispose()
+
+
+NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad", "date_of_birth": "2003-04-17",
+                       "nationality": "syrisch"},
+            "referral": {"source": "ABH", "reason": "Duldung seit 2021, Perspektivberatung gewünscht"},
+            "process_id": "intake"}
+
+
+@pytest.fixture
+def open_case(web: Web) -> Callable[..., dict[str, Any]]:
+    def _open(user: str = "carla", **overrides: Any) -> dict[str, Any]:
+        response = web.api(user, "POST", "/cases", json={**NEW_CASE, **overrides})
+        assert response.status_code == 201, response.get_json()
+        body: dict[str, Any] = response.get_json()
+        return body
+    return _open
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    page = client.get("/login")
+    token = _csrf_from(page.get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def _csrf_from(html: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start:html.index('"', start)]
+
+
+def csrf_of(client: FlaskClient, path: str = "/inbox") -> str:
+    return _csrf_from(client.get(path).get_data(as_text=True))

@@ -1,0 +1,95 @@
+"""REST: opening and reading cases, with need-to-know filtering and consents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.webapp.conftest import NEW_CASE, Web
+
+
+def test_open_case_returns_the_case_and_starts_its_process(web: Web, open_case: Callable[..., Any]) -> None:
+    case = open_case()
+    assert case["reference"].startswith("KIM-")
+    assert case["person"]["family_name"] == "Haddad"
+    assert case["referral"]["source"] == "ABH"
+    assert [t["name"] for t in case["tasks"]] == ["Erstkontakt dokumentieren"]
+    assert case["tasks"][0]["office"] == "CM"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({**NEW_CASE, "person": {"family_name": "Haddad"}}, "person.given_name"),
+    ({**NEW_CASE, "person": {**NEW_CASE["person"], "date_of_birth": "17.04.2003"}}, "person.date_of_birth"),
+    ({**NEW_CASE, "person": {**NEW_CASE["person"], "date_of_birth": "2999-01-01"}}, "person.date_of_birth"),
+    ({**NEW_CASE, "referral": {"source": "ABH"}}, "referral.reason"),
+    ({"person": NEW_CASE["person"]}, "referral"),
+    ({**NEW_CASE, "person": {**NEW_CASE["person"], "given_name": 42}}, "person.given_name"),
+])
+def test_bad_case_input_names_the_field(web: Web, body: dict[str, Any], field: str) -> None:
+    response = web.api("carla", "POST", "/cases", json=body)
+    assert response.status_code == 422
+    assert field in response.get_json()["fields"]
+
+
+def test_malformed_and_unauthenticated_requests(web: Web) -> None:
+    bad_json = web.api("carla", "POST", "/cases", data="{not json", content_type="application/json")
+    assert bad_json.status_code == 400
+    assert bad_json.get_json()["error"] == "bad_request"
+    anonymous = web.client().post("/api/v1/cases", json=NEW_CASE)
+    assert anonymous.status_code == 401
+    wrong_token = web.client().get("/api/v1/tasks", headers={"Authorization": "Bearer kim_nope"})
+    assert wrong_token.status_code == 401
+
+
+def test_unknown_process_is_404(web: Web) -> None:
+    response = web.api("carla", "POST", "/cases", json={**NEW_CASE, "process_id": "gibt_es_nicht"})
+    assert response.status_code == 404
+
+
+def test_need_to_know(web: Web, open_case: Callable[..., Any]) -> None:
+    case = open_case()
+    path = f"/cases/{case['id']}"
+    assert web.api("conrad", "GET", path).status_code == 200       # same case management office
+    assert web.api("achim", "GET", path).status_code == 404        # ABH: no task, no consent
+    assert web.api("sina", "GET", path).status_code == 404         # office lead: task metadata only
+    assert web.api("paul", "GET", path).status_code == 404         # process owner: no case content
+    assert web.api("carla", "GET", "/cases/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def _complete(web: Web, user: str, task_id: str, data: dict[str, Any]) -> Any:
+    return web.api(user, "POST", f"/tasks/{task_id}/complete", json={"data": data})
+
+
+def test_abh_sees_the_case_once_it_has_a_task_and_consent(web: Web, open_case: Callable[..., Any]) -> None:
+    case = open_case()
+    first = case["tasks"][0]["id"]
+    done = _complete(web, "carla", first, {"kontakt_am": "2026-11-20", "sprache": "ar", "termine": 2})
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["next_tasks"] == [], "the next task belongs to the ABH, not to carla"
+    path = f"/cases/{case['id']}"
+    assert web.api("achim", "GET", path).status_code == 404, "a task alone is not enough: consent is missing"
+    consent = web.api("carla", "POST", f"{path}/consents",
+                      json={"office": "ABH", "categories": ["aufenthalt", "identitaet"], "purpose": "Vorprüfung"})
+    assert consent.status_code == 201
+    seen = web.api("achim", "GET", path).get_json()
+    assert seen["person"]["family_name"] == "Haddad"
+    assert [t["office"] for t in seen["tasks"]] == ["ABH"], "the ABH sees its own tasks only"
+    assert "household" not in seen
+
+
+def test_withdrawing_consent_cancels_that_offices_open_tasks(web: Web, open_case: Callable[..., Any]) -> None:
+    case = open_case()
+    _complete(web, "carla", case["tasks"][0]["id"], {"kontakt_am": "2026-11-20", "sprache": "de", "termine": 1})
+    path = f"/cases/{case['id']}"
+    consent = web.api("carla", "POST", f"{path}/consents", json={"office": "ABH", "purpose": "Vorprüfung"}).get_json()
+    withdrawn = web.api("carla", "POST", f"{path}/consents/{consent['id']}/withdraw")
+    assert withdrawn.status_code == 200
+    assert withdrawn.get_json()["withdrawn_at"]
+    tasks = web.api("carla", "GET", path).get_json()["tasks"]
+    assert [(t["office"], t["state"]) for t in tasks] == [("CM", "completed"), ("ABH", "cancelled")]
+    assert web.api("achim", "GET", path).status_code == 404
+    again = web.api("carla", "POST", f"{path}/consents/{consent['id']}/withdraw")
+    assert again.status_code == 409
+    assert web.api("achim", "POST", f"{path}/consents", json={"office": "ABH", "purpose": "x"}).status_code == 404

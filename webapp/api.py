@@ -1,0 +1,162 @@
+"""The REST API (INTERFACES.md section 5), mounted at /api/v1. Views stay thin: parse, call
+one use case, render JSON; engine errors become HTTP errors in webapp.errors."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from engine.bpmn.loader import ModelSource
+from engine.bpmn.safe_xml import MAX_MODEL_BYTES
+from engine.domain.actors import Actor
+from engine.domain.errors import InvalidInput, NotAllowed
+from engine.services import cases, deployment, inbox, instances
+from webapp.openapi import openapi_document
+from webapp.security import current_actor, engine_context
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+MODEL_ROLES = ("process_owner", "admin")
+
+
+def _actor() -> Actor:
+    actor = current_actor()
+    if actor is None:
+        abort(401, description="sign in or send 'Authorization: Bearer <token>'")
+    return actor
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, description="the request body must be a JSON object")
+    return body
+
+
+@api.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(openapi_document())
+
+
+@api.post("/cases")
+def open_case() -> Any:
+    return jsonify(cases.open_case(engine_context(), _actor(), _body())), 201
+
+
+@api.get("/cases/<uuid:case_id>")
+def get_case(case_id: UUID) -> Any:
+    return jsonify(cases.get_case(engine_context(), _actor(), case_id))
+
+
+@api.post("/cases/<uuid:case_id>/consents")
+def record_consent(case_id: UUID) -> Any:
+    return jsonify(cases.record_consent(engine_context(), _actor(), case_id, _body())), 201
+
+
+@api.post("/cases/<uuid:case_id>/consents/<uuid:consent_id>/withdraw")
+def withdraw_consent(case_id: UUID, consent_id: UUID) -> Any:
+    return jsonify(cases.withdraw_consent(engine_context(), _actor(), case_id, consent_id))
+
+
+@api.get("/tasks")
+def list_tasks() -> Any:
+    actor = _actor()
+    return jsonify(inbox.list_tasks(engine_context(), actor, inbox.parse_filter(request.args)))
+
+
+@api.get("/tasks/<uuid:task_id>")
+def get_task(task_id: UUID) -> Any:
+    task = inbox.get_task(engine_context(), _actor(), task_id)
+    form = current_app.extensions["kim_forms"]
+    task["form"] = None
+    if task["form_key"]:
+        loaded = form.get(task["form_key"])
+        task["form"] = {"schema": loaded.schema, "ui": loaded.ui}
+    return jsonify(task)
+
+
+@api.post("/tasks/<uuid:task_id>/claim")
+def claim(task_id: UUID) -> Any:
+    return jsonify(inbox.claim_task(engine_context(), _actor(), task_id))
+
+
+@api.post("/tasks/<uuid:task_id>/release")
+def release(task_id: UUID) -> Any:
+    return jsonify(inbox.release_task(engine_context(), _actor(), task_id))
+
+
+@api.post("/tasks/<uuid:task_id>/assign")
+def assign(task_id: UUID) -> Any:
+    return jsonify(inbox.assign_task(engine_context(), _actor(), task_id, _body().get("username")))
+
+
+@api.post("/tasks/<uuid:task_id>/follow-up")
+def follow_up(task_id: UUID) -> Any:
+    body = _body()
+    if "date" not in body:
+        raise InvalidInput("the follow-up date is missing", {"date": "required (a date or null)"})
+    return jsonify(inbox.set_follow_up(engine_context(), _actor(), task_id, body["date"]))
+
+
+@api.post("/tasks/<uuid:task_id>/draft")
+def save_draft(task_id: UUID) -> Any:
+    data = _body().get("data")
+    return jsonify(inbox.save_draft(engine_context(), _actor(), task_id, data))
+
+
+@api.post("/tasks/<uuid:task_id>/complete")
+def complete(task_id: UUID) -> Any:
+    data = _body().get("data", {})
+    if not isinstance(data, dict):
+        raise InvalidInput("data must be an object", {"data": "must be an object"})
+    actor, ctx = _actor(), engine_context()
+    done = instances.complete_task(ctx, task_id, actor, data, current_app.extensions["kim_forms"].validate)
+    return jsonify({"task": inbox.task_summary(ctx, actor, done.task_id),
+                    "next_tasks": [inbox.task_summary(ctx, actor, t) for t in done.next_task_ids]})
+
+
+@api.get("/overdue")
+def overdue() -> Any:
+    actor = _actor()
+    if actor.role != "supervisor":
+        raise NotAllowed("overdue lists are for office leads")
+    args = {"view": "office", "overdue": "true", "per_page": request.args.get("per_page", "200"),
+            "page": request.args.get("page", "1"), "office": request.args.get("office", ""),
+            "sort": "due_at"}
+    return jsonify(inbox.list_tasks(engine_context(), actor, inbox.parse_filter(args)))
+
+
+def _require_model_role(actor: Actor) -> None:
+    if actor.role not in MODEL_ROLES:
+        raise NotAllowed("process models are managed by process owners and admins")
+
+
+@api.post("/process-models")
+def deploy_model() -> Any:
+    actor = _actor()
+    _require_model_role(actor)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("a BPMN or DMN file is required", {"file": "required"})
+    content = upload.stream.read(MAX_MODEL_BYTES + 1)
+    if len(content) > MAX_MODEL_BYTES:
+        abort(413, description="the file is larger than 2 MiB")
+    name = upload.filename.rsplit("/", 1)[-1][:255]
+    deployed = deployment.deploy(engine_context().uow(), [ModelSource(name, content)], actor)
+    first = deployed[0]
+    return jsonify({"process_id": first.key, "version": first.version, "kind": first.kind,
+                    "deployed": [{"kind": d.kind, "key": d.key, "version": d.version, "changed": d.changed}
+                                 for d in deployed]}), 201
+
+
+@api.get("/process-models")
+def list_models() -> Any:
+    _actor()
+    return jsonify({"items": deployment.list_definitions(engine_context())})
+
+
+@api.get("/process-models/<process_id>/versions")
+def model_versions(process_id: str) -> Any:
+    _actor()
+    return jsonify({"items": deployment.definition_versions(engine_context(), process_id)})

@@ -1,0 +1,107 @@
+"""Who is calling: a Bearer token (REST clients) or a server-side browser session.
+
+Deny by default: a request without a valid identity gets 401 (API) or the login page (UI).
+Session-authenticated requests that change something must carry the CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import flask_login
+from flask import Flask, abort, current_app, g, request, session
+from flask_login import LoginManager, UserMixin
+
+from engine.domain.actors import Actor
+from engine.persistence.models import User
+from engine.services import directory, sessions
+from engine.services.context import EngineContext
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+class SessionUser(UserMixin):  # type: ignore[misc]  # flask-login ships no types
+    """What flask-login keeps: the server-side session id, resolved to a user per request."""
+
+    def __init__(self, session_id: str, user: User) -> None:
+        self.id = session_id
+        self.user = user
+        self.actor = directory.actor_for(user)
+
+
+ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
+
+
+def login_required(view: ViewFunction) -> ViewFunction:
+    """flask-login's decorator, typed: pages need a signed-in user (else the login page)."""
+    return cast(ViewFunction, flask_login.login_required(view))
+
+
+def engine_context() -> EngineContext:
+    ctx: EngineContext = current_app.extensions["kim"]
+    return ctx
+
+
+def init_security(app: Flask) -> None:
+    manager = LoginManager(app)
+    manager.login_view = "auth.login_form"
+    manager.session_protection = "strong"
+
+    @manager.user_loader  # type: ignore[untyped-decorator]  # flask-login ships no types
+    def load_session_user(session_id: str) -> SessionUser | None:
+        user = sessions.resume(engine_context(), session_id)
+        return SessionUser(session_id, user) if user is not None else None
+
+    app.before_request(_check_csrf)
+
+
+def bearer_actor() -> Actor | None:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    token = header[7:].strip()
+    with engine_context().uow(write=False) as uow:
+        user = directory.user_for_token(uow.session, token)
+        return directory.actor_for(user) if user is not None else None
+
+
+def current_actor() -> Actor | None:
+    """The caller, cached per request; None if not signed in."""
+    if "actor" not in g:
+        g.actor = bearer_actor()
+        g.via_token = g.actor is not None
+        if g.actor is None:
+            from flask_login import current_user
+
+            g.actor = current_user.actor if current_user.is_authenticated else None
+    actor: Actor | None = g.actor
+    return actor
+
+
+def csrf_token() -> str:
+    if CSRF_FIELD not in session:
+        session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    token: str = session[CSRF_FIELD]
+    return token
+
+
+def _check_csrf() -> Any:
+    """Only requests that a browser session authenticates can be forged cross-site; the login
+    form is checked too once the browser has a token (against login CSRF)."""
+    if request.method in SAFE_METHODS or request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return None
+    from flask_login import current_user
+
+    is_login = request.endpoint == "auth.login"
+    if not current_user.is_authenticated and not (is_login and CSRF_FIELD in session):
+        return None  # nobody to impersonate: the view answers 401 or shows the login page
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+    expected = session.get(CSRF_FIELD)
+    if not expected or not hmac.compare_digest(str(sent), str(expected)):
+        abort(403, description="CSRF token missing or wrong; reload the page")
+    return None
