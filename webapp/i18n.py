@@ -13,7 +13,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
 
 from engine import clock
 
@@ -61,6 +61,12 @@ def format_datetime(value: datetime | str | None) -> str:
     return moment.astimezone(clock.BERLIN).strftime("%d.%m.%Y %H:%M")
 
 
+def task_state_label(state: str) -> str:
+    labels = {"open": gettext("offen"), "claimed": gettext("übernommen"), "completed": gettext("erledigt"),
+              "cancelled": gettext("abgebrochen")}
+    return str(labels.get(state, state))
+
+
 def init_i18n(app: Flask) -> None:
     compiled = Path(app.instance_path) / "translations"
     _compile(compiled)
@@ -70,4 +76,5 @@ def init_i18n(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["date_de"] = format_date
+    app.jinja_env.filters["task_state"] = task_state_label
     app.jinja_env.filters["datetime_de"] = format_datetime

@@ -1,0 +1,60 @@
+"""A caseworker's day in a real browser: sign in, claim, fill the form (with a mistake),
+complete, land on the next task; another office cannot open the case."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.domain.actors import Actor
+from engine.services import cases
+from tests.browser.conftest import screenshot, sign_in
+
+NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad", "date_of_birth": "2003-04-17"},
+            "referral": {"source": "ABH", "reason": "Perspektivberatung"}}
+
+
+def _open_case(ctx: Any) -> dict[str, Any]:
+    carla = Actor("carla", "caseworker", frozenset({1}), None, frozenset({"CM"}))
+    return cases.open_case(ctx, carla, NEW_CASE)
+
+
+def test_claim_fill_fix_complete_next(browser: Any, live: tuple[str, Any]) -> None:
+    base, ctx = live
+    case = _open_case(ctx)
+    page = browser.new_page(locale="de-DE")
+    sign_in(page, base, "carla")
+    page.get_by_role("link", name=re.compile("Mein Amt")).click()
+    row = page.get_by_role("row", name=re.compile("Haddad"))
+    row.get_by_role("button", name=re.compile("Übernehmen")).click()
+    page.get_by_role("link", name=re.compile("Meine Aufgaben")).click()
+    assert page.get_by_role("row", name=re.compile("Haddad")).get_by_text("carla").is_visible()
+    screenshot(page, "inbox")
+
+    page.get_by_role("link", name="Erstkontakt dokumentieren").click()
+    page.get_by_label("Datum des Erstkontakts").fill("2026-11-20")
+    page.get_by_label("Sprache des Gesprächs").select_option(label="Arabisch")
+    page.get_by_label("Anzahl vereinbarter Termine").fill("30")
+    page.get_by_role("button", name="Erledigen").click()
+    error = page.locator("#f-termine-err")
+    assert error.is_visible()
+    assert "zu groß" in error.inner_text()
+    described_by = page.get_by_label("Anzahl vereinbarter Termine").get_attribute("aria-describedby")
+    assert described_by.startswith("f-termine-err"), "screen readers announce the message with the field"
+    assert page.get_by_label("Datum des Erstkontakts").input_value() == "2026-11-20", "input is kept"
+    screenshot(page, "task-with-error")
+
+    page.get_by_label("Anzahl vereinbarter Termine").fill("3")
+    page.get_by_role("button", name="Erledigen").click()
+    assert page.get_by_role("heading", name="Perspektivberatung planen").is_visible()
+    assert page.get_by_role("status").inner_text() == "Aufgabe erledigt."
+    screenshot(page, "next-task")
+    page.close()
+
+    other = browser.new_page(locale="de-DE")
+    sign_in(other, base, "achim")
+    response = other.goto(f"{base}/cases/{case['id']}")
+    assert response is not None
+    assert response.status == 404
+    assert "Haddad" not in other.content()
+    other.close()
