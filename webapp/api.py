@@ -12,7 +12,7 @@ from engine.bpmn.loader import ModelSource
 from engine.bpmn.safe_xml import MAX_MODEL_BYTES
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed
-from engine.services import cases, deployment, inbox, instances
+from engine.services import cases, decisions, deployment, inbox, instances
 from webapp.openapi import openapi_document
 from webapp.security import current_actor, engine_context
 
@@ -160,3 +160,12 @@ def list_models() -> Any:
 def model_versions(process_id: str) -> Any:
     _actor()
     return jsonify({"items": deployment.definition_versions(engine_context(), process_id)})
+
+
+@api.post("/decisions/<decision_id>/evaluate")
+def evaluate_decision(decision_id: str) -> Any:
+    _actor()
+    inputs = _body().get("inputs")
+    if not isinstance(inputs, dict):
+        raise InvalidInput("the inputs are missing", {"inputs": "required (an object)"})
+    return jsonify(decisions.evaluate_decision(engine_context(), decision_id[:200], inputs).to_json())

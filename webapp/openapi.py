@@ -161,6 +161,14 @@ def _paths() -> dict[str, Any]:
                          "type": "object", "required": ["file"],
                          "properties": {"file": {"type": "string", "format": "binary"}}}}}}},
         },
+        "/decisions/{decision_id}/evaluate": {"post": _op(
+            "Evaluate a deployed DMN decision (e.g. residence_paths, the residence-path screening)",
+            {"type": "object", "required": ["outputs"], "properties": {
+                "outputs": {"type": "array", "items": {"type": "object"}}, "recommended": {"type": "string"},
+                "versions": {"type": "object"}}},
+            params=[{"name": "decision_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            body={"type": "object", "required": ["inputs"], "properties": {"inputs": {"type": "object"}}},
+            errors=("401", "404", "422"))},
         "/process-models/{process_id}/versions": {"get": _op(
             "All versions of a process or decision", listing,
             params=[{"name": "process_id", "in": "path", "required": True, "schema": {"type": "string"}}],

@@ -20,6 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine.bpmn import metadata
+from engine.bpmn.dmn import cell_expression, use_kim_dmn_engine
 from engine.bpmn.safe_xml import UnsafeXmlError, parse_model_xml
 from engine.bpmn.sandbox import SandboxViolation, check_expression, check_script
 from engine.bpmn.timers import check_timer_expression as check_timer_value
@@ -150,8 +151,12 @@ def _expressions(task_spec: Any) -> Iterator[tuple[str, str, str]]:
     expression = getattr(definition, "expression", None)
     if isinstance(expression, str) and expression.strip():
         yield "eval", "event expression", expression
+    for name, param in (getattr(task_spec, "operation_params", None) or {}).items():
+        if isinstance(param, dict) and isinstance(param.get("value"), str):
+            yield "eval", f"service parameter '{name}'", param["value"]
     engine = getattr(task_spec, "dmnEngine", None)
     if engine is not None:
+        use_kim_dmn_engine(engine)
         yield from _dmn_expressions(engine.decision_table)
 
 
@@ -172,19 +177,20 @@ def _dmn_expressions(table: Any) -> Iterator[tuple[str, str, str]]:
 def _check_dmn_cell(source: str) -> None:
     input_expr, lhs = source.split("\x00", 1)
     check_expression(input_expr)
-    if "?" in lhs:
-        check_expression(lhs.replace("?", "dmninputexpr"))
-        return
-    try:
-        check_expression(f"({input_expr}) == ({lhs})")
-    except SandboxViolation:
-        check_expression(input_expr + " " + lhs)
+    check_expression(cell_expression(input_expr, lhs))
+
+
+ENGINE_SERVICES = frozenset({"residence_paths"})  # operations service tasks may call (engine.services.context)
 
 
 def check_spec_expressions(spec: Any) -> list[ValidationProblem]:
     problems: list[ValidationProblem] = []
     for task_spec in spec.task_specs.values():
         bpmn_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
+        operation = getattr(task_spec, "operation_name", None)
+        if operation is not None and operation not in ENGINE_SERVICES:
+            problems.append(ValidationProblem(bpmn_id, f"service task calls '{operation}', which the engine does "
+                                                       f"not offer (available: {', '.join(sorted(ENGINE_SERVICES))})"))
         for kind, label, source in _expressions(task_spec):
             reason = _check_one(kind, label, source, task_spec)
             if reason:

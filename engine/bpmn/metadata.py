@@ -136,6 +136,7 @@ def _human_task(
         due_in=due_in,
         escalate_after=props.get("escalateAfter"),
         form_key=form_key or None,
+        due_from=props.get("dueFrom") or None,
     )
 
 

@@ -8,6 +8,7 @@ transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.bpmn.loader import SpecBundle
 from engine.bpmn.pruning import prune_workflow
 from engine.bpmn.sandbox import ScriptError
-from engine.bpmn.script_engine import KimScriptEngine
+from engine.bpmn.script_engine import EngineService, KimScriptEngine
 from engine.bpmn.state import dump_state, load_state
 from engine.domain.durations import DurationError
 from engine.domain.errors import Conflict, NotFound
@@ -78,11 +79,12 @@ class StepResult:
 class Runtime:
     """Stateless apart from configuration; safe to share between threads."""
 
-    def __init__(self, calendar: Any) -> None:
+    def __init__(self, calendar: Any, services: Mapping[str, EngineService] | None = None) -> None:
         self.calendar = calendar
+        self.services = dict(services or {})
 
     def _engine(self) -> KimScriptEngine:
-        return KimScriptEngine(self.calendar)
+        return KimScriptEngine(self.calendar, services=self.services)
 
     def start(self, bundle: SpecBundle, data: dict[str, Any]) -> tuple[Any, StepResult]:
         workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self._engine())

@@ -7,9 +7,11 @@ expressions, script tasks, pre/post scripts and DMN cells. Routing all of them t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
@@ -47,10 +49,30 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[
         raise NotImplementedError("service tasks are not supported: model the call as a user task")
 
 
-class KimScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # untyped base
-    """The script engine every workflow runs with; it also carries the working-day calendar
-    that timers need (SpiffWorkflow gives timer code no other handle on configuration)."""
+EngineService = Callable[[dict[str, Any]], Any]
 
-    def __init__(self, calendar: Any, sandbox: Sandbox | None = None) -> None:
+
+class KimScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # untyped base
+    """The script engine every workflow runs with. It carries the working-day calendar that
+    timers need (SpiffWorkflow gives timer code no other handle on configuration) and the
+    engine services that service tasks may call (trusted code of ours, e.g. the
+    residence-path screening), so that models never need code outside the sandbox."""
+
+    def __init__(self, calendar: Any, sandbox: Sandbox | None = None,
+                 services: Mapping[str, EngineService] | None = None) -> None:
         super().__init__(environment=RestrictedEnvironment(sandbox))
         self.calendar = calendar
+        self.services = dict(services or {})
+
+    def call_service(self, task: Any, operation_name: str = "", operation_params: Any = None,
+                     **_kwargs: Any) -> str:
+        service = self.services.get(operation_name)
+        if service is None:
+            raise WorkflowTaskException(f"no engine service '{operation_name}'", task=task)
+        params = {name: spec.get("value") for name, spec in (operation_params or {}).items()}
+        try:
+            result = service(params)
+        except Exception as exc:  # any failure of the service becomes an incident on the instance
+            raise WorkflowTaskException(f"service '{operation_name}' failed: {exc}", task=task,
+                                        exception=exc) from exc
+        return json.dumps(result, default=str)

@@ -21,6 +21,7 @@ class HumanTaskMeta:
     due_in: str | None = None
     escalate_after: str | None = None
     form_key: str | None = None
+    due_from: str | None = None  # dotted path to a date in the task data; dueIn counts from it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,4 +28,22 @@ class EngineContext:
 def create_context(overrides: Mapping[str, Any] | None = None) -> EngineContext:
     config = load_config(overrides)
     calendar = calendar_from_config(config)
-    return EngineContext(make_database(config["KIM_DATABASE_URL"]), calendar, Runtime(calendar), config)
+    runtime = Runtime(calendar)
+    ctx = EngineContext(make_database(config["KIM_DATABASE_URL"]), calendar, runtime, config)
+    runtime.services.update(_engine_services(ctx))
+    return ctx
+
+
+def _engine_services(ctx: EngineContext) -> dict[str, Any]:
+    """Operations that BPMN service tasks may call. Each reads what it needs in its own
+    short read-only transaction; none writes, so an engine step stays one transaction."""
+
+    def residence_paths(params: dict[str, Any]) -> Any:
+        from engine.services.decisions import evaluate_decision
+
+        inputs = params.get("inputs")
+        if not isinstance(inputs, dict):
+            raise ValueError("the screening needs a parameter 'inputs' holding an object")
+        return evaluate_decision(ctx, "residence_paths", inputs).to_json()
+
+    return {"residence_paths": residence_paths}

@@ -99,6 +99,7 @@ def deploy(uow: UnitOfWork, sources: Sequence[ModelSource], actor: Actor) -> lis
         session = uow.session
         lookup = office_resolver(session)
         batch, problems = _inspect_all(sources, lambda name: lookup.get(name.strip().lower()))
+        problems.extend(_check_decisions(batch))
         if not problems:
             files = batch + _dependency_files(session, batch)
             for f in batch:
@@ -112,6 +113,20 @@ def deploy(uow: UnitOfWork, sources: Sequence[ModelSource], actor: Actor) -> lis
         deployed = [d for f in batch for d in _store(session, f, actor)]
         uow.commit()
     return deployed
+
+
+def _check_decisions(batch: Sequence[InspectedFile]) -> list[ValidationProblem]:
+    """Every DMN cell is compiled under the sandbox rules, also when no process calls it yet."""
+    from engine.services.decisions import compile_decision
+
+    problems: list[ValidationProblem] = []
+    for f in batch:
+        for decision_id in f.decisions:
+            try:
+                compile_decision(f.source, decision_id)
+            except ModelInvalid as exc:
+                problems.extend(exc.problems)
+    return problems
 
 
 def _inspect_all(sources: Sequence[ModelSource],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -120,9 +120,27 @@ def _task_row(session: Session, instance: InstanceRecord, item: ReadyHumanTask, 
         "process_id": item.process_chain[-1], "bpmn_id": item.bpmn_id, "name": (meta.name or item.name)[:300],
         "office_id": _office_id(session, meta.office, pctx.office_ids), "assignee_id": assignee_id,
         "state": TaskState.CLAIMED.value if assignee_id else TaskState.OPEN.value,
-        "created_at": now, "due_at": _due_at(meta.due_in, now, pctx.calendar), "escalation_level": 0,
+        "created_at": now, "due_at": _due_at(meta.due_in, _due_start(meta, item, now, pctx.calendar), pctx.calendar),
+        "escalation_level": 0,
         "escalate_after": meta.escalate_after, "form_key": meta.form_key, "data": {}, "version": 1,
     }
+
+
+def _due_start(meta: HumanTaskMeta, item: ReadyHumanTask, now: datetime, calendar: WorkingDayCalendar) -> datetime:
+    """Deadlines count from the task's creation, or from a date in the data (``dueFrom``),
+    e.g. first contact is due 10 working days after the referral, not after data entry."""
+    if not meta.due_from:
+        return now
+    value: Any = item.data
+    for part in meta.due_from.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    try:
+        day = date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        day = None
+    if day is None:
+        return now
+    return datetime.combine(day, time(12), tzinfo=calendar.tz)
 
 
 def _due_at(due_in: str | None, now: datetime, calendar: WorkingDayCalendar) -> datetime | None:
