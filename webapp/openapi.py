@@ -73,7 +73,7 @@ def _schemas() -> dict[str, Any]:
             "id": UUID_PARAM, "case_id": nullable_text, "case_reference": nullable_text, "person_name": nullable_text,
             "process_instance_id": UUID_PARAM, "process_id": text, "bpmn_id": text, "name": text, "office": text,
             "assignee": nullable_text, "state": {"type": "string", "enum": ["open", "claimed", "completed",
-                                                                           "cancelled"]},
+                                                                           "cancelled", "held"]},
             "created_at": {"type": "string", "format": "date-time"}, "due_at": DATETIME_OR_NULL,
             "follow_up_at": DATETIME_OR_NULL, "escalation_level": {"type": "integer"}, "form_key": nullable_text,
             "completed_at": DATETIME_OR_NULL, "completed_by": nullable_text, "version": {"type": "integer"},

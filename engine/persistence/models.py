@@ -70,9 +70,11 @@ class TaskState(StrEnum):
     CLAIMED = "claimed"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    HELD = "held"  # waiting for the person's consent to share data with the task's office
 
 
 OPEN_STATES = (TaskState.OPEN.value, TaskState.CLAIMED.value)
+LIVE_STATES = (*OPEN_STATES, TaskState.HELD.value)  # still part of the running process
 
 
 class InstanceStatus(StrEnum):
@@ -215,6 +217,7 @@ class HumanTask(Base):
         Index("ix_task_assignee_state_due", "assignee_id", "state", "due_at"),
         Index("ix_task_instance_state", "instance_id", "state"),
         Index("ix_task_state_due", "state", "due_at"),
+        Index("ix_task_case", "case_id"),
         UniqueConstraint("instance_id", "spiff_task_id"),
     )
 
@@ -235,6 +238,7 @@ class HumanTask(Base):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     escalate_after: Mapped[str | None] = mapped_column(String(32))
+    due_in: Mapped[str | None] = mapped_column(String(32))
     form_key: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -18,6 +18,7 @@ from sqlalchemy import Row, Table, and_, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.persistence.models import (
+    LIVE_STATES,
     OPEN_STATES,
     AuditEntry,
     HumanTask,
@@ -136,10 +137,10 @@ def reopen_task_row(session: Session, task: TaskRecord, data: Mapping[str, Any])
 
 
 def open_tasks(session: Session, instance_id: UUID) -> dict[UUID, UUID]:
-    """spiff task id -> task id of the instance's open human tasks."""
+    """spiff task id -> task id of the instance's live human tasks (open, claimed or held)."""
     rows = session.connection().execute(
         select(TASK.c.spiff_task_id, TASK.c.id).where(TASK.c.instance_id == instance_id,
-                                                      TASK.c.state.in_(OPEN_STATES)))
+                                                      TASK.c.state.in_(LIVE_STATES)))
     return {r.spiff_task_id: r.id for r in rows}
 
 
@@ -147,7 +148,7 @@ def cancel_tasks(session: Session, task_ids: Sequence[UUID], now: datetime) -> N
     if not task_ids:
         return
     conn = session.connection()
-    conn.execute(update(TASK).where(TASK.c.id.in_(task_ids), TASK.c.state.in_(OPEN_STATES))
+    conn.execute(update(TASK).where(TASK.c.id.in_(task_ids), TASK.c.state.in_(LIVE_STATES))
                  .values(state=TaskState.CANCELLED.value, completed_at=now, version=TASK.c.version + 1))
     conn.execute(delete(TIMER).where(TIMER.c.task_id.in_(task_ids), TIMER.c.fired_at.is_(None)))
 
@@ -199,3 +200,8 @@ def add_history(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def add_incident(session: Session, values: Mapping[str, Any]) -> None:
     session.connection().execute(insert(INCIDENT), [dict(values)])
+
+
+def task_with_case(session: Session, task_id: UUID) -> Row[Any]:
+    query = select(TASK.c.id, TASK.c.case_id, TASK.c.bpmn_id).where(TASK.c.id == task_id)
+    return session.connection().execute(query).one()

@@ -20,8 +20,8 @@ from engine.domain.actors import Actor
 from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.domain.visibility import CaseFacts, CaseView, case_view, visible_sections
 from engine.persistence import store
-from engine.persistence.models import CaseFile, CaseStatus, Consent, HumanTask, Office, TaskState
-from engine.services import audit
+from engine.persistence.models import CaseFile, CaseStatus, Consent, HumanTask, Office
+from engine.services import audit, consent_gate
 from engine.services.context import EngineContext
 from engine.services.inbox import task_json, task_query
 from engine.services.instances import start_instance_in
@@ -232,6 +232,7 @@ def record_consent(ctx: EngineContext, actor: Actor, case_id: UUID, body: Mappin
         session.flush()
         audit.record(session, actor, "consent.record", "consent", consent.id, case_id=case_id,
                      details={"office": code, "categories": consent.categories})
+        consent_gate.release_held(session, actor, case_id, office.id, ctx.calendar)
         result = consent_json(session, consent)
         uow.commit()
     return result
@@ -252,23 +253,28 @@ def withdraw_consent(ctx: EngineContext, actor: Actor, case_id: UUID, consent_id
         still_valid = session.scalar(select(func.count()).select_from(Consent).where(
             Consent.case_id == case_id, Consent.office_id == consent.office_id, Consent.withdrawn_at.is_(None),
             Consent.id != consent.id))
-        cancelled = [] if still_valid else _cancel_office_tasks(session, actor, case_id, consent.office_id, now)
+        taken = [] if still_valid else _take_away(session, ctx, actor, case_id, consent.office_id, now)
         audit.record(session, actor, "consent.withdraw", "consent", consent.id, case_id=case_id,
-                     details={"cancelled_tasks": [str(t) for t in cancelled]})
+                     details={"cancelled_tasks": [str(t) for t in taken]})
         result = consent_json(session, consent)
         uow.commit()
     return result
 
 
-def _cancel_office_tasks(session: Session, actor: Actor, case_id: UUID, office_id: int,
-                         now: datetime) -> list[UUID]:
-    ids = list(session.scalars(select(HumanTask.id).where(
-        HumanTask.case_id == case_id, HumanTask.office_id == office_id,
-        HumanTask.state.in_((TaskState.OPEN.value, TaskState.CLAIMED.value)))))
-    store.cancel_tasks(session, ids, now)
-    for task_id in ids:
-        audit.record(session, actor, "task.cancel", "task", task_id, case_id=case_id,
-                     details={"reason": "consent withdrawn"})
+def _take_away(session: Session, ctx: EngineContext, actor: Actor, case_id: UUID, office_id: int,
+               now: datetime) -> list[UUID]:
+    """The office loses its open tasks of the case; case management is asked for a new consent."""
+    ids = consent_gate.hold_open_tasks(session, actor, case_id, office_id)
+    if not ids:
+        return ids
+    task = session.get(HumanTask, ids[0])
+    case = session.get(CaseFile, case_id)
+    code = session.scalar(select(Office.code).where(Office.id == office_id))
+    if task is not None and case is not None and code is not None:
+        request = consent_gate.request_row(session, case_id, task.instance_id, task.process_id, code,
+                                           case.owner_office_id, ctx.calendar, now)
+        if request:
+            store.insert_rows(session, store.TASK, [request])
     return ids
 
 

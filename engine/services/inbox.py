@@ -140,7 +140,7 @@ def _scope(query: Select[Any], actor: Actor, f: TaskFilter) -> Select[Any]:
     """Deny by default: only tasks of the actor's offices, narrowed by the view."""
     if actor.role not in ("caseworker", "supervisor") or not actor.office_ids:
         return query.where(false())
-    query = query.where(HumanTask.office_id.in_(actor.office_ids))
+    query = query.where(HumanTask.office_id.in_(actor.office_ids), HumanTask.state != TaskState.HELD.value)
     if f.view == "mine":
         query = query.where(HumanTask.assignee_id == actor.user_id)
     elif f.view == "all" and actor.role != "supervisor":
@@ -201,8 +201,9 @@ def view_counts(ctx: EngineContext, actor: Actor) -> dict[str, int]:
 
 def _load_task(session: Session, actor: Actor, task_id: UUID) -> Any:
     row = session.execute(task_query().where(HumanTask.id == task_id)).first()
-    if row is None or actor.role not in ("caseworker", "supervisor") or row[0].office_id not in actor.office_ids:
-        raise NotFound("no such task")
+    if row is None or actor.role not in ("caseworker", "supervisor") or row[0].office_id not in actor.office_ids \
+            or row[0].state == TaskState.HELD.value:
+        raise NotFound("no such task")  # a held task belongs to an office without the person's consent
     return row
 
 

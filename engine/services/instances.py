@@ -27,6 +27,7 @@ from engine.persistence import store
 from engine.persistence.models import InstanceStatus, ProcessDefinition, TaskState
 from engine.persistence.store import InstanceRecord, TaskRecord
 from engine.services import audit as audit_trail
+from engine.services import consent_gate
 from engine.services.context import EngineContext
 from engine.services.deployment import (
     _calls,
@@ -164,6 +165,8 @@ def complete_task(ctx: EngineContext, task_id: UUID, actor: Actor, data: Mapping
         if locked is None:
             raise NotFound("no such task")
         instance, task = locked
+        if task.state == TaskState.HELD.value:
+            raise NotFound("no such task")  # the office has no consent: the task is not theirs yet
         authorize_work(actor, task)
         if task.state not in (TaskState.OPEN.value, TaskState.CLAIMED.value):
             raise Conflict(f"the task is already {task.state}")
@@ -171,7 +174,10 @@ def complete_task(ctx: EngineContext, task_id: UUID, actor: Actor, data: Mapping
             raise Conflict(f"the process is {instance.status}; the task cannot be completed now")
         if validate is not None:
             validate(task.form_key, data)
-        completed = _complete_locked(uow.session, ctx, instance, task, actor, dict(data))
+        if consent_gate.is_request(task.bpmn_id):
+            completed = _complete_consent_request(uow.session, ctx, instance, task, actor, dict(data))
+        else:
+            completed = _complete_locked(uow.session, ctx, instance, task, actor, dict(data))
         uow.commit()
     return completed
 
@@ -189,6 +195,16 @@ def _complete_locked(session: Session, ctx: EngineContext, instance: InstanceRec
     audit(session, actor, "task.complete", "task", task.id, instance, {"bpmn_id": task.bpmn_id})
     mine = [t.id for t in projection.created if _visible_to(actor, t)]
     return Completed(task.id, instance.id, mine, projection.status)
+
+
+def _complete_consent_request(session: Session, ctx: EngineContext, instance: InstanceRecord, task: TaskRecord,
+                              actor: Actor, data: dict[str, Any]) -> Completed:
+    """Not a BPMN task: the answer records the consent (or its refusal); no engine step runs."""
+    if not store.complete_task_row(session, task, actor.user_id, data, clock.now()):
+        raise Conflict("the task was completed or changed by someone else")
+    consent_gate.complete_request(session, actor, store.task_with_case(session, task.id), data, ctx.calendar)
+    audit(session, actor, "task.complete", "task", task.id, instance, {"bpmn_id": task.bpmn_id})
+    return Completed(task.id, instance.id, [], instance.status)
 
 
 def _visible_to(actor: Actor, task: NewTask) -> bool:

@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.bpmn.runtime import INTERNAL_SPEC_TYPES, ReadyHumanTask, StepResult
 from engine.calendar import WorkingDayCalendar
-from engine.domain.durations import DurationError, WorkingDays, due_moment, end_of_day, parse_deadline
 from engine.domain.model import HumanTaskMeta, ProcessMeta
 from engine.persistence import store
 from engine.persistence.models import InstanceStatus, Office, TaskState, TimerKind, User
 from engine.persistence.store import InstanceRecord
-
-DEFAULT_ESCALATE_AFTER = "5WD"
+from engine.services.consent_gate import CaseConsents, case_consents, request_row
+from engine.services.deadlines import due_at, escalation_rows
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,7 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
     created: list[NewTask] = []
     task_rows: list[dict[str, Any]] = []
     timer_rows: list[dict[str, Any]] = []
+    consents: CaseConsents | None = None
     for item in ready:
         if item.spiff_id in open_rows:
             continue
@@ -93,11 +93,29 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
             raise LookupError(f"no routing for user task '{item.bpmn_id}' (deploy-time check missed it)")
         row = _task_row(session, instance, item, meta, pctx, now)
         task_rows.append(row)
-        timer_rows += _escalation_rows(instance, row, pctx.calendar, now)
+        if instance.case_id is not None:
+            consents = consents or case_consents(session, instance.case_id)
+            if consents.needs_consent(meta.office):
+                task_rows += _hold(session, instance, row, meta.office, consents, pctx, now)
+                continue
+        timer_rows += escalation_rows(instance.id, row["id"], row["spiff_task_id"], row["bpmn_id"],
+                                      row["escalate_after"], row["due_at"], pctx.calendar, now)
         created.append(NewTask(row["id"], row["office_id"], item.bpmn_id))
     store.insert_rows(session, store.TASK, task_rows)
     store.insert_rows(session, store.TIMER, timer_rows)
     return created
+
+
+def _hold(session: Session, instance: InstanceRecord, row: dict[str, Any], office: str, consents: CaseConsents,
+          pctx: ProjectionContext, now: datetime) -> list[dict[str, Any]]:
+    """No consent for the office yet: the task waits, case management is asked to obtain it."""
+    assert instance.case_id is not None  # noqa: S101  # only cases have consents
+    row.update(state=TaskState.HELD.value, due_at=None)
+    if consents.owner_office_id is None:
+        return []
+    request = request_row(session, instance.case_id, instance.id, row["process_id"], office,
+                          consents.owner_office_id, pctx.calendar, now)
+    return [request] if request else []
 
 
 def _office_id(session: Session, code: str, cache: dict[str, int]) -> int:
@@ -120,9 +138,9 @@ def _task_row(session: Session, instance: InstanceRecord, item: ReadyHumanTask, 
         "process_id": item.process_chain[-1], "bpmn_id": item.bpmn_id, "name": (meta.name or item.name)[:300],
         "office_id": _office_id(session, meta.office, pctx.office_ids), "assignee_id": assignee_id,
         "state": TaskState.CLAIMED.value if assignee_id else TaskState.OPEN.value,
-        "created_at": now, "due_at": _due_at(meta.due_in, _due_start(meta, item, now, pctx.calendar), pctx.calendar),
-        "escalation_level": 0,
-        "escalate_after": meta.escalate_after, "form_key": meta.form_key, "data": {}, "version": 1,
+        "created_at": now, "due_at": due_at(meta.due_in, _due_start(meta, item, now, pctx.calendar), pctx.calendar),
+        "escalation_level": 0, "escalate_after": meta.escalate_after, "due_in": meta.due_in,
+        "form_key": meta.form_key, "data": {}, "version": 1,
     }
 
 
@@ -141,38 +159,6 @@ def _due_start(meta: HumanTaskMeta, item: ReadyHumanTask, now: datetime, calenda
     if day is None:
         return now
     return datetime.combine(day, time(12), tzinfo=calendar.tz)
-
-
-def _due_at(due_in: str | None, now: datetime, calendar: WorkingDayCalendar) -> datetime | None:
-    if not due_in:
-        return None
-    try:
-        return due_moment(now, parse_deadline(due_in), calendar)
-    except DurationError:
-        return None  # refused at deploy time; a damaged value must not stop the process
-
-
-def escalation_moment(due_at: datetime, escalate_after: str | None, calendar: WorkingDayCalendar) -> datetime:
-    """Level 2: ``escalateAfter`` working days after the due day (INTERFACES.md section 4)."""
-    try:
-        after = parse_deadline(escalate_after or DEFAULT_ESCALATE_AFTER)
-    except DurationError:
-        after = parse_deadline(DEFAULT_ESCALATE_AFTER)
-    if isinstance(after, WorkingDays):
-        day = calendar.add_working_days(due_at.astimezone(calendar.tz).date(), after.count)
-        return end_of_day(day, calendar.tz)
-    return due_moment(due_at, after, calendar)
-
-
-def _escalation_rows(instance: InstanceRecord, task: dict[str, Any], calendar: WorkingDayCalendar,
-                     now: datetime) -> list[dict[str, Any]]:
-    due_at = task["due_at"]
-    if due_at is None:
-        return []
-    moments = ((1, due_at), (2, escalation_moment(due_at, task["escalate_after"], calendar)))
-    return [{"id": uuid4(), "instance_id": instance.id, "task_id": task["id"], "spiff_task_id": task["spiff_task_id"],
-             "kind": TimerKind.ESCALATION.value, "level": level, "bpmn_id": task["bpmn_id"], "fire_at": fire_at,
-             "created_at": now, "attempts": 0} for level, fire_at in moments]
 
 
 def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepResult, now: datetime) -> None:

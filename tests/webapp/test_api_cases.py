@@ -62,34 +62,56 @@ def _complete(web: Web, user: str, task_id: str, data: dict[str, Any]) -> Any:
     return web.api(user, "POST", f"/tasks/{task_id}/complete", json={"data": data})
 
 
-def test_abh_sees_the_case_once_it_has_a_task_and_consent(web: Web, open_case: Callable[..., Any]) -> None:
+def _tasks(web: Web, user: str, case_id: str) -> list[tuple[str, str, str]]:
+    return [(t["office"], t["bpmn_id"], t["state"]) for t in web.api(user, "GET", f"/cases/{case_id}").get_json()["tasks"]]
+
+
+def test_hand_over_waits_for_consent(web: Web, open_case: Callable[..., Any]) -> None:
     case = open_case()
-    first = case["tasks"][0]["id"]
-    done = _complete(web, "carla", first, {"kontakt_am": "2026-11-20", "sprache": "ar", "termine": 2})
+    first = {"kontakt_am": "2026-11-20", "sprache": "ar", "termine": 2}
+    done = _complete(web, "carla", case["tasks"][0]["id"], first)
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["next_tasks"] == [], "the next task belongs to the ABH, not to carla"
+    assert _tasks(web, "carla", case["id"]) == [("CM", "erstkontakt", "completed"), ("ABH", "vorpruefung", "held"),
+                                               ("CM", "consent_request:ABH", "open")]
+    assert web.api("achim", "GET", "/tasks").get_json()["total"] == 0, "no consent: the ABH gets nothing"
     path = f"/cases/{case['id']}"
-    assert web.api("achim", "GET", path).status_code == 404, "a task alone is not enough: consent is missing"
+    assert web.api("achim", "GET", path).status_code == 404
     consent = web.api("carla", "POST", f"{path}/consents",
                       json={"office": "ABH", "categories": ["aufenthalt", "identitaet"], "purpose": "Vorprüfung"})
     assert consent.status_code == 201
+    assert _tasks(web, "carla", case["id"]) == [("CM", "erstkontakt", "completed"), ("ABH", "vorpruefung", "open"),
+                                               ("CM", "consent_request:ABH", "completed")]
+    inbox = web.api("achim", "GET", "/tasks").get_json()["items"]
+    assert [t["name"] for t in inbox] == ["Vorprüfung der Ausländerbehörde"]
+    assert inbox[0]["due_at"], "released with a fresh due date"
     seen = web.api("achim", "GET", path).get_json()
     assert seen["person"]["family_name"] == "Haddad"
     assert [t["office"] for t in seen["tasks"]] == ["ABH"], "the ABH sees its own tasks only"
     assert "household" not in seen
 
 
-def test_withdrawing_consent_cancels_that_offices_open_tasks(web: Web, open_case: Callable[..., Any]) -> None:
+def test_withdrawing_consent_takes_the_tasks_away(web: Web, open_case: Callable[..., Any]) -> None:
     case = open_case()
-    _complete(web, "carla", case["tasks"][0]["id"], {"kontakt_am": "2026-11-20", "sprache": "de", "termine": 1})
     path = f"/cases/{case['id']}"
     consent = web.api("carla", "POST", f"{path}/consents", json={"office": "ABH", "purpose": "Vorprüfung"}).get_json()
+    _complete(web, "carla", case["tasks"][0]["id"], {"kontakt_am": "2026-11-20", "sprache": "de", "termine": 1})
+    abh_task = web.api("achim", "GET", "/tasks").get_json()["items"][0]["id"]
     withdrawn = web.api("carla", "POST", f"{path}/consents/{consent['id']}/withdraw")
     assert withdrawn.status_code == 200
     assert withdrawn.get_json()["withdrawn_at"]
-    tasks = web.api("carla", "GET", path).get_json()["tasks"]
-    assert [(t["office"], t["state"]) for t in tasks] == [("CM", "completed"), ("ABH", "cancelled")]
+    assert _tasks(web, "carla", case["id"]) == [("CM", "erstkontakt", "completed"), ("ABH", "vorpruefung", "held"),
+                                               ("CM", "consent_request:ABH", "open")]
     assert web.api("achim", "GET", path).status_code == 404
+    assert web.api("achim", "GET", f"/tasks/{abh_task}").status_code == 404
+    completion = web.api("achim", "POST", f"/tasks/{abh_task}/complete", json={"data": {"ergebnis": "OFFEN"}})
+    assert completion.status_code == 404
     again = web.api("carla", "POST", f"{path}/consents/{consent['id']}/withdraw")
     assert again.status_code == 409
     assert web.api("achim", "POST", f"{path}/consents", json={"office": "ABH", "purpose": "x"}).status_code == 404
+    request = next(t for t in web.api("carla", "GET", "/tasks").get_json()["items"]
+                   if t["bpmn_id"] == "consent_request:ABH")
+    answered = _complete(web, "carla", request["id"], {"erteilt": True, "kategorien": ["aufenthalt"],
+                                                      "zweck": "Vorprüfung"})
+    assert answered.status_code == 200, answered.get_json()
+    assert web.api("achim", "GET", "/tasks").get_json()["total"] == 1, "a new consent releases the task"

@@ -214,6 +214,7 @@ def upgrade() -> None:
     sa.Column('completed_by_id', sa.Integer(), nullable=True),
     sa.Column('escalation_level', sa.Integer(), nullable=False),
     sa.Column('escalate_after', sa.String(length=32), nullable=True),
+    sa.Column('due_in', sa.String(length=32), nullable=True),
     sa.Column('form_key', sa.String(length=200), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -226,6 +227,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.create_index('ix_task_assignee_state_due', ['assignee_id', 'state', 'due_at'], unique=False)
+        batch_op.create_index('ix_task_case', ['case_id'], unique=False)
         batch_op.create_index('ix_task_instance_state', ['instance_id', 'state'], unique=False)
         batch_op.create_index('ix_task_office_state_due', ['office_id', 'state', 'due_at'], unique=False)
         batch_op.create_index('ix_task_state_due', ['state', 'due_at'], unique=False)
@@ -317,6 +319,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_task_state_due')
         batch_op.drop_index('ix_task_office_state_due')
         batch_op.drop_index('ix_task_instance_state')
+        batch_op.drop_index('ix_task_case')
         batch_op.drop_index('ix_task_assignee_state_due')
 
     op.drop_table('task')

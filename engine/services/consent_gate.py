@@ -1,0 +1,142 @@
+"""Consent gates hand-overs (DOMAIN.md sections 3 and 7).
+
+A task that carries a person's data to another office is created *held* when that office
+holds no valid consent for the case: the office does not see it, and the case management
+gets a task to obtain the consent. Recording the consent releases the held tasks (with a
+fresh due date); withdrawing it takes the office's open tasks away again (audited) and asks
+for a new consent. Case management itself and the KIM coordination are exempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.calendar import WorkingDayCalendar
+from engine.domain.actors import Actor
+from engine.domain.durations import due_moment, parse_deadline
+from engine.persistence import store
+from engine.persistence.models import CaseFile, Consent, HumanTask, Office, TaskState
+from engine.services import audit
+from engine.services.deadlines import due_at as compute_due_at
+from engine.services.deadlines import escalation_rows
+
+EXEMPT_OFFICES = frozenset({"CM", "FW", "KI"})
+REQUEST_PREFIX = "consent_request:"
+REQUEST_FORM = "einwilligung_einholen"
+REQUEST_DUE_IN = "5WD"
+
+
+@dataclass
+class CaseConsents:
+    """Who may receive data of one case, read once per engine step."""
+
+    owner_office_id: int | None
+    owner_code: str | None
+    consented: set[str]
+
+    def needs_consent(self, office_code: str) -> bool:
+        return office_code not in EXEMPT_OFFICES and office_code != self.owner_code \
+            and office_code not in self.consented
+
+
+def case_consents(session: Session, case_id: UUID) -> CaseConsents:
+    owner = session.execute(select(Office.id, Office.code).join(CaseFile, CaseFile.owner_office_id == Office.id)
+                            .where(CaseFile.id == case_id)).first()
+    consented = set(session.scalars(select(Office.code).join(Consent, Consent.office_id == Office.id).where(
+        Consent.case_id == case_id, Consent.withdrawn_at.is_(None))))
+    return CaseConsents(owner.id if owner else None, owner.code if owner else None, consented)
+
+
+def request_row(session: Session, case_id: UUID, instance_id: UUID, process_id: str, office_code: str,
+                owner_office_id: int, calendar: WorkingDayCalendar, now: datetime) -> dict[str, Any] | None:
+    """A task for case management to obtain the consent, unless one is open already."""
+    bpmn_id = f"{REQUEST_PREFIX}{office_code}"
+    exists = session.scalar(select(HumanTask.id).where(HumanTask.case_id == case_id, HumanTask.bpmn_id == bpmn_id,
+                                                       HumanTask.state.in_((TaskState.OPEN.value,
+                                                                            TaskState.CLAIMED.value))))
+    if exists is not None:
+        return None
+    return {"id": uuid4(), "instance_id": instance_id, "case_id": case_id, "spiff_task_id": uuid4(),
+            "process_id": process_id, "bpmn_id": bpmn_id, "name": f"Einwilligung für {office_code} einholen",
+            "office_id": owner_office_id, "assignee_id": None, "state": TaskState.OPEN.value, "created_at": now,
+            "due_at": due_moment(now, parse_deadline(REQUEST_DUE_IN), calendar), "escalation_level": 0,
+            "escalate_after": None, "due_in": REQUEST_DUE_IN, "form_key": REQUEST_FORM, "data": {},
+            "version": 1}
+
+
+def is_request(task_bpmn_id: str) -> bool:
+    return task_bpmn_id.startswith(REQUEST_PREFIX)
+
+
+def release_held(session: Session, actor: Actor, case_id: UUID, office_id: int,
+                 calendar: WorkingDayCalendar) -> list[UUID]:
+    """Consent recorded: the office's held tasks of the case become open with a fresh due date."""
+    now = clock.now()
+    held = list(session.scalars(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.office_id == office_id,
+                                                        HumanTask.state == TaskState.HELD.value)))
+    for task in held:
+        due = compute_due_at(task.due_in, now, calendar)
+        session.connection().execute(update(store.TASK).where(store.TASK.c.id == task.id).values(
+            state=TaskState.OPEN.value, due_at=due, version=task.version + 1))
+        store.insert_rows(session, store.TIMER, escalation_rows(
+            task.instance_id, task.id, task.spiff_task_id, task.bpmn_id, task.escalate_after, due, calendar, now))
+        audit.record(session, actor, "task.release", "task", task.id, case_id=case_id,
+                     details={"reason": "consent recorded"})
+    _close_requests(session, actor, case_id, office_id, now)
+    return [t.id for t in held]
+
+
+def _close_requests(session: Session, actor: Actor, case_id: UUID, office_id: int, now: datetime) -> None:
+    code = session.scalar(select(Office.code).where(Office.id == office_id))
+    session.connection().execute(update(store.TASK).where(
+        store.TASK.c.case_id == case_id, store.TASK.c.bpmn_id == f"{REQUEST_PREFIX}{code}",
+        store.TASK.c.state.in_((TaskState.OPEN.value, TaskState.CLAIMED.value))).values(
+        state=TaskState.COMPLETED.value, completed_at=now, completed_by_id=actor.user_id,
+        version=store.TASK.c.version + 1))
+
+
+def hold_open_tasks(session: Session, actor: Actor, case_id: UUID, office_id: int) -> list[UUID]:
+    """Consent withdrawn: the office's open tasks of the case are taken away from it (audited)."""
+    ids = list(session.scalars(select(HumanTask.id).where(
+        HumanTask.case_id == case_id, HumanTask.office_id == office_id,
+        HumanTask.state.in_((TaskState.OPEN.value, TaskState.CLAIMED.value)))))
+    if not ids:
+        return []
+    conn = session.connection()
+    conn.execute(update(store.TASK).where(store.TASK.c.id.in_(ids)).values(
+        state=TaskState.HELD.value, assignee_id=None, due_at=None, version=store.TASK.c.version + 1))
+    conn.execute(store.TIMER.delete().where(store.TIMER.c.task_id.in_(ids), store.TIMER.c.fired_at.is_(None)))
+    for task_id in ids:
+        audit.record(session, actor, "task.cancel", "task", task_id, case_id=case_id,
+                     details={"reason": "consent withdrawn", "state": TaskState.HELD.value})
+    return ids
+
+
+def complete_request(session: Session, actor: Actor, task: Any, data: Mapping[str, Any],
+                     calendar: WorkingDayCalendar) -> None:
+    """The consent-request task: ``erteilt`` records the consent and releases the held tasks."""
+    office_code = task.bpmn_id[len(REQUEST_PREFIX):]
+    office_id = session.scalar(select(Office.id).where(Office.code == office_code))
+    now = clock.now()
+    if data.get("erteilt") and office_id is not None:
+        consent = Consent(id=uuid4(), case_id=task.case_id, office_id=office_id,
+                          categories=sorted(set(data.get("kategorien") or [])),
+                          purpose=str(data.get("zweck") or f"Übergabe an {office_code}"),
+                          granted_at=now, recorded_by=actor.username)
+        session.add(consent)
+        session.flush()
+        audit.record(session, actor, "consent.record", "consent", consent.id, case_id=task.case_id,
+                     details={"office": office_code, "categories": consent.categories})
+        release_held(session, actor, task.case_id, office_id, calendar)
+    else:
+        audit.record(session, actor, "consent.refused", "case", task.case_id, case_id=task.case_id,
+                     details={"office": office_code})
+
