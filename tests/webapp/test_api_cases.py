@@ -63,7 +63,8 @@ def _complete(web: Web, user: str, task_id: str, data: dict[str, Any]) -> Any:
 
 
 def _tasks(web: Web, user: str, case_id: str) -> list[tuple[str, str, str]]:
-    return [(t["office"], t["bpmn_id"], t["state"]) for t in web.api(user, "GET", f"/cases/{case_id}").get_json()["tasks"]]
+    tasks = web.api(user, "GET", f"/cases/{case_id}").get_json()["tasks"]
+    return [(t["office"], t["bpmn_id"], t["state"]) for t in tasks]
 
 
 def test_hand_over_waits_for_consent(web: Web, open_case: Callable[..., Any]) -> None:
