@@ -80,6 +80,7 @@ def _schemas() -> dict[str, Any]:
             "data": {"type": "object"}, "form": {"type": ["object", "null"]}}},
         "TaskList": {"type": "object", "required": ["items", "total"], "properties": {
             "items": {"type": "array", "items": _ref("Task")}, "total": {"type": "integer"},
+            "total_capped": {"type": "boolean", "description": "true: more than `total` tasks match"},
             "page": {"type": "integer"}, "per_page": {"type": "integer"}}},
         "Person": {"type": "object", "required": ["given_name", "family_name"], "properties": {
             "given_name": {"type": "string", "minLength": 1, "maxLength": 200},

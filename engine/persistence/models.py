@@ -28,6 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -208,16 +209,31 @@ class ProcessInstance(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy reads it once
 
 
+NO_DUE_DATE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def due_sort_of(due_at: datetime | None) -> datetime:
+    """Tasks without a due date sort after all others, on every database, using an index."""
+    return due_at if due_at is not None else NO_DUE_DATE
+
+
+def _due_sort_default(context: Any) -> datetime:
+    return due_sort_of(context.get_current_parameters().get("due_at"))
+
+
 class HumanTask(Base):
     """Projection of every human task: the inbox, overdue lists and reports query this."""
 
     __tablename__ = "task"
     __table_args__ = (
-        Index("ix_task_office_state_due", "office_id", "state", "due_at"),
-        Index("ix_task_assignee_state_due", "assignee_id", "state", "due_at"),
         Index("ix_task_instance_state", "instance_id", "state"),
         Index("ix_task_state_due", "state", "due_at"),
         Index("ix_task_case", "case_id"),
+        # The inbox: open tasks of an office in due-date order, without the completed history.
+        Index("ix_task_open_office_due", "office_id", "due_sort", "id", "follow_up_at",
+              postgresql_where=text("state IN ('open', 'claimed')"), sqlite_where=text("state IN ('open', 'claimed')")),
+        Index("ix_task_open_assignee_due", "assignee_id", "due_sort", "id", "follow_up_at",
+              postgresql_where=text("state IN ('open', 'claimed')"), sqlite_where=text("state IN ('open', 'claimed')")),
         UniqueConstraint("instance_id", "spiff_task_id"),
     )
 
@@ -233,6 +249,7 @@ class HumanTask(Base):
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
+    due_sort: Mapped[datetime] = mapped_column(default=_due_sort_default)  # due_at, or far future if none
     follow_up_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -23,7 +23,7 @@ from engine.calendar import WorkingDayCalendar
 from engine.domain.actors import Actor
 from engine.domain.durations import due_moment, parse_deadline
 from engine.persistence import store
-from engine.persistence.models import CaseFile, Consent, HumanTask, Office, TaskState
+from engine.persistence.models import NO_DUE_DATE, CaseFile, Consent, HumanTask, Office, TaskState, due_sort_of
 from engine.services import audit
 from engine.services.deadlines import due_at as compute_due_at
 from engine.services.deadlines import escalation_rows
@@ -67,7 +67,8 @@ def request_row(session: Session, case_id: UUID, instance_id: UUID, process_id: 
     return {"id": uuid4(), "instance_id": instance_id, "case_id": case_id, "spiff_task_id": uuid4(),
             "process_id": process_id, "bpmn_id": bpmn_id, "name": f"Einwilligung für {office_code} einholen",
             "office_id": owner_office_id, "assignee_id": None, "state": TaskState.OPEN.value, "created_at": now,
-            "due_at": due_moment(now, parse_deadline(REQUEST_DUE_IN), calendar), "escalation_level": 0,
+            "due_at": (due := due_moment(now, parse_deadline(REQUEST_DUE_IN), calendar)), "due_sort": due,
+            "escalation_level": 0,
             "escalate_after": None, "due_in": REQUEST_DUE_IN, "form_key": REQUEST_FORM, "data": {},
             "version": 1}
 
@@ -85,7 +86,7 @@ def release_held(session: Session, actor: Actor, case_id: UUID, office_id: int,
     for task in held:
         due = compute_due_at(task.due_in, now, calendar)
         session.connection().execute(update(store.TASK).where(store.TASK.c.id == task.id).values(
-            state=TaskState.OPEN.value, due_at=due, version=task.version + 1))
+            state=TaskState.OPEN.value, due_at=due, due_sort=due_sort_of(due), version=task.version + 1))
         store.insert_rows(session, store.TIMER, escalation_rows(
             task.instance_id, task.id, task.spiff_task_id, task.bpmn_id, task.escalate_after, due, calendar, now))
         audit.record(session, actor, "task.release", "task", task.id, case_id=case_id,
@@ -112,7 +113,8 @@ def hold_open_tasks(session: Session, actor: Actor, case_id: UUID, office_id: in
         return []
     conn = session.connection()
     conn.execute(update(store.TASK).where(store.TASK.c.id.in_(ids)).values(
-        state=TaskState.HELD.value, assignee_id=None, due_at=None, version=store.TASK.c.version + 1))
+        state=TaskState.HELD.value, assignee_id=None, due_at=None, due_sort=NO_DUE_DATE,
+        version=store.TASK.c.version + 1))
     conn.execute(store.TIMER.delete().where(store.TIMER.c.task_id.in_(ids), store.TIMER.c.fired_at.is_(None)))
     for task_id in ids:
         audit.record(session, actor, "task.cancel", "task", task_id, case_id=case_id,

@@ -20,7 +20,7 @@ from engine.bpmn.runtime import INTERNAL_SPEC_TYPES, ReadyHumanTask, StepResult
 from engine.calendar import WorkingDayCalendar
 from engine.domain.model import HumanTaskMeta, ProcessMeta
 from engine.persistence import store
-from engine.persistence.models import InstanceStatus, Office, TaskState, TimerKind, User
+from engine.persistence.models import NO_DUE_DATE, InstanceStatus, Office, TaskState, TimerKind, User, due_sort_of
 from engine.persistence.store import InstanceRecord
 from engine.services.consent_gate import CaseConsents, case_consents, request_row
 from engine.services.deadlines import due_at, escalation_rows
@@ -110,7 +110,7 @@ def _hold(session: Session, instance: InstanceRecord, row: dict[str, Any], offic
           pctx: ProjectionContext, now: datetime) -> list[dict[str, Any]]:
     """No consent for the office yet: the task waits, case management is asked to obtain it."""
     assert instance.case_id is not None  # noqa: S101  # only cases have consents
-    row.update(state=TaskState.HELD.value, due_at=None)
+    row.update(state=TaskState.HELD.value, due_at=None, due_sort=NO_DUE_DATE)
     if consents.owner_office_id is None:
         return []
     request = request_row(session, instance.case_id, instance.id, row["process_id"], office,
@@ -133,15 +133,18 @@ def _task_row(session: Session, instance: InstanceRecord, item: ReadyHumanTask, 
     assignee_id = None
     if meta.assignee:
         assignee_id = session.scalar(select(User.id).where(User.username == meta.assignee.lower()))
-    return {
+    row: dict[str, Any] = {
         "id": uuid4(), "instance_id": instance.id, "case_id": instance.case_id, "spiff_task_id": item.spiff_id,
         "process_id": item.process_chain[-1], "bpmn_id": item.bpmn_id, "name": (meta.name or item.name)[:300],
         "office_id": _office_id(session, meta.office, pctx.office_ids), "assignee_id": assignee_id,
         "state": TaskState.CLAIMED.value if assignee_id else TaskState.OPEN.value,
         "created_at": now, "due_at": due_at(meta.due_in, _due_start(meta, item, now, pctx.calendar), pctx.calendar),
         "escalation_level": 0, "escalate_after": meta.escalate_after, "due_in": meta.due_in,
+        "due_sort": NO_DUE_DATE,
         "form_key": meta.form_key, "data": {}, "version": 1,
     }
+    row["due_sort"] = due_sort_of(row["due_at"])
+    return row
 
 
 def _due_start(meta: HumanTaskMeta, item: ReadyHumanTask, now: datetime, calendar: WorkingDayCalendar) -> datetime:

@@ -209,6 +209,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('due_sort', sa.DateTime(timezone=True), nullable=False),
     sa.Column('follow_up_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_by_id', sa.Integer(), nullable=True),
@@ -226,10 +227,15 @@ def upgrade() -> None:
     sa.UniqueConstraint('instance_id', 'spiff_task_id')
     )
     with op.batch_alter_table('task', schema=None) as batch_op:
-        batch_op.create_index('ix_task_assignee_state_due', ['assignee_id', 'state', 'due_at'], unique=False)
         batch_op.create_index('ix_task_case', ['case_id'], unique=False)
+        batch_op.create_index('ix_task_open_office_due', ['office_id', 'due_sort', 'id', 'follow_up_at'], unique=False,
+                              postgresql_where=sa.text("state IN ('open', 'claimed')"),
+                              sqlite_where=sa.text("state IN ('open', 'claimed')"))
+        batch_op.create_index('ix_task_open_assignee_due', ['assignee_id', 'due_sort', 'id', 'follow_up_at'],
+                              unique=False,
+                              postgresql_where=sa.text("state IN ('open', 'claimed')"),
+                              sqlite_where=sa.text("state IN ('open', 'claimed')"))
         batch_op.create_index('ix_task_instance_state', ['instance_id', 'state'], unique=False)
-        batch_op.create_index('ix_task_office_state_due', ['office_id', 'state', 'due_at'], unique=False)
         batch_op.create_index('ix_task_state_due', ['state', 'due_at'], unique=False)
 
     op.create_table('timer',
@@ -317,10 +323,10 @@ def downgrade() -> None:
     op.drop_table('timer')
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_index('ix_task_state_due')
-        batch_op.drop_index('ix_task_office_state_due')
         batch_op.drop_index('ix_task_instance_state')
+        batch_op.drop_index('ix_task_open_assignee_due')
+        batch_op.drop_index('ix_task_open_office_due')
         batch_op.drop_index('ix_task_case')
-        batch_op.drop_index('ix_task_assignee_state_due')
 
     op.drop_table('task')
     with op.batch_alter_table('step_history', schema=None) as batch_op:
