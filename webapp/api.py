@@ -12,7 +12,7 @@ from engine.bpmn.loader import ModelSource
 from engine.bpmn.safe_xml import MAX_MODEL_BYTES
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed
-from engine.services import cases, decisions, deployment, inbox, instances
+from engine.services import audit, cases, decisions, deployment, inbox, instances
 from webapp.openapi import openapi_document
 from webapp.security import current_actor, engine_context
 
@@ -169,3 +169,49 @@ def evaluate_decision(decision_id: str) -> Any:
     if not isinstance(inputs, dict):
         raise InvalidInput("the inputs are missing", {"inputs": "required (an object)"})
     return jsonify(decisions.evaluate_decision(engine_context(), decision_id[:200], inputs).to_json())
+
+
+def _require_auditor(actor: Actor) -> None:
+    if actor.role != "auditor":
+        raise NotAllowed("the audit trail is for auditors (data protection officer)")
+
+
+@api.get("/audit")
+def audit_entries() -> Any:
+    actor = _actor()
+    _require_auditor(actor)
+    after_id = _int_query("after", 0, 0, 2**62)
+    limit = _int_query("limit", 100, 1, 1000)
+    case = request.args.get("case_id")
+    case_id = _uuid_query("case_id") if case else None
+    with engine_context().uow() as uow:  # reading the trail is itself recorded
+        entries = audit.read_entries(uow.session, after_id, limit, case_id)
+        audit.record(uow.session, actor, "audit.read", "audit", None, details={"after": after_id, "limit": limit})
+        uow.commit()
+    return jsonify({"items": entries, "next_after": entries[-1]["id"] if entries else after_id})
+
+
+@api.get("/audit/verify")
+def audit_verify() -> Any:
+    actor = _actor()
+    _require_auditor(actor)
+    with engine_context().uow(write=False) as uow:
+        check = audit.verify_chain(uow.session)
+    return jsonify({"ok": check.ok, "checked": check.checked, "first_broken_id": check.first_broken_id,
+                    "reason": check.reason})
+
+
+def _int_query(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidInput(f"'{name}' must be a whole number from {low} to {high}", {name: "out of range"})
+    return int(raw)
+
+
+def _uuid_query(name: str) -> UUID:
+    try:
+        return UUID(request.args.get(name, ""))
+    except ValueError as exc:
+        raise InvalidInput(f"'{name}' must be a UUID", {name: "not a UUID"}) from exc

@@ -170,6 +170,19 @@ def _paths() -> dict[str, Any]:
             params=[{"name": "decision_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             body={"type": "object", "required": ["inputs"], "properties": {"inputs": {"type": "object"}}},
             errors=("401", "404", "422"))},
+        "/audit": {"get": _op(
+            "Audit entries in order (auditors only); page with `after` = the last id seen",
+            {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object"}},
+                                              "next_after": {"type": "integer"}}},
+            params=[_query("after", {"type": "integer", "minimum": 0, "maximum": 2**62}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _query("case_id", UUID_PARAM)], errors=("401", "403", "422"))},
+        "/audit/verify": {"get": _op(
+            "Recompute the hash chain (auditors only)",
+            {"type": "object", "properties": {"ok": {"type": "boolean"}, "checked": {"type": "integer"},
+                                              "first_broken_id": {"type": ["integer", "null"]},
+                                              "reason": {"type": ["string", "null"]}}},
+            errors=("401", "403"))},
         "/process-models/{process_id}/versions": {"get": _op(
             "All versions of a process or decision", listing,
             params=[{"name": "process_id", "in": "path", "required": True, "schema": {"type": "string"}}],

@@ -84,3 +84,16 @@ def verify_chain(session: Session, batch: int = 5000) -> ChainCheck:
             if entry_hash(dict(row)) != row["hash"]:
                 return ChainCheck(False, checked, row["id"], "this entry was changed after it was written")
             prev, checked, last_id = row["hash"], checked + 1, row["id"]
+
+
+def read_entries(session: Session, after_id: int = 0, limit: int = 100,
+                 case_id: UUID | None = None) -> list[dict[str, Any]]:
+    """Entries in id order, for the auditor (keyset paging: pass the last id seen)."""
+    query = select(AUDIT).where(AUDIT.c.id > after_id).order_by(AUDIT.c.id).limit(limit)
+    if case_id is not None:
+        query = query.where(AUDIT.c.case_id == case_id)
+    return [{"id": r["id"], "at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"],
+             "object_type": r["object_type"], "object_id": r["object_id"],
+             "case_id": _s(r["case_id"]), "instance_id": _s(r["instance_id"]), "details": r["details"],
+             "prev_hash": r["prev_hash"], "hash": r["hash"]}
+            for r in session.connection().execute(query).mappings()]
