@@ -21,6 +21,7 @@ from engine.persistence.models import (
     LIVE_STATES,
     OPEN_STATES,
     AuditEntry,
+    CaseFile,
     HumanTask,
     Incident,
     ProcessInstance,
@@ -36,6 +37,7 @@ TIMER: Table = Timer.__table__  # type: ignore[assignment]  # as above
 AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]  # as above
 HISTORY: Table = StepHistory.__table__  # type: ignore[assignment]  # as above
 INCIDENT: Table = Incident.__table__  # type: ignore[assignment]  # as above
+CASE: Table = CaseFile.__table__  # type: ignore[assignment]  # as above
 
 
 @dataclass
@@ -205,3 +207,23 @@ def add_incident(session: Session, values: Mapping[str, Any]) -> None:
 def task_with_case(session: Session, task_id: UUID) -> Row[Any]:
     query = select(TASK.c.id, TASK.c.case_id, TASK.c.bpmn_id).where(TASK.c.id == task_id)
     return session.connection().execute(query).one()
+
+
+def last_value(session: Session, instance_id: UUID, key: str) -> Any:
+    """The most recent value a completed task of the instance recorded under ``key``."""
+    rows = session.connection().execute(
+        select(TASK.c.data).where(TASK.c.instance_id == instance_id, TASK.c.state == TaskState.COMPLETED.value)
+        .order_by(TASK.c.completed_at.desc()).limit(20))
+    for (data,) in rows:
+        if isinstance(data, dict) and data.get(key):
+            return data[key]
+    return None
+
+
+def close_case(session: Session, case_id: UUID | None, reason: str | None, now: datetime) -> bool:
+    if case_id is None:
+        return False
+    result = session.connection().execute(
+        update(CASE).where(CASE.c.id == case_id, CASE.c.status == "open")
+        .values(status="closed", closed_at=now, closure_reason=reason, version=CASE.c.version + 1))
+    return result.rowcount == 1

@@ -20,7 +20,7 @@ from engine import clock
 from engine.bpmn.loader import BUNDLES, SpecBundle
 from engine.bpmn.runtime import StepResult
 from engine.bpmn.state import STATE_FORMAT
-from engine.domain.actors import Actor
+from engine.domain.actors import SYSTEM, Actor
 from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.domain.model import ProcessMeta
 from engine.persistence import store
@@ -95,7 +95,17 @@ def persist_step(session: Session, ctx: EngineContext, instance: InstanceRecord,
     if not store.save_instance(session, instance, ctx.runtime.snapshot(workflow), projection.status,
                                projection.ended_at, STATE_FORMAT):
         raise Conflict("the process was changed by someone else; try again")
+    if projection.status == InstanceStatus.COMPLETED.value and instance.case_id is not None:
+        _close_case(session, instance, result.data)
     return projection
+
+
+def _close_case(session: Session, instance: InstanceRecord, data: Mapping[str, Any]) -> None:
+    """The case's process ended: the case is closed, with the reason the closure step recorded."""
+    reason = data.get("closure_reason") or store.last_value(session, instance.id, "closure_reason")
+    if store.close_case(session, instance.case_id, str(reason)[:64] if reason else None, clock.now()):
+        audit_trail.record(session, SYSTEM, "case.close", "case", instance.case_id, case_id=instance.case_id,
+                           instance_id=instance.id, details={"reason": reason})
 
 
 @dataclass(frozen=True)

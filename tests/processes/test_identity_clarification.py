@@ -1,0 +1,146 @@
+"""identity_clarification: request, support, proof, the ABH's assessment with its four outcomes,
+reminder and escalation when no proof comes, and the 4-weekly embassy follow-up loop.
+
+Started on its own with ``start_instance`` (kim_pathway calls it as a call activity); every
+step is a separate transaction, so the state is saved and restored between all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from sqlalchemy import select
+
+from engine import clock
+from engine.domain.actors import SYSTEM, Actor
+from engine.persistence.models import ProcessInstance, StepHistory, Timer
+from engine.services import deployment
+from engine.services.context import EngineContext
+from engine.services.demo import PROCESSES_DIR, CaseWalker, office_actors
+from engine.services.instances import start_instance
+
+START = datetime(2026, 11, 20, 9, 0, tzinfo=clock.BERLIN)  # the frozen clock; + timedelta keeps the wall time
+ENDS = {
+    "no_proof": {"end_reminded", "end_escalated_abh", "end_escalated_ki", "end_passport"},
+    "other_documents": {"end_other"},
+    "embassy_loop": {"end_efforts"},
+    "not_clarified": {"end_not_clarified"},
+}
+
+
+@pytest.fixture
+def start(ctx: EngineContext, frozen_clock: object) -> Callable[[], CaseWalker]:
+    deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
+    actors: dict[str, Actor] = office_actors(ctx, ("ABH", "CM", "KI"))
+
+    def _start() -> CaseWalker:
+        started = start_instance(ctx, "identity_clarification",
+                                 {"identity": "NOT_CLARIFIED", "passport_valid": False}, SYSTEM)
+        return CaseWalker(ctx, actors, started.instance_id)
+
+    return _start
+
+
+def reached(walker: CaseWalker) -> set[str]:
+    with walker.ctx.uow(write=False) as uow:
+        return set(uow.session.scalars(select(StepHistory.bpmn_id)
+                                       .where(StepHistory.instance_id == walker.instance_id)))
+
+
+def timers(walker: CaseWalker) -> dict[str, datetime]:
+    with walker.ctx.uow(write=False) as uow:
+        rows = uow.session.scalars(select(Timer).where(Timer.instance_id == walker.instance_id,
+                                                       Timer.kind == "bpmn", Timer.fired_at.is_(None)))
+        return {t.bpmn_id: t.fire_at for t in rows}
+
+
+def state_size(walker: CaseWalker) -> int:
+    with walker.ctx.uow(write=False) as uow:
+        return len(uow.session.scalar(select(ProcessInstance.state)
+                                      .where(ProcessInstance.id == walker.instance_id)) or "")
+
+
+def to_proof(walker: CaseWalker) -> None:
+    assert [(t.bpmn_id, t.office) for t in walker.tasks()] == [("request_steps", "ABH")]
+    assert walker.task("request_steps").due_at == datetime.fromisoformat("2026-12-18T23:59:59+01:00"), "4 weeks"
+    walker.complete("request_steps")
+    assert walker.task("support").office == "CM"
+    walker.complete("support")
+
+
+def test_no_proof_brings_a_reminder_after_14_days_then_escalation(start: Callable[[], CaseWalker]) -> None:
+    walker = start()
+    to_proof(walker)
+    assert timers(walker) == {"reminder_timer": START + timedelta(days=14),
+                              "escalation_timer": START + timedelta(days=28)}
+    walker.fire(START + timedelta(days=14, seconds=-1))
+    assert walker.open_ids() == ["await_proof"]
+    walker.fire(START + timedelta(days=14))
+    assert walker.task("remind").office == "CM"
+    walker.complete("remind")
+    walker.fire(START + timedelta(days=28))
+    assert {(t.bpmn_id, t.office) for t in walker.tasks()} == {
+        ("await_proof", "ABH"), ("escalate_abh_lead", "ABH"), ("escalate_ki", "KI")}
+    walker.complete("escalate_abh_lead")
+    walker.complete("escalate_ki", escalation_measure="STRUCTURAL_ISSUE")
+    walker.complete("await_proof", proof_passport=True, passport_number="P98765432", passport_valid_until="2032-05-01")
+    walker.complete("assess", identity_outcome="CLARIFIED_PASSPORT")
+    assert walker.status() == "completed"
+    assert ENDS["no_proof"] <= reached(walker)
+
+
+def test_other_documents_clarify_identity_without_a_reminder(start: Callable[[], CaseWalker]) -> None:
+    walker = start()
+    to_proof(walker)
+    walker.complete("await_proof", proof_other_id=True)
+    assert timers(walker) == {}, "proof in time: reminder and escalation are gone"
+    walker.complete("assess", identity_outcome="CLARIFIED_OTHER", other_document_stage="OTHER_ID_WITH_PHOTO")
+    assert walker.status() == "completed"
+    assert ENDS["other_documents"] <= reached(walker)
+
+
+def test_pending_embassy_application_is_followed_up_every_four_weeks(start: Callable[[], CaseWalker]) -> None:
+    """The loop runs for more than a year here (it may run for years): same cadence, no growing state."""
+    walker = start()
+    to_proof(walker)
+    walker.complete("await_proof")
+    walker.complete("assess", identity_outcome="EFFORTS_DOCUMENTED", embassy_application_pending=True)
+    moment, sizes = START, []
+    for _ in range(14):
+        moment += timedelta(days=28)
+        assert timers(walker) == {"wait_embassy": moment}
+        walker.fire(moment)
+        assert walker.task("embassy_followup").office == "CM"
+        walker.complete("embassy_followup", embassy_status="NO_ANSWER" if len(sizes) % 3 else "PENDING")
+        sizes.append(state_size(walker))
+    assert sizes[-1] <= sizes[1] * 1.2, f"live state grows with the loop: {sizes}"
+    walker.fire(moment + timedelta(days=28))
+    walker.complete("embassy_followup", embassy_status="REFUSED")
+    walker.complete("assess", identity_outcome="EFFORTS_DOCUMENTED", embassy_application_pending=False)
+    assert walker.status() == "completed"
+    assert ENDS["embassy_loop"] <= reached(walker)
+
+
+@pytest.mark.parametrize("pending", [True, False])
+def test_nothing_done_leaves_identity_not_clarified(start: Callable[[], CaseWalker], pending: bool) -> None:
+    walker = start()
+    to_proof(walker)
+    walker.complete("await_proof")
+    walker.complete("assess", identity_outcome="NOT_CLARIFIED", embassy_application_pending=pending)
+    if pending:
+        walker.fire(START + timedelta(days=28))
+        walker.complete("embassy_followup", embassy_status="PASSPORT_ISSUED")
+        walker.complete("assess", identity_outcome="NOT_CLARIFIED", embassy_application_pending=False)
+    assert walker.status() == "completed"
+    assert ENDS["not_clarified"] <= reached(walker)
+
+
+def test_the_scenarios_reach_every_end_event() -> None:
+    tree = etree.parse(str(Path(PROCESSES_DIR) / "identity_clarification.bpmn"))
+    ends = {e.get("id") for e in tree.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}endEvent")}
+    assert set().union(*ENDS.values()) == ends
+
