@@ -24,6 +24,7 @@ browser:
 run: $(STAMP)
 	$(BIN)/kim init-db
 	$(BIN)/kim deploy processes
+	$(BIN)/kim demo
 	$(BIN)/kim run
 
 lint: $(STAMP)

@@ -15,6 +15,8 @@ from typing import NoReturn
 from engine.domain.actors import SYSTEM
 from engine.domain.errors import EngineError, ModelInvalid
 from engine.persistence.migrate import upgrade
+from engine.scheduling.scheduler import add_arguments as add_scheduler_arguments
+from engine.scheduling.scheduler import scheduler_command
 from engine.services import deployment, directory
 from engine.services.context import EngineContext, create_context
 from engine.services.timers import fire_due_timers
@@ -58,6 +60,14 @@ def _users_token(ctx: EngineContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(ctx: EngineContext, args: argparse.Namespace) -> int:
+    from engine.services.demo import seed_demo
+
+    for line in seed_demo(ctx, cases=args.cases).lines():
+        print(line)
+    return 0
+
+
 def _timers_run_due(ctx: EngineContext, _args: argparse.Namespace) -> int:
     total = 0
     while True:
@@ -76,9 +86,13 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+Extension = Callable[["argparse._SubParsersAction[_OneLineParser]"], None]
+
+
+def build_parser(extend: Extension | None = None) -> argparse.ArgumentParser:
+    """The engine's commands; ``extend`` adds more (the web app adds ``serve`` and ``run``)."""
     parser = _OneLineParser(prog="kim", description="KIM Casework")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
     sub.add_parser("init-db", help="create or upgrade the schema").set_defaults(func=_init_db)
     p = sub.add_parser("deploy", help="validate and deploy BPMN/DMN files or folders")
     p.add_argument("paths", nargs="*")
@@ -100,11 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_users_token)
     timers = sub.add_parser("timers").add_subparsers(dest="action", required=True)
     timers.add_parser("run-due", help="fire every due timer once and exit").set_defaults(func=_timers_run_due)
+    p = sub.add_parser("demo", help="seed a demo municipality with users and cases (once)")
+    p.add_argument("--cases", type=int, default=100, help="number of demo cases (default 100)")
+    p.set_defaults(func=_demo)
+    p = sub.add_parser("scheduler", help="fire timers continuously (one or more per installation)")
+    add_scheduler_arguments(p)
+    p.set_defaults(func=scheduler_command)
+    if extend is not None:
+        extend(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, context_factory: Callable[[], EngineContext] = create_context) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, context_factory: Callable[[], EngineContext] = create_context,
+         extend: Extension | None = None) -> int:
+    args = build_parser(extend).parse_args(argv)
     ctx = context_factory()
     try:
         code: int = args.func(ctx, args)

@@ -24,10 +24,34 @@ DEFAULT_FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
 
 
 @dataclass(frozen=True)
+class ConsentRow:
+    office: str
+    purpose: str
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Form:
     key: str
     schema: dict[str, Any]
     ui: dict[str, Any]
+
+    def consent_rows(self, data: Mapping[str, Any]) -> list[ConsentRow]:
+        """Consents a completed form grants, as its schema's ``x-kim-consents`` declares:
+        ``{"field": rows, "office": key, "purpose": key, "category_prefix": "cat_",
+        "granted_if": {key: value}}``. The consent step of a process thus records the consent
+        records that open the hand-overs, instead of a second entry on the case page."""
+        spec = self.schema.get("x-kim-consents")
+        if not isinstance(spec, Mapping):
+            return []
+        condition = spec.get("granted_if") or {}
+        if any(data.get(k) != v for k, v in condition.items()):
+            return []
+        prefix = str(spec.get("category_prefix", "cat_"))
+        rows = data.get(str(spec.get("field")), [])
+        return [ConsentRow(str(row[spec.get("office", "office")]), str(row.get(spec.get("purpose", "purpose"), "")),
+                           tuple(sorted(k[len(prefix):] for k, v in row.items() if k.startswith(prefix) and v)))
+                for row in rows if isinstance(row, Mapping) and row.get(spec.get("office", "office"))]
 
 
 class FormRegistry:

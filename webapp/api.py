@@ -111,7 +111,7 @@ def complete(task_id: UUID) -> Any:
     if not isinstance(data, dict):
         raise InvalidInput("data must be an object", {"data": "must be an object"})
     actor, ctx = _actor(), engine_context()
-    done = instances.complete_task(ctx, task_id, actor, data, current_app.extensions["kim_forms"].validate)
+    done = instances.complete_task(ctx, task_id, actor, data, forms=current_app.extensions["kim_forms"])
     return jsonify({"task": inbox.task_summary(ctx, actor, done.task_id),
                     "next_tasks": [inbox.task_summary(ctx, actor, t) for t in done.next_task_ids]})
 

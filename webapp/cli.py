@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
+
 import click
 from flask import Flask
 
-from engine.cli import build_parser, main
+from engine.cli import build_parser
+from webapp.commands import extend, main
 
-_COMMANDS = [action for action in build_parser()._subparsers._group_actions[0].choices]  # type: ignore[union-attr]
+
+def _command_names() -> list[str]:
+    for action in build_parser(extend)._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
+_COMMANDS = _command_names()
 
 
 def register_cli(app: Flask) -> None:

@@ -123,7 +123,7 @@ def submit_task(task_id: UUID) -> Any:
         flash(_("Entwurf gespeichert."), "ok")
         return redirect(url_for("ui.task_page", task_id=task_id))
     try:
-        done = instances.complete_task(ctx, task_id, actor, data, registry.validate)
+        done = instances.complete_task(ctx, task_id, actor, data, forms=registry)
     except InvalidInput as exc:
         return _render_task(task_id, data, exc.fields, 422)
     flash(_("Aufgabe erledigt."), "ok")

@@ -226,13 +226,8 @@ def record_consent(ctx: EngineContext, actor: Actor, case_id: UUID, body: Mappin
         office = session.scalar(select(Office).where(Office.code == code))
         if office is None:
             raise InvalidInput(f"unknown office '{code}'", {"office": "unknown office"})
-        consent = Consent(id=uuid4(), case_id=case_id, office_id=office.id, categories=sorted(set(categories)),
-                          purpose=purpose, granted_at=clock.now(), recorded_by=actor.username)
-        session.add(consent)
-        session.flush()
-        audit.record(session, actor, "consent.record", "consent", consent.id, case_id=case_id,
-                     details={"office": code, "categories": consent.categories})
-        consent_gate.release_held(session, actor, case_id, office.id, ctx.calendar)
+        consent = consent_gate.record(session, actor, case_id, office.id, code, categories, purpose or "",
+                                      ctx.calendar)
         result = consent_json(session, consent)
         uow.commit()
     return result

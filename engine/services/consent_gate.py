@@ -92,6 +92,10 @@ def release_held(session: Session, actor: Actor, case_id: UUID, office_id: int,
         audit.record(session, actor, "task.release", "task", task.id, case_id=case_id,
                      details={"reason": "consent recorded"})
     _close_requests(session, actor, case_id, office_id, now)
+    if held:
+        from engine.services.timers import notify_timers_changed  # timers -> instances -> projection -> here
+
+        notify_timers_changed(session)
     return [t.id for t in held]
 
 
@@ -127,18 +131,40 @@ def complete_request(session: Session, actor: Actor, task: Any, data: Mapping[st
     """The consent-request task: ``erteilt`` records the consent and releases the held tasks."""
     office_code = task.bpmn_id[len(REQUEST_PREFIX):]
     office_id = session.scalar(select(Office.id).where(Office.code == office_code))
-    now = clock.now()
     if data.get("erteilt") and office_id is not None:
-        consent = Consent(id=uuid4(), case_id=task.case_id, office_id=office_id,
-                          categories=sorted(set(data.get("kategorien") or [])),
-                          purpose=str(data.get("zweck") or f"Übergabe an {office_code}"),
-                          granted_at=now, recorded_by=actor.username)
-        session.add(consent)
-        session.flush()
-        audit.record(session, actor, "consent.record", "consent", consent.id, case_id=task.case_id,
-                     details={"office": office_code, "categories": consent.categories})
-        release_held(session, actor, task.case_id, office_id, calendar)
+        categories = [row.get("kategorie") for row in data.get("kategorien") or [] if isinstance(row, Mapping)]
+        record(session, actor, task.case_id, office_id, office_code, [c for c in categories if c],
+               str(data.get("zweck") or f"Übergabe an {office_code}"), calendar)
     else:
         audit.record(session, actor, "consent.refused", "case", task.case_id, case_id=task.case_id,
                      details={"office": office_code})
 
+
+
+def record(session: Session, actor: Actor, case_id: UUID, office_id: int, office_code: str,
+           categories: list[str], purpose: str, calendar: WorkingDayCalendar) -> Consent:
+    """Record a consent (audited) and release the office's held tasks of the case."""
+    consent = Consent(id=uuid4(), case_id=case_id, office_id=office_id, categories=sorted(set(categories)),
+                      purpose=purpose, granted_at=clock.now(), recorded_by=actor.username)
+    session.add(consent)
+    session.flush()
+    audit.record(session, actor, "consent.record", "consent", consent.id, case_id=case_id,
+                 details={"office": office_code, "categories": consent.categories})
+    release_held(session, actor, case_id, office_id, calendar)
+    return consent
+
+
+def record_from_form(session: Session, actor: Actor, case_id: UUID, rows: list[Any],
+                     calendar: WorkingDayCalendar) -> int:
+    """Consents from a completed consent form; offices that hold a valid consent already are skipped."""
+    current = case_consents(session, case_id).consented
+    recorded = 0
+    for row in rows:
+        office_id = session.scalar(select(Office.id).where(Office.code == row.office))
+        if office_id is None or row.office in current:
+            continue
+        record(session, actor, case_id, office_id, row.office, list(row.categories),
+               row.purpose or f"Übergabe an {row.office}", calendar)
+        current.add(row.office)
+        recorded += 1
+    return recorded

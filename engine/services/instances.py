@@ -23,6 +23,7 @@ from engine.bpmn.state import STATE_FORMAT
 from engine.domain.actors import SYSTEM, Actor
 from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.domain.model import ProcessMeta
+from engine.forms import FormRegistry
 from engine.persistence import store
 from engine.persistence.models import InstanceStatus, ProcessDefinition, TaskState
 from engine.persistence.store import InstanceRecord, TaskRecord
@@ -37,6 +38,7 @@ from engine.services.deployment import (
     resolve_dependencies,
 )
 from engine.services.projection import NewTask, Projection, ProjectionContext, apply_step
+from engine.services.timers import notify_timers_changed
 
 FormValidator = Callable[[str | None, Mapping[str, Any]], None]
 
@@ -95,6 +97,8 @@ def persist_step(session: Session, ctx: EngineContext, instance: InstanceRecord,
     if not store.save_instance(session, instance, ctx.runtime.snapshot(workflow), projection.status,
                                projection.ended_at, STATE_FORMAT):
         raise Conflict("the process was changed by someone else; try again")
+    if projection.timers_added:
+        notify_timers_changed(session)
     if projection.status == InstanceStatus.COMPLETED.value and instance.case_id is not None:
         _close_case(session, instance, result.data)
     return projection
@@ -166,8 +170,9 @@ class Completed:
 
 
 def complete_task(ctx: EngineContext, task_id: UUID, actor: Actor, data: Mapping[str, Any],
-                  validate: FormValidator | None = None) -> Completed:
-    """Validate, complete and advance, as one transaction. ``validate`` checks the form data."""
+                  validate: FormValidator | None = None, forms: FormRegistry | None = None) -> Completed:
+    """Validate, complete and advance, as one transaction. ``validate`` checks the form data;
+    ``forms`` does too, and also records the consents a consent form grants."""
     if not isinstance(data, Mapping):
         raise InvalidInput("data must be an object", {"data": "must be an object"})
     with ctx.uow() as uow:
@@ -184,6 +189,12 @@ def complete_task(ctx: EngineContext, task_id: UUID, actor: Actor, data: Mapping
             raise Conflict(f"the process is {instance.status}; the task cannot be completed now")
         if validate is not None:
             validate(task.form_key, data)
+        if forms is not None:
+            forms.validate(task.form_key, data)
+        if forms is not None and task.form_key and instance.case_id is not None:
+            # before the step: the hand-overs it creates find the consent in place
+            rows = forms.get(task.form_key).consent_rows(data)
+            consent_gate.record_from_form(uow.session, actor, instance.case_id, rows, ctx.calendar)
         if consent_gate.is_request(task.bpmn_id):
             completed = _complete_consent_request(uow.session, ctx, instance, task, actor, dict(data))
         else:

@@ -40,6 +40,7 @@ class Projection:
     created: list[NewTask]
     status: str
     ended_at: datetime | None
+    timers_added: bool = False  # new timer rows: sleeping schedulers must be woken
 
 
 @dataclass
@@ -52,16 +53,17 @@ def apply_step(session: Session, instance: InstanceRecord, result: StepResult,
                metas: Mapping[str, ProcessMeta], pctx: ProjectionContext) -> Projection:
     """Bring tasks, timers and history of ``instance`` in line with ``result``."""
     now = clock.now()
-    created = _sync_human_tasks(session, instance, result.ready_human, metas, pctx, now)
-    _sync_bpmn_timers(session, instance, result, now)
+    created, escalations = _sync_human_tasks(session, instance, result.ready_human, metas, pctx, now)
+    bpmn_timers = _sync_bpmn_timers(session, instance, result, now)
     _record_history(session, instance, result)
+    added = escalations or bpmn_timers
     if result.incident is not None:
         store.add_incident(session, {"instance_id": instance.id, "element_id": result.incident.element_id,
                                      "message": result.incident.message[:4000], "created_at": now})
-        return Projection(created, InstanceStatus.INCIDENT.value, None)
+        return Projection(created, InstanceStatus.INCIDENT.value, None, added)
     if result.completed:
-        return Projection(created, InstanceStatus.COMPLETED.value, now)
-    return Projection(created, InstanceStatus.RUNNING.value, None)
+        return Projection(created, InstanceStatus.COMPLETED.value, now, added)
+    return Projection(created, InstanceStatus.RUNNING.value, None, added)
 
 
 def find_meta(metas: Mapping[str, ProcessMeta], ready: ReadyHumanTask) -> HumanTaskMeta | None:
@@ -76,7 +78,8 @@ def find_meta(metas: Mapping[str, ProcessMeta], ready: ReadyHumanTask) -> HumanT
 
 
 def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[ReadyHumanTask],
-                      metas: Mapping[str, ProcessMeta], pctx: ProjectionContext, now: datetime) -> list[NewTask]:
+                      metas: Mapping[str, ProcessMeta], pctx: ProjectionContext,
+                      now: datetime) -> tuple[list[NewTask], bool]:
     open_rows = store.open_tasks(session, instance.id)
     ready_ids = {r.spiff_id for r in ready}
     # Gone from the workflow: interrupted by an event, or the process ended or was cancelled.
@@ -103,7 +106,7 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
         created.append(NewTask(row["id"], row["office_id"], item.bpmn_id))
     store.insert_rows(session, store.TASK, task_rows)
     store.insert_rows(session, store.TIMER, timer_rows)
-    return created
+    return created, bool(timer_rows)
 
 
 def _hold(session: Session, instance: InstanceRecord, row: dict[str, Any], office: str, consents: CaseConsents,
@@ -164,9 +167,10 @@ def _due_start(meta: HumanTaskMeta, item: ReadyHumanTask, now: datetime, calenda
     return datetime.combine(day, time(12), tzinfo=calendar.tz)
 
 
-def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepResult, now: datetime) -> None:
+def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepResult, now: datetime) -> bool:
     rows = store.bpmn_timers(session, instance.id)
     wanted = {t.spiff_id: t for t in result.timers}
+    moved = False
     store.delete_timers(session, (timer_id for sid, (timer_id, _) in rows.items() if sid not in wanted))
     new_rows = []
     for spiff_id, timer in wanted.items():
@@ -177,7 +181,9 @@ def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepRe
                              "fire_at": timer.fire_at, "created_at": now, "attempts": 0})
         elif existing[1] != timer.fire_at:
             store.move_timer(session, existing[0], timer.fire_at)
+            moved = True
     store.insert_rows(session, store.TIMER, new_rows)
+    return bool(new_rows) or moved
 
 
 def _record_history(session: Session, instance: InstanceRecord, result: StepResult) -> None:

@@ -103,3 +103,19 @@ def test_console_script_runs_against_a_fresh_database(tmp_path: Path) -> None:
     assert bad.returncode == EXIT_BAD_INPUT
     assert len(bad.stderr.strip().splitlines()) == 1
     assert "--role" in bad.stderr
+
+
+def test_demo_command_seeds_once_and_prints_the_logins(tmp_path: Path) -> None:
+    kim = shutil.which("kim", path=str(Path(sys.executable).parent))
+    assert kim
+    env = {**os.environ, "KIM_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    subprocess.run([kim, "init-db"], env=env, check=True, capture_output=True)
+    subprocess.run([kim, "deploy", str(Path(__file__).resolve().parents[2] / "processes")], env=env, check=True,
+                   capture_output=True)
+    first = subprocess.run([kim, "demo", "--cases", "4"], env=env, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "kim-demo-2026" in first.stdout
+    assert "cm1" in first.stdout
+    again = subprocess.run([kim, "demo", "--cases", "4"], env=env, capture_output=True, text=True, check=False)
+    assert again.returncode == 0
+    assert "nothing added" in again.stdout

@@ -112,7 +112,27 @@ def test_withdrawing_consent_takes_the_tasks_away(web: Web, open_case: Callable[
     assert web.api("achim", "POST", f"{path}/consents", json={"office": "ABH", "purpose": "x"}).status_code == 404
     request = next(t for t in web.api("carla", "GET", "/tasks").get_json()["items"]
                    if t["bpmn_id"] == "consent_request:ABH")
-    answered = _complete(web, "carla", request["id"], {"erteilt": True, "kategorien": ["aufenthalt"],
+    answered = _complete(web, "carla", request["id"], {"erteilt": True, "kategorien": [{"kategorie": "aufenthalt"}],
                                                       "zweck": "Vorprüfung"})
     assert answered.status_code == 200, answered.get_json()
     assert web.api("achim", "GET", "/tasks").get_json()["total"] == 1, "a new consent releases the task"
+
+
+def test_a_consent_form_records_the_consents_it_grants(web: Web, open_case: Callable[..., Any]) -> None:
+    from engine.domain.actors import SYSTEM
+    from engine.services import deployment
+    from tests.conftest import DATA
+
+    deployment.deploy(web.ctx.uow(), deployment.read_model_paths([DATA / "consent_flow.bpmn"]), SYSTEM)
+    granted = open_case(process_id="consent_flow")
+    scope = [{"office": "ABH", "purpose": "Vorprüfung", "cat_residence": True}]
+    done = _complete(web, "carla", granted["tasks"][0]["id"], {"consent_decision": "GRANTED", "consent_scope": scope})
+    assert done.status_code == 200, done.get_json()
+    case = web.api("carla", "GET", f"/cases/{granted['id']}").get_json()
+    assert [(c["office"], c["categories"]) for c in case["consents"]] == [("ABH", ["residence"])]
+    assert [(t["office"], t["state"]) for t in case["tasks"]] == [("CM", "completed"), ("ABH", "open")]
+    refused = open_case(process_id="consent_flow")
+    _complete(web, "carla", refused["tasks"][0]["id"], {"consent_decision": "REFUSED", "consent_scope": scope})
+    case = web.api("carla", "GET", f"/cases/{refused['id']}").get_json()
+    assert case["consents"] == []
+    assert ("ABH", "held") in [(t["office"], t["state"]) for t in case["tasks"]]

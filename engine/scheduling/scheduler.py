@@ -1,0 +1,208 @@
+"""``kim scheduler``: fire timer rows as they come due, in as many processes as you like.
+
+The ``timer`` table is the queue (ARCHITECTURE.md decision 3). A cycle fires everything that
+is due in batches until nothing is left (so a scheduler that was down catches up), reads the
+next ``fire_at`` and sleeps until then. It wakes early when the alarm rings, when another
+process commits new timers (LISTEN/NOTIFY on PostgreSQL, ``PRAGMA data_version`` on SQLite,
+see :mod:`engine.scheduling.wakeup`) or when told to stop. Firing happens one instance per
+transaction with the instance row locked (``SKIP LOCKED`` on PostgreSQL), so schedulers
+share the work without firing anything twice, and one killed mid-batch leaves its
+uncommitted rows due for the others or for its own restart.
+
+Time comes from :func:`engine.clock.now`. The alarm translates engine time into wall time
+when it is set; code that moves the engine clock while a scheduler sleeps calls
+:meth:`Scheduler.wake`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import FrameType
+
+from engine import clock
+from engine.scheduling.wakeup import Alarm, change_watcher
+from engine.services.context import EngineContext, create_context
+from engine.services.timers import FireReport, fire_due_timers, next_fire_at
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_LIMIT = 100
+"""Instances per batch: one log line each, and the longest a stop request waits for."""
+RECHECK_AFTER = timedelta(seconds=60)
+"""Safety net only (a notification lost with a dropped connection); wake-ups do the real work."""
+BLOCKED_RETRY = timedelta(seconds=1)
+"""Due rows all held by other schedulers: look again after this, instead of spinning."""
+MAX_ERROR_BACKOFF_SECONDS = 60
+STOP_CHECK_SECONDS = 0.25
+WATCHER_READY_SECONDS = 10.0
+
+
+@dataclass
+class SchedulerStats:
+    cycles: int = 0                 # wake-ups: each reads what is due and re-arms the alarm
+    batches: int = 0
+    errors: int = 0                 # cycles that failed as a whole (e.g. database unreachable)
+    fired: FireReport = field(default_factory=FireReport)
+
+
+class Scheduler:
+    """One scheduler loop; :meth:`run` blocks until ``stop`` is set."""
+
+    def __init__(self, ctx: EngineContext, batch_limit: int = DEFAULT_BATCH_LIMIT) -> None:
+        if batch_limit < 1:
+            raise ValueError("batch_limit must be at least 1")
+        self.ctx = ctx
+        self.batch_limit = batch_limit
+        self.stats = SchedulerStats()
+        self.idle = threading.Event()   # set while sleeping (tests and health checks look at it)
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Look at the timer table now (e.g. after moving the engine clock)."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> SchedulerStats:
+        watcher = change_watcher(self.ctx.db, self._wake)
+        alarm = Alarm(self._wake)
+        watcher.start()  # listen before the first read, so no commit falls in between
+        if not watcher.wait_ready(WATCHER_READY_SECONDS):
+            log.warning("not yet listening for timer changes; relying on the alarm until then")
+        alarm.start()
+        log.info("scheduler started (%s, batch limit %d)", self.ctx.db.write.dialect.name, self.batch_limit)
+        try:
+            self._loop(stop, alarm)
+        finally:
+            alarm.stop()
+            watcher.stop()
+            log.info("scheduler stopped: %d timers and %d escalations fired in %d batches",
+                     self.stats.fired.bpmn_timers, self.stats.fired.escalations, self.stats.batches)
+        return self.stats
+
+    def _loop(self, stop: threading.Event, alarm: Alarm) -> None:
+        failures = 0
+        while not stop.is_set():
+            self._wake.clear()  # before reading: a commit from now on wakes the next sleep
+            self.stats.cycles += 1
+            try:
+                until = self._cycle(stop)
+                failures = 0
+            except Exception:  # the database went away, say: keep the process, back off
+                failures += 1
+                self.stats.errors += 1
+                delay = min(2 ** failures, MAX_ERROR_BACKOFF_SECONDS)
+                log.exception("scheduler cycle failed; trying again in %d s", delay)
+                stop.wait(delay)  # wake-ups do not shorten this: a failing cycle must not spin
+                continue
+            alarm.set(until)
+            self._sleep(stop)
+
+    def _cycle(self, stop: threading.Event) -> datetime:
+        """Fire what is due; return when to look again."""
+        drained = self._catch_up(stop)
+        with self.ctx.uow(write=False) as uow:
+            next_at = next_fire_at(uow.session)
+        now = clock.now()
+        until = now + RECHECK_AFTER if next_at is None else min(next_at, now + RECHECK_AFTER)
+        return until if drained else max(until, now + BLOCKED_RETRY)
+
+    def _catch_up(self, stop: threading.Event) -> bool:
+        """Batches until nothing is due; False if due rows are left that others hold."""
+        while not stop.is_set():
+            began = time.perf_counter()
+            report = fire_due_timers(self.ctx, self.batch_limit, should_stop=stop.is_set)
+            if report.candidates == 0:
+                return True
+            self.stats.batches += 1
+            self.stats.fired.add(report)
+            log.info("fired %d timers and %d escalations on %d instances (%d held elsewhere, %d failed) "
+                     "in %.2f s", report.bpmn_timers, report.escalations, report.instances, report.skipped,
+                     report.failed, time.perf_counter() - began)
+            if report.instances == 0 and report.failed == 0:
+                return False
+        return True
+
+    def _sleep(self, stop: threading.Event) -> None:
+        self.idle.set()
+        try:
+            while not stop.is_set() and not self._wake.wait(STOP_CHECK_SECONDS):
+                pass
+        finally:
+            self.idle.clear()
+
+
+def run_scheduler(ctx: EngineContext, stop_event: threading.Event | None = None,
+                  batch_limit: int = DEFAULT_BATCH_LIMIT) -> SchedulerStats:
+    """Run a scheduler in this thread until ``stop_event`` is set (for ever without one)."""
+    return Scheduler(ctx, batch_limit).run(stop_event or threading.Event())
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``kim scheduler`` (for the CLI's sub-parser)."""
+    parser.add_argument("--batch-limit", type=_positive_int, default=DEFAULT_BATCH_LIMIT,
+                        help=f"instances fired per batch (default {DEFAULT_BATCH_LIMIT})")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def scheduler_command(ctx: EngineContext, args: argparse.Namespace) -> int:
+    """``kim scheduler``: run until SIGTERM or SIGINT, then finish the instance at hand and exit 0."""
+    batch_limit = getattr(args, "batch_limit", DEFAULT_BATCH_LIMIT)
+    configure_logging()
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        run_scheduler(ctx, stop, batch_limit)
+    return 0
+
+
+def configure_logging() -> None:
+    """One line per batch on stderr, unless the host application configured logging already."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every alarm at INFO
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # and SpiffWorkflow every state change
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop``; handlers are only installable from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received: stopping after the instance at hand", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m engine.scheduling``: the scheduler without the rest of the CLI."""
+    parser = argparse.ArgumentParser(prog="kim-scheduler", description="fire timer rows as they come due")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    ctx = create_context()
+    try:
+        return scheduler_command(ctx, args)
+    finally:
+        ctx.db.dispose()

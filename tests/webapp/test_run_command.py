@@ -1,0 +1,56 @@
+"""`kim run` serves the web app and runs the scheduler in one process, and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import DATA
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_kim_run_serves_and_stops(tmp_path: Path) -> None:
+    kim = shutil.which("kim", path=str(Path(sys.executable).parent))
+    assert kim
+    env = {**os.environ, "KIM_DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+           "KIM_INSTANCE_PATH": str(tmp_path / "instance")}
+    subprocess.run([kim, "init-db"], env=env, check=True, capture_output=True)
+    subprocess.run([kim, "deploy", str(DATA / "timers.bpmn")], env=env, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([kim, "run", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+                    assert response.status == 200
+                    assert "Anmelden" in response.read().decode()
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.2)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+        output = server.stdout.read() if server.stdout else ""
+        assert "scheduler" in output.lower()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        if server.stdout:
+            server.stdout.close()
