@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export KIM_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: install browser run test lint typecheck clean bench
+.PHONY: install assets browser run test lint typecheck clean bench
+VENDOR := webapp/static/vendor/bpmn-js
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -15,13 +16,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# bpmn-js from npm (no CDN): the case page's process diagram.
+$(VENDOR)/bpmn-navigated-viewer.production.min.js: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/
+	cp node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/
+
+assets: $(VENDOR)/bpmn-navigated-viewer.production.min.js
+
 # Browser tests drive Debian's Chromium (test tools cannot download browsers here).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: run 'sudo apt-get install chromium'"; exit 1; fi; }
 
-run: $(STAMP)
+run: $(STAMP) assets
 	$(BIN)/kim init-db
 	$(BIN)/kim deploy processes
 	$(BIN)/kim demo
@@ -34,7 +44,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck browser
+test: lint typecheck browser assets
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -42,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache test-artifacts node_modules webapp/static/vendor

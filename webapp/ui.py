@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import clock
@@ -160,7 +160,18 @@ def case_page(case_id: UUID) -> Any:
     actor, ctx = _actor(), engine_context()
     case = cases.get_case(ctx, actor, case_id)
     timeline = cases.case_timeline(ctx, actor, case_id)
-    return render_template("case.html", case=case, timeline=timeline)
+    process = cases.case_process(ctx, actor, case_id)
+    return render_template("case.html", case=case, timeline=timeline, process=process)
+
+
+@ui.get("/cases/<uuid:case_id>/process.json")
+@login_required
+def case_process(case_id: UUID) -> Any:
+    """Diagram source and position for the bpmn-js viewer on the case page."""
+    process = cases.case_process(engine_context(), _actor(), case_id)
+    if process is None:
+        abort(404)
+    return jsonify({k: v for k, v in process.items() if k != "screening"})
 
 
 @ui.post("/cases/<uuid:case_id>/consents")

@@ -20,7 +20,7 @@ from engine.domain.actors import Actor
 from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.domain.visibility import CaseFacts, CaseView, case_view, visible_sections
 from engine.persistence import store
-from engine.persistence.models import CaseFile, CaseStatus, Consent, HumanTask, Office
+from engine.persistence.models import CaseFile, CaseStatus, Consent, HumanTask, Office, ProcessDefinition
 from engine.services import audit, consent_gate
 from engine.services.context import EngineContext
 from engine.services.inbox import task_json, task_query
@@ -297,3 +297,51 @@ def case_timeline(ctx: EngineContext, actor: Actor, case_id: UUID, limit: int = 
         own = {str(t) for t in uow.session.scalars(select(HumanTask.id).where(
             HumanTask.case_id == case_id, HumanTask.office_id.in_(actor.office_ids)))}
     return [e for e in entries if e["object_id"] in own]
+
+
+DIAGRAM_VIEWS = (CaseView.MANAGER, CaseView.AUTHORITY)
+
+
+def case_process(ctx: EngineContext, actor: Actor, case_id: UUID) -> dict[str, Any] | None:
+    """The case's process for the diagram and the screening panel: BPMN XML of its version,
+    where it stands (open tasks, waiting timers), what it passed, and the latest screening.
+    Case management and the ABH only; others get None."""
+    from engine.persistence.models import ProcessInstance, StepHistory, Timer
+    from engine.services.deployment import definition_source
+
+    with ctx.uow(write=False) as uow:
+        session = uow.session
+        access = load_case(session, actor, case_id)
+        if access.view not in DIAGRAM_VIEWS:
+            return None
+        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case_id)
+                                  .order_by(ProcessInstance.started_at.desc()).limit(1))
+        if instance is None:
+            return None
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        assert definition is not None  # noqa: S101  # foreign key
+        active = set(session.scalars(select(HumanTask.bpmn_id).where(
+            HumanTask.instance_id == instance.id, HumanTask.state.in_(("open", "claimed", "held")))))
+        active |= set(session.scalars(select(Timer.bpmn_id).where(Timer.instance_id == instance.id,
+                                                                  Timer.kind == "bpmn")))
+        done = set(session.scalars(select(StepHistory.bpmn_id).where(StepHistory.instance_id == instance.id)))
+        screening = _latest_screening(ctx, session, instance)
+        xml = definition_source(session, definition).content.decode("utf-8")
+    return {"process_id": definition.key, "version": definition.version, "xml": xml, "status": instance.status,
+            "active": sorted(active), "done": sorted(done - active), "screening": screening}
+
+
+def _latest_screening(ctx: EngineContext, session: Session, instance: Any) -> dict[str, Any] | None:
+    """The ``screening`` value the process holds now (the residence-path screening result)."""
+    from engine.persistence.store import InstanceRecord
+    from engine.services.instances import instance_spec
+
+    record = InstanceRecord(instance.id, instance.definition_id, instance.dependency_ids, instance.spec_key,
+                            instance.case_id, instance.status, instance.state, instance.version)
+    workflow = ctx.runtime.restore(instance_spec(session, record).bundle, instance.state)
+    found = None
+    for task in workflow.get_tasks():
+        value = task.data.get("screening")
+        if isinstance(value, dict) and (found is None or task.last_state_change >= found[0]):
+            found = (task.last_state_change, value)
+    return found[1] if found else None

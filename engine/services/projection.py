@@ -7,7 +7,7 @@ returned a :class:`~engine.bpmn.runtime.StepResult`. Nothing here commits.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID, uuid4
@@ -94,10 +94,13 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
         meta = find_meta(metas, item)
         if meta is None or meta.office is None:
             raise LookupError(f"no routing for user task '{item.bpmn_id}' (deploy-time check missed it)")
-        row = _task_row(session, instance, item, meta, pctx, now)
-        task_rows.append(row)
         if instance.case_id is not None:
             consents = consents or case_consents(session, instance.case_id)
+            meta = _for_case_owner(meta, consents)
+        row = _task_row(session, instance, item, meta, pctx, now)
+        task_rows.append(row)
+        if consents is not None:
+            assert meta.office is not None  # noqa: S101  # checked above
             if consents.needs_consent(meta.office):
                 task_rows += _hold(session, instance, row, meta.office, consents, pctx, now)
                 continue
@@ -107,6 +110,14 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
     store.insert_rows(session, store.TASK, task_rows)
     store.insert_rows(session, store.TIMER, timer_rows)
     return created, bool(timer_rows)
+
+
+def _for_case_owner(meta: HumanTaskMeta, consents: CaseConsents) -> HumanTaskMeta:
+    """A lane "CM" means the case management that runs the case: a welfare organisation's
+    case manager (FW) gets the steps of the cases it owns."""
+    if meta.office == "CM" and consents.owner_code == "FW":
+        return replace(meta, office="FW")
+    return meta
 
 
 def _hold(session: Session, instance: InstanceRecord, row: dict[str, Any], office: str, consents: CaseConsents,

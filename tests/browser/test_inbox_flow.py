@@ -58,3 +58,17 @@ def test_claim_fill_fix_complete_next(browser: Any, live: tuple[str, Any]) -> No
     assert response.status == 404
     assert "Haddad" not in other.content()
     other.close()
+
+
+def test_case_page_shows_the_process_with_the_current_step(browser: Any, live: tuple[str, Any]) -> None:
+    base, ctx = live
+    case = _open_case(ctx)
+    page = browser.new_page(locale="de-DE")
+    sign_in(page, base, "carla")
+    page.goto(f"{base}/cases/{case['id']}")
+    page.wait_for_selector("#diagram[data-ready='true']", timeout=15_000)
+    active = page.locator("[data-element-id='erstkontakt'].kim-active")
+    assert active.count() == 1, "the open step is marked on the diagram"
+    assert page.locator("[data-element-id='planung'].kim-active").count() == 0
+    screenshot(page, "case")
+    page.close()

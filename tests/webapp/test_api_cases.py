@@ -136,3 +136,18 @@ def test_a_consent_form_records_the_consents_it_grants(web: Web, open_case: Call
     case = web.api("carla", "GET", f"/cases/{refused['id']}").get_json()
     assert case["consents"] == []
     assert ("ABH", "held") in [(t["office"], t["state"]) for t in case["tasks"]]
+
+
+def test_cases_of_a_welfare_organisation_are_worked_there(web: Web) -> None:
+    from engine.services import directory
+
+    directory.add_user(web.ctx.uow(), "fiona", "caseworker", ["FW"])
+    token = directory.create_token(web.ctx.uow(), "fiona")
+    web.tokens["fiona"] = token
+    created = web.api("fiona", "POST", "/cases", json={
+        "person": {"given_name": "Samir", "family_name": "Haidari"},
+        "referral": {"source": "Caritas", "reason": "Beratung"}, "process_id": "intake"})
+    assert created.status_code == 201, created.get_json()
+    assert [t["office"] for t in created.get_json()["tasks"]] == ["FW"], "lane CM means the case's owner"
+    assert web.api("carla", "GET", f"/cases/{created.get_json()['id']}").status_code == 404
+    assert web.api("fiona", "GET", "/tasks").get_json()["total"] == 1
