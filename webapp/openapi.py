@@ -92,7 +92,13 @@ def _schemas() -> dict[str, Any]:
             "reason": {"type": "string", "minLength": 1, "maxLength": 4000},
             "referred_at": {"type": ["string", "null"], "format": "date"}}},
         "NewCase": {"type": "object", "required": ["person", "referral"], "properties": {
-            "person": _ref("Person"), "referral": _ref("Referral"), "process_id": {"type": "string"}}},
+            "person": _ref("Person"), "referral": _ref("Referral"), "process_id": {"type": "string"},
+            "household": {"type": "array", "maxItems": 20, "items": _ref("HouseholdMember")}}},
+        "HouseholdMember": {"type": "object", "required": ["given_name", "relation"], "properties": {
+            "given_name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "family_name": {"type": ["string", "null"], "maxLength": 200},
+            "relation": {"type": "string", "enum": ["SPOUSE", "CHILD", "PARENT", "SIBLING", "OTHER"]},
+            "date_of_birth": {"type": ["string", "null"], "format": "date"}}},
         "Consent": {"type": "object", "properties": {
             "id": UUID_PARAM, "office": text, "categories": {"type": "array", "items": text}, "purpose": text,
             "granted_at": {"type": "string", "format": "date-time"}, "withdrawn_at": DATETIME_OR_NULL}},
@@ -101,7 +107,8 @@ def _schemas() -> dict[str, Any]:
             "categories": {"type": "array", "items": {"type": "string", "maxLength": 64}}}},
         "Case": {"type": "object", "required": ["id", "reference"], "properties": {
             "id": UUID_PARAM, "reference": text, "status": text, "opened_at": {"type": "string"},
-            "closed_at": DATETIME_OR_NULL, "person": {"type": "object"}, "household": {"type": "object"},
+            "closed_at": DATETIME_OR_NULL, "person": {"type": "object"},
+            "household": {"type": "array", "items": {"type": "object"}},
             "referral": {"type": "object"}, "tasks": {"type": "array", "items": _ref("Task")},
             "consents": {"type": "array", "items": _ref("Consent")}}},
         "Definition": {"type": "object", "properties": {

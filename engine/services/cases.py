@@ -38,6 +38,33 @@ class CaseAccess:
     facts: CaseFacts
 
 
+RELATIONS = ("SPOUSE", "CHILD", "PARENT", "SIBLING", "OTHER")
+MAX_HOUSEHOLD = 20
+
+
+def _parse_household(fields: Fields, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Members living with the person (spouse and minor children matter for section 25b)."""
+    members = body.get("household", [])
+    if not isinstance(members, list) or len(members) > MAX_HOUSEHOLD:
+        fields.errors["household"] = f"a list of at most {MAX_HOUSEHOLD} members"
+        return []
+    parsed = []
+    today = clock.local_now().date()
+    for i, member in enumerate(members):
+        prefix = f"household.{i}."
+        if not isinstance(member, Mapping):
+            fields.errors[f"household.{i}"] = "must be an object"
+            continue
+        relation = member.get("relation")
+        if relation not in RELATIONS:
+            fields.errors[f"{prefix}relation"] = f"one of {', '.join(RELATIONS)}"
+        born = fields.day(member, "date_of_birth", prefix, not_after=today)
+        parsed.append({"given_name": fields.text(member, "given_name", prefix),
+                       "family_name": fields.text(member, "family_name", prefix, required=False),
+                       "relation": relation, "date_of_birth": born.isoformat() if born else None})
+    return parsed
+
+
 def _parse_new_case(body: Mapping[str, Any], default_process: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     fields = Fields()
     today = clock.local_now().date()
@@ -48,6 +75,7 @@ def _parse_new_case(body: Mapping[str, Any], default_process: str) -> tuple[dict
         "family_name": fields.text(person_in, "family_name", "person."),
         "date_of_birth": fields.day(person_in, "date_of_birth", "person.", not_after=today),
         "nationality": fields.text(person_in, "nationality", "person.", required=False, max_length=100),
+        "household": _parse_household(fields, body),
     }
     referral = {
         "source": fields.text(referral_in, "source", "referral.", max_length=100),
@@ -99,7 +127,8 @@ def open_case(ctx: EngineContext, actor: Actor, body: Mapping[str, Any]) -> dict
         case = _insert_case(session, {
             "id": uuid4(), "status": CaseStatus.OPEN.value, "owner_office_id": owner.id,
             "opened_at": clock.now(), "given_name": person["given_name"], "family_name": person["family_name"],
-            "date_of_birth": person["date_of_birth"], "nationality": person["nationality"], "household": {},
+            "date_of_birth": person["date_of_birth"], "nationality": person["nationality"],
+            "household": {"members": person["household"]},
             "referral_source": referral["source"], "referral_reason": referral["reason"],
             "referred_at": referral["referred_at"], "created_by": actor.username})
         data = _process_data(case)
@@ -118,6 +147,7 @@ def _process_data(case: CaseFile) -> dict[str, Any]:
         "person": {"given_name": case.given_name, "family_name": case.family_name,
                    "date_of_birth": case.date_of_birth.isoformat() if case.date_of_birth else None,
                    "nationality": case.nationality},
+        "household": case.household.get("members", []) if isinstance(case.household, dict) else [],
         "referral": {"source": case.referral_source, "reason": case.referral_reason,
                      "referred_at": case.referred_at.isoformat()},
     }
@@ -174,7 +204,7 @@ def _render(session: Session, actor: Actor, access: CaseAccess) -> dict[str, Any
         result["person"] = {"given_name": case.given_name, "family_name": case.family_name,
                             "date_of_birth": _iso(case.date_of_birth)}
     if "household" in sections:
-        result["household"] = case.household
+        result["household"] = case.household.get("members", []) if isinstance(case.household, dict) else []
     if "referral" in sections:
         result["referral"] = {"source": case.referral_source, "reason": case.referral_reason,
                               "referred_at": _iso(case.referred_at)}

@@ -11,7 +11,9 @@ from tests.webapp.conftest import NEW_CASE, Web
 
 
 def test_open_case_returns_the_case_and_starts_its_process(web: Web, open_case: Callable[..., Any]) -> None:
-    case = open_case()
+    case = open_case(household=[{"given_name": "Lana", "relation": "CHILD", "date_of_birth": "2019-02-01"}])
+    assert case["household"] == [{"given_name": "Lana", "family_name": None, "relation": "CHILD",
+                                  "date_of_birth": "2019-02-01"}]
     assert case["reference"].startswith("KIM-")
     assert case["person"]["family_name"] == "Haddad"
     assert case["referral"]["source"] == "ABH"
@@ -26,6 +28,8 @@ def test_open_case_returns_the_case_and_starts_its_process(web: Web, open_case: 
     ({**NEW_CASE, "referral": {"source": "ABH"}}, "referral.reason"),
     ({"person": NEW_CASE["person"]}, "referral"),
     ({**NEW_CASE, "person": {**NEW_CASE["person"], "given_name": 42}}, "person.given_name"),
+    ({**NEW_CASE, "household": [{"given_name": "Lana", "relation": "COUSIN"}]}, "household.0.relation"),
+    ({**NEW_CASE, "household": "Lana"}, "household"),
 ])
 def test_bad_case_input_names_the_field(web: Web, body: dict[str, Any], field: str) -> None:
     response = web.api("carla", "POST", "/cases", json=body)
