@@ -17,14 +17,13 @@ from uuid import UUID
 
 import pytest
 from lxml import etree
-from sqlalchemy import select
 
 from engine import clock
 from engine.domain.actors import SYSTEM, Actor
-from engine.persistence.models import StepHistory, Timer
 from engine.services import cases, deployment
 from engine.services.context import EngineContext
 from engine.services.demo import PROCESSES_DIR, CaseWalker, form_data, office_actors
+from tests.processes.walking import bpmn_timers, reached
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 NAMED_KINDS = {"process", "participant", "lane", "userTask", "scriptTask", "serviceTask", "callActivity", "subProcess",
@@ -63,19 +62,6 @@ def open_case(ctx: EngineContext, actors: dict[str, Actor], frozen_clock: object
         return CaseWalker.for_case(ctx, actors, UUID(case["id"]))
 
     return _open
-
-
-def reached(walker: CaseWalker) -> set[str]:
-    with walker.ctx.uow(write=False) as uow:
-        return set(uow.session.scalars(select(StepHistory.bpmn_id)
-                                       .where(StepHistory.instance_id == walker.instance_id)))
-
-
-def bpmn_timers(walker: CaseWalker) -> dict[str, datetime]:
-    with walker.ctx.uow(write=False) as uow:
-        rows = uow.session.scalars(select(Timer).where(Timer.instance_id == walker.instance_id,
-                                                       Timer.kind == "bpmn", Timer.fired_at.is_(None)))
-        return {t.bpmn_id: t.fire_at for t in rows}
 
 
 def berlin(moment: str) -> datetime:

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from sqlalchemy import select
 
 from engine import clock
 from engine.domain.actors import SYSTEM, Actor
-from engine.persistence.models import StepHistory, Timer
 from engine.services import deployment
 from engine.services.context import EngineContext
 from engine.services.demo import PROCESSES_DIR, CaseWalker, office_actors
 from engine.services.instances import start_instance
+from tests.processes.walking import bpmn_timers as timers
+from tests.processes.walking import reached
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=clock.BERLIN)  # the frozen clock; + timedelta keeps the wall time
 ENDS = {
@@ -41,19 +41,6 @@ def start(ctx: EngineContext, frozen_clock: object) -> Callable[[], CaseWalker]:
         return CaseWalker(ctx, actors, started.instance_id)
 
     return _start
-
-
-def reached(walker: CaseWalker) -> set[str]:
-    with walker.ctx.uow(write=False) as uow:
-        return set(uow.session.scalars(select(StepHistory.bpmn_id)
-                                       .where(StepHistory.instance_id == walker.instance_id)))
-
-
-def timers(walker: CaseWalker) -> dict[str, datetime]:
-    with walker.ctx.uow(write=False) as uow:
-        rows = uow.session.scalars(select(Timer).where(Timer.instance_id == walker.instance_id,
-                                                       Timer.kind == "bpmn", Timer.fired_at.is_(None)))
-        return {t.bpmn_id: t.fire_at for t in rows}
 
 
 def _documents_late(walker: CaseWalker) -> None:
