@@ -29,9 +29,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import clock
 from engine.domain.durations import (
     Cycle,
-    Duration,
     DurationError,
-    WorkingDays,
     is_literal_timer_value,
     next_cycle_fire_at,
     parse_timer_value,
@@ -181,6 +179,4 @@ def check_timer_expression(expression: str, cycle: bool) -> str | None:
         return f"'{expression}' is not a repeating timer value (expected e.g. R/P28D)"
     if not cycle and isinstance(value, Cycle):
         return f"'{expression}' is a repeating value; use a timeCycle for it"
-    if isinstance(value, Duration | WorkingDays | datetime | Cycle):
-        return None
-    return f"'{expression}' is not a timer value"
+    return None

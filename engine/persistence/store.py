@@ -135,7 +135,7 @@ def reopen_task_row(session: Session, task: TaskRecord, data: Mapping[str, Any])
     session.connection().execute(
         update(TASK).where(TASK.c.id == task.id)
         .values(state=task.state, completed_at=None, completed_by_id=None, data=dict(data),
-                version=task.version + 2))
+                version=TASK.c.version + 1))
 
 
 def open_tasks(session: Session, instance_id: UUID) -> dict[UUID, UUID]:
@@ -202,11 +202,6 @@ def add_history(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def add_incident(session: Session, values: Mapping[str, Any]) -> None:
     session.connection().execute(insert(INCIDENT), [dict(values)])
-
-
-def task_with_case(session: Session, task_id: UUID) -> Row[Any]:
-    query = select(TASK.c.id, TASK.c.case_id, TASK.c.bpmn_id).where(TASK.c.id == task_id)
-    return session.connection().execute(query).one()
 
 
 def last_value(session: Session, instance_id: UUID, key: str) -> Any:

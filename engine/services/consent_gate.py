@@ -126,17 +126,17 @@ def hold_open_tasks(session: Session, actor: Actor, case_id: UUID, office_id: in
     return ids
 
 
-def complete_request(session: Session, actor: Actor, task: Any, data: Mapping[str, Any],
+def complete_request(session: Session, actor: Actor, bpmn_id: str, case_id: UUID, data: Mapping[str, Any],
                      calendar: WorkingDayCalendar) -> None:
     """The consent-request task: ``erteilt`` records the consent and releases the held tasks."""
-    office_code = task.bpmn_id[len(REQUEST_PREFIX):]
+    office_code = bpmn_id[len(REQUEST_PREFIX):]
     office_id = session.scalar(select(Office.id).where(Office.code == office_code))
     if data.get("erteilt") and office_id is not None:
         categories = [row.get("kategorie") for row in data.get("kategorien") or [] if isinstance(row, Mapping)]
-        record(session, actor, task.case_id, office_id, office_code, [c for c in categories if c],
+        record(session, actor, case_id, office_id, office_code, [c for c in categories if c],
                str(data.get("zweck") or f"Übergabe an {office_code}"), calendar)
     else:
-        audit.record(session, actor, "consent.refused", "case", task.case_id, case_id=task.case_id,
+        audit.record(session, actor, "consent.refused", "case", case_id, case_id=case_id,
                      details={"office": office_code})
 
 

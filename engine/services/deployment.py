@@ -61,7 +61,7 @@ def definition_source(session: Session, definition: ProcessDefinition) -> ModelS
     return ModelSource(row.filename, row.content)
 
 
-def _calls(meta: ProcessMeta) -> list[tuple[str, str]]:
+def calls_of(meta: ProcessMeta) -> list[tuple[str, str]]:
     return [("process", c) for c in meta.called_processes] + [("decision", d) for d in meta.called_decisions]
 
 
@@ -78,14 +78,14 @@ def resolve_dependencies(session: Session, wanted: list[tuple[str, str]],
             continue  # SpiffWorkflow's parser reports the missing reference with the element id
         found[f"{kind}:{key}"] = definition
         if kind == "process":
-            wanted += _calls(process_meta_of(definition))
+            wanted += calls_of(process_meta_of(definition))
     return found
 
 
 def _dependency_files(session: Session, batch: Sequence[InspectedFile]) -> list[InspectedFile]:
     """Deployed files providing processes/decisions that the batch calls but does not contain."""
     provided = {p.process_id for f in batch for p in f.processes} | {d for f in batch for d in f.decisions}
-    wanted = [call for f in batch for p in f.processes for call in _calls(p)]
+    wanted = [call for f in batch for p in f.processes for call in calls_of(p)]
     definitions = resolve_dependencies(session, wanted, provided)
     by_sha = {d.source_sha256: d for d in definitions.values()}
     return [checked_file(definition_source(session, d)) for d in by_sha.values()]

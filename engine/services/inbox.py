@@ -191,31 +191,37 @@ def _filters(query: Select[Any], f: TaskFilter, now: datetime) -> Select[Any]:
     return query
 
 
+def _count(session: Session, base: Select[Any]) -> int:
+    """Matches up to COUNT_CAP + 1 (walking further only costs time)."""
+    return int(session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())) or 0)
+
+
 def list_tasks(ctx: EngineContext, actor: Actor, f: TaskFilter) -> dict[str, Any]:
     """One page of tasks: the page's ids come from the task table alone (an index walk in due
     date order), the names of cases and people are joined for those 50 rows only."""
     now = clock.now()
     with ctx.uow(write=False) as uow:
         base = _filters(_scope(select(HumanTask.id), actor, f), f, now)
-        capped = uow.session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()))
+        total = _count(uow.session, base)
         column = SORTS[f.sort]
         order = column.desc() if f.descending else column.asc()
         ids = list(uow.session.scalars(base.order_by(order, HumanTask.id).limit(f.per_page)
                                        .offset((f.page - 1) * f.per_page)))
         rows = {r.id: r for r in uow.session.execute(task_query().where(HumanTask.id.in_(ids)))} if ids else {}
         items = [task_json(rows[i]) for i in ids if i in rows]
-    total = int(capped or 0)
     return {"items": items, "total": min(total, COUNT_CAP), "total_capped": total > COUNT_CAP,
             "page": f.page, "per_page": f.per_page}
 
 
 def view_counts(ctx: EngineContext, actor: Actor) -> dict[str, int]:
-    """Open tasks per view, for the navigation."""
-    counts = {}
-    for view in ("mine", "office") + (("overdue",) if actor.role == "supervisor" else ()):
-        f = TaskFilter(view="office" if view == "overdue" else view, overdue=view == "overdue")
-        counts[view] = list_tasks(ctx, actor, TaskFilter(**{**f.__dict__, "per_page": 1}))["total"]
-    return counts
+    """Open tasks per view for the navigation: counts only, in one read (every page shows them)."""
+    views = {"mine": TaskFilter(view="mine"), "office": TaskFilter(view="office")}
+    if actor.role == "supervisor":
+        views["overdue"] = TaskFilter(view="office", overdue=True)
+    now = clock.now()
+    with ctx.uow(write=False) as uow:
+        return {name: min(_count(uow.session, _filters(_scope(select(HumanTask.id), actor, f), f, now)), COUNT_CAP)
+                for name, f in views.items()}
 
 
 def _load_task(session: Session, actor: Actor, task_id: UUID) -> Any:

@@ -31,7 +31,7 @@ from engine.services import audit as audit_trail
 from engine.services import consent_gate
 from engine.services.context import EngineContext
 from engine.services.deployment import (
-    _calls,
+    calls_of,
     definition_source,
     latest_definition,
     process_meta_of,
@@ -133,7 +133,7 @@ def start_instance_in(session: Session, ctx: EngineContext, process_id: str, dat
     definition = latest_definition(session, "process", process_id)
     if definition is None:
         raise NotFound(f"no deployed process '{process_id}'")
-    deps = resolve_dependencies(session, _calls(process_meta_of(definition)), {process_id})
+    deps = resolve_dependencies(session, calls_of(process_meta_of(definition)), {process_id})
     instance = InstanceRecord(
         id=uuid4(), definition_id=definition.id, dependency_ids={k: d.id for k, d in deps.items()},
         spec_key=spec_key_of([definition, *sorted(deps.values(), key=lambda d: d.id)]),
@@ -223,7 +223,8 @@ def _complete_consent_request(session: Session, ctx: EngineContext, instance: In
     """Not a BPMN task: the answer records the consent (or its refusal); no engine step runs."""
     if not store.complete_task_row(session, task, actor.user_id, data, clock.now()):
         raise Conflict("the task was completed or changed by someone else")
-    consent_gate.complete_request(session, actor, store.task_with_case(session, task.id), data, ctx.calendar)
+    assert instance.case_id is not None  # noqa: S101  # consent requests exist only in cases
+    consent_gate.complete_request(session, actor, task.bpmn_id, instance.case_id, data, ctx.calendar)
     audit(session, actor, "task.complete", "task", task.id, instance, {"bpmn_id": task.bpmn_id})
     return Completed(task.id, instance.id, [], instance.status)
 
