@@ -25,6 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "KIM_DEFAULT_ESCALATE_AFTER": "5WD",
     "KIM_DEFAULT_PROCESS": "kim_pathway",  # the process a new case starts unless the request names one
     "KIM_FORMS_PATH": None,                # default: forms/ beside the engine
+    "KIM_REMIND_BEFORE": "2WD",            # "due soon" reminder this long before a task's due date
+    "KIM_MAIL_FROM": "kim-casework@localhost",
+    "KIM_DIGEST_TIME": "07:00",            # Europe/Berlin time of the daily digest of new office tasks
+    "KIM_PUBLISH_APPROVAL": "false",       # "true": publishing a model needs a second process owner
 }
 
 

@@ -1,8 +1,8 @@
 """German by default, English on request: Flask-Babel with catalogs compiled at start-up.
 
 Message ids are the German texts, so the UI is complete in German without any catalog; the
-English catalog (translations/en) is compiled from its .po file into the instance folder
-when it is missing or older than the .po file.
+English catalog (translations/en) is compiled from its .po files into the instance folder
+when it is missing or older than any of them.
 """
 
 from __future__ import annotations
@@ -22,15 +22,26 @@ SOURCE = Path(__file__).parent / "translations"
 
 
 def _compile(target: Path) -> None:
-    for po_path in SOURCE.glob("*/LC_MESSAGES/messages.po"):
-        mo_path = target / po_path.relative_to(SOURCE).with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+    """Merge every .po file of a language (one per UI area, so areas can be translated
+    independently) into that language's messages.mo."""
+    for folder in SOURCE.glob("*/LC_MESSAGES"):
+        sources = sorted(folder.glob("*.po"))
+        if not sources:
+            continue
+        mo_path = target / folder.relative_to(SOURCE) / "messages.mo"
+        newest = max(path.stat().st_mtime for path in sources)
+        if mo_path.exists() and mo_path.stat().st_mtime >= newest:
             continue
         mo_path.parent.mkdir(parents=True, exist_ok=True)
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file)
+        with sources[0].open("rb") as po_file:
+            merged = read_po(po_file)
+        for po_path in sources[1:]:
+            with po_path.open("rb") as po_file:
+                for message in read_po(po_file):
+                    if message.id and message.id not in merged:
+                        merged[message.id] = message
         with mo_path.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
+            write_mo(mo_file, merged)
 
 
 def select_locale() -> str:

@@ -6,6 +6,7 @@ every route is documented and schemathesis checks the implementation against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 UUID_PARAM = {"type": "string", "format": "uuid"}
@@ -197,15 +198,30 @@ def _paths() -> dict[str, Any]:
     }
 
 
+PathsAndSchemas = Callable[[], tuple[dict[str, Any], dict[str, Any]]]
+_EXTENSIONS: list[PathsAndSchemas] = []
+
+
+def register_openapi(describe: PathsAndSchemas) -> None:
+    """Let an API module add its paths and component schemas, documented next to its views."""
+    if describe not in _EXTENSIONS:
+        _EXTENSIONS.append(describe)
+
+
 def openapi_document() -> dict[str, Any]:
+    paths, schemas = _paths(), _schemas()
+    for describe in _EXTENSIONS:
+        more_paths, more_schemas = describe()
+        paths.update(more_paths)
+        schemas.update(more_schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "KIM Casework API", "version": "1.0.0",
                  "description": "Cases, tasks and process models of the Kommunales Integrationsmanagement."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}, {"cookieAuth": []}],
-        "paths": _paths(),
-        "components": {"schemas": _schemas(), "securitySchemes": {
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "description": "token from `kim users token`"},
             "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
                            "description": "browser session; changes need the X-CSRF-Token header"}}},

@@ -15,6 +15,7 @@ from engine.domain.durations import end_of_day
 from engine.domain.errors import Conflict, EngineError, InvalidInput
 from engine.services import cases, inbox, instances
 from webapp.forms_html import fields_for, parse_posted
+from webapp.nav import nav_entries
 from webapp.security import csrf_token, current_actor, engine_context, login_required
 
 ui = Blueprint("ui", __name__)
@@ -32,7 +33,8 @@ def _globals() -> dict[str, Any]:
     counts: dict[str, int] = {}
     if actor is not None and actor.role in ("caseworker", "supervisor"):
         counts = inbox.view_counts(engine_context(), actor)
-    return {"actor": actor, "csrf": csrf_token, "counts": counts}
+    return {"actor": actor, "csrf": csrf_token, "counts": counts,
+            "nav_entries": nav_entries(current_app, actor)}
 
 
 @ui.get("/")

@@ -88,6 +88,7 @@ class InstanceStatus(StrEnum):
 class TimerKind(StrEnum):
     BPMN = "bpmn"            # a BPMN timer event of the process
     ESCALATION = "escalation"  # escalation level of an overdue human task
+    REMINDER = "reminder"      # "due soon" reminder a few working days before a task's due date
 
 
 class Office(Base):
@@ -383,3 +384,112 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Notification(Base):
+    """One message to one user: listed in the app, and mailed when the user has an address.
+
+    ``dedupe_key`` is unique, so one event never notifies the same person twice - not when two
+    schedulers race, not when a step is retried. Mail goes out after commit from this outbox
+    (``mail_state`` pending -> sent, with attempts and a next-attempt time while the server fails).
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_user_created", "user_id", "created_at"),
+        Index("ix_notification_mail_due", "mail_state", "mail_next_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # assigned | office_digest | due_soon | overdue | escalated
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    task_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("task.id", ondelete="SET NULL"))
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("case_file.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    mail_state: Mapped[str] = mapped_column(String(16), default="none")  # none | pending | sent | failed
+    mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    mail_next_at: Mapped[datetime | None]
+    mail_sent_at: Mapped[datetime | None]
+    mail_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ClosingDay(Base):
+    """A municipal closing day (e.g. Rosenmontag, a works outing): not a working day.
+
+    Adds to ``KIM_CLOSING_DAYS`` and the NRW public holidays; edited by admins in the browser.
+    """
+
+    __tablename__ = "closing_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class ModelDraft(Base):
+    """A process owner's edit of a BPMN or DMN file that is not (yet) a deployed version.
+
+    status: draft -> submitted (waiting for a second process owner, when approval is required)
+    -> published (``published_definition_id`` set) or discarded. ``problems`` holds the last
+    check-before-publish result, element by element.
+    """
+
+    __tablename__ = "model_draft"
+    __table_args__ = (Index("ix_model_draft_key_status", "kind", "key", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # bpmn | dmn
+    key: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    base_definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    problems: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime]
+    submitted_by: Mapped[str | None] = mapped_column(String(100))
+    submitted_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    published_at: Mapped[datetime | None]
+    published_definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy reads it once
+
+
+class FormVersion(Base):
+    """A form (JSON Schema + UI hints) edited in the browser; the newest version of a key wins
+    over the file in ``forms/`` for tasks that become ready afterwards."""
+
+    __tablename__ = "form_version"
+    __table_args__ = (UniqueConstraint("form_key", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form_key: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    schema: Mapped[dict[str, Any]] = mapped_column(JSON)
+    ui: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class InstanceMigration(Base):
+    """One move of a running instance to another version of its process (audited as well)."""
+
+    __tablename__ = "instance_migration"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    from_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    to_definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    migrated_at: Mapped[datetime]
+    migrated_by: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
