@@ -16,14 +16,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# bpmn-js from npm (no CDN): the case page's process diagram.
-$(VENDOR)/bpmn-navigated-viewer.production.min.js: package.json
+# Browser assets from npm (no CDN): bpmn-js (case diagrams, modeler), dmn-js (decision tables),
+# Chart.js (supervisor dashboard). Copied into webapp/static/vendor, which the app serves.
+ASSETS_STAMP := webapp/static/vendor/.stamp
+$(ASSETS_STAMP): package.json Makefile
 	npm install --no-audit --no-fund --loglevel=error
-	mkdir -p $(VENDOR)
-	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/
-	cp node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/
+	mkdir -p $(VENDOR) webapp/static/vendor/dmn-js webapp/static/vendor/chart.js
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js node_modules/bpmn-js/dist/bpmn-modeler.production.min.js $(VENDOR)/
+	cp -r node_modules/bpmn-js/dist/assets/. $(VENDOR)/
+	cp node_modules/dmn-js/dist/dmn-modeler.production.min.js webapp/static/vendor/dmn-js/
+	cp -r node_modules/dmn-js/dist/assets/. webapp/static/vendor/dmn-js/
+	cp node_modules/chart.js/dist/chart.umd.min.js webapp/static/vendor/chart.js/
+	touch $@
 
-assets: $(VENDOR)/bpmn-navigated-viewer.production.min.js
+assets: $(ASSETS_STAMP)
 
 # Browser tests drive Debian's Chromium (test tools cannot download browsers here).
 browser:
