@@ -72,10 +72,21 @@ def _timers_run_due(ctx: EngineContext, _args: argparse.Namespace) -> int:
     total = 0
     while True:
         report = fire_due_timers(ctx)
-        total += report.total
+        total += report.total + report.reminders  # deadline warnings count as fired timers too
         if report.instances == 0:
             break
     print(f"{total} timers fired")
+    return 0
+
+
+def _notifications_send_due(ctx: EngineContext, _args: argparse.Namespace) -> int:
+    """Write today's digest if its time has come, then send every due notification mail once."""
+    from engine.services import digest, mail
+
+    written = digest.send_digests(ctx)
+    report = mail.send_all_due(ctx)
+    print(f"{written} digests written, {report.sent} mails sent, {report.retried} to retry later, "
+          f"{report.failed} given up")
     return 0
 
 
@@ -114,6 +125,9 @@ def build_parser(extend: Extension | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=_users_token)
     timers = sub.add_parser("timers").add_subparsers(dest="action", required=True)
     timers.add_parser("run-due", help="fire every due timer once and exit").set_defaults(func=_timers_run_due)
+    notices = sub.add_parser("notifications").add_subparsers(dest="action", required=True)
+    notices.add_parser("send-due", help="send due notification mails (and today's digest) once and exit") \
+        .set_defaults(func=_notifications_send_due)
     p = sub.add_parser("demo", help="seed a demo municipality with users and cases (once)")
     p.add_argument("--cases", type=int, default=100, help="number of demo cases (default 100)")
     p.set_defaults(func=_demo)

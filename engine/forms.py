@@ -2,6 +2,12 @@
 
 Validation happens here, in the engine, so that the REST API, the browser UI and any future
 client are held to the same rules; messages are keyed by the field they concern.
+
+Forms edited in the browser are stored as versions in the database (services.form_versions);
+when a registry has such a ``stored`` source attached, the newest stored version of a key wins
+over the file. A task always shows and is validated with the form that is current when it is
+rendered or completed, also when it was opened under an older version: the form edit is the
+process owner's decision, and draft data that no longer fits shows up as field errors.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
@@ -35,6 +41,8 @@ class Form:
     key: str
     schema: dict[str, Any]
     ui: dict[str, Any]
+    version: int = 0       # 0: the file in forms/; 1, 2, ...: versions saved in the browser
+    source: str = "file"   # file | db
 
     def consent_rows(self, data: Mapping[str, Any]) -> list[ConsentRow]:
         """Consents a completed form grants, as its schema's ``x-kim-consents`` declares:
@@ -54,18 +62,39 @@ class Form:
                 for row in rows if isinstance(row, Mapping) and row.get(spec.get("office", "office"))]
 
 
-class FormRegistry:
-    """Forms by key, read from a folder and cached until the file changes."""
+class StoredForms(Protocol):
+    """The newest stored version of each form (services.form_versions.DatabaseForms)."""
 
-    def __init__(self, folder: Path = DEFAULT_FORMS_DIR) -> None:
+    def latest(self, key: str) -> Form | None: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class FormRegistry:
+    """Forms by key: the newest stored version if any, else the file in the folder (cached
+    until the file changes)."""
+
+    def __init__(self, folder: Path = DEFAULT_FORMS_DIR, stored: StoredForms | None = None) -> None:
         self.folder = folder
+        self.stored = stored
         self._cache: dict[str, tuple[float, Form]] = {}
         self._lock = threading.Lock()
 
     def keys(self) -> list[str]:
-        return sorted(p.name[: -len(".schema.json")] for p in self.folder.glob("*.schema.json"))
+        files = {p.name[: -len(".schema.json")] for p in self.folder.glob("*.schema.json")}
+        return sorted(files | set(self.stored.keys() if self.stored is not None else ()))
 
     def get(self, key: str) -> Form:
+        if not FORM_KEY.match(key):
+            raise NotFound(f"no form '{key}'")
+        if self.stored is not None:
+            stored = self.stored.latest(key)
+            if stored is not None:
+                return stored
+        return self.file_form(key)
+
+    def file_form(self, key: str) -> Form:
+        """The form as shipped in the folder, ignoring stored versions."""
         if not FORM_KEY.match(key):
             raise NotFound(f"no form '{key}'")
         path = self.folder / f"{key}.schema.json"

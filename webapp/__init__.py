@@ -64,6 +64,22 @@ def _register(app: Flask) -> None:
     app.register_blueprint(api)
     app.register_blueprint(auth)
     app.register_blueprint(ui)
+    from webapp.dashboard import dashboard  # supervisor dashboard /supervision, /api/v1/reports/dashboard
+    app.register_blueprint(dashboard)
+    from webapp.modeler import register_modeler  # the modeler pages and GET /api/v1/offices
+    register_modeler(app)
+    from webapp.model_review import register_model_review  # forms editor, model versions, diff
+    register_model_review(app)
+    from webapp.api_models import register_api_models  # model check, drafts, publish/approve
+    register_api_models(app)
+    from webapp.migration_pages import register_migration  # case migration to new versions, instance view
+    register_migration(app)
+    from webapp.reports import register_reports  # indicators (KPIs) API and page
+    register_reports(app)
+    from webapp.admin_calendar import register_admin_calendar  # working-day calendar, closing days
+    register_admin_calendar(app)
+    from webapp.notifications import notifications  # /notifications page and /api/v1/notifications
+    app.register_blueprint(notifications)
     register_cli(app)
 
     @app.after_request

@@ -8,30 +8,18 @@ from uuid import UUID
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from engine.bpmn.loader import ModelSource
 from engine.bpmn.safe_xml import MAX_MODEL_BYTES
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed
-from engine.services import audit, cases, decisions, deployment, inbox, instances
+from engine.services import audit, cases, decisions, deployment, inbox, instances, model_drafts
+from webapp.api_models import publish_response
 from webapp.openapi import openapi_document
-from webapp.security import current_actor, engine_context
+from webapp.security import engine_context, json_object_body, require_actor
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 MODEL_ROLES = ("process_owner", "admin")
 
 
-def _actor() -> Actor:
-    actor = current_actor()
-    if actor is None:
-        abort(401, description="sign in or send 'Authorization: Bearer <token>'")
-    return actor
-
-
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="the request body must be a JSON object")
-    return body
 
 
 @api.get("/openapi.json")
@@ -41,33 +29,33 @@ def openapi() -> Any:
 
 @api.post("/cases")
 def open_case() -> Any:
-    return jsonify(cases.open_case(engine_context(), _actor(), _body())), 201
+    return jsonify(cases.open_case(engine_context(), require_actor(), json_object_body())), 201
 
 
 @api.get("/cases/<uuid:case_id>")
 def get_case(case_id: UUID) -> Any:
-    return jsonify(cases.get_case(engine_context(), _actor(), case_id))
+    return jsonify(cases.get_case(engine_context(), require_actor(), case_id))
 
 
 @api.post("/cases/<uuid:case_id>/consents")
 def record_consent(case_id: UUID) -> Any:
-    return jsonify(cases.record_consent(engine_context(), _actor(), case_id, _body())), 201
+    return jsonify(cases.record_consent(engine_context(), require_actor(), case_id, json_object_body())), 201
 
 
 @api.post("/cases/<uuid:case_id>/consents/<uuid:consent_id>/withdraw")
 def withdraw_consent(case_id: UUID, consent_id: UUID) -> Any:
-    return jsonify(cases.withdraw_consent(engine_context(), _actor(), case_id, consent_id))
+    return jsonify(cases.withdraw_consent(engine_context(), require_actor(), case_id, consent_id))
 
 
 @api.get("/tasks")
 def list_tasks() -> Any:
-    actor = _actor()
+    actor = require_actor()
     return jsonify(inbox.list_tasks(engine_context(), actor, inbox.parse_filter(request.args)))
 
 
 @api.get("/tasks/<uuid:task_id>")
 def get_task(task_id: UUID) -> Any:
-    task = inbox.get_task(engine_context(), _actor(), task_id)
+    task = inbox.get_task(engine_context(), require_actor(), task_id)
     form = current_app.extensions["kim_forms"]
     task["form"] = None
     if task["form_key"]:
@@ -78,39 +66,39 @@ def get_task(task_id: UUID) -> Any:
 
 @api.post("/tasks/<uuid:task_id>/claim")
 def claim(task_id: UUID) -> Any:
-    return jsonify(inbox.claim_task(engine_context(), _actor(), task_id))
+    return jsonify(inbox.claim_task(engine_context(), require_actor(), task_id))
 
 
 @api.post("/tasks/<uuid:task_id>/release")
 def release(task_id: UUID) -> Any:
-    return jsonify(inbox.release_task(engine_context(), _actor(), task_id))
+    return jsonify(inbox.release_task(engine_context(), require_actor(), task_id))
 
 
 @api.post("/tasks/<uuid:task_id>/assign")
 def assign(task_id: UUID) -> Any:
-    return jsonify(inbox.assign_task(engine_context(), _actor(), task_id, _body().get("username")))
+    return jsonify(inbox.assign_task(engine_context(), require_actor(), task_id, json_object_body().get("username")))
 
 
 @api.post("/tasks/<uuid:task_id>/follow-up")
 def follow_up(task_id: UUID) -> Any:
-    body = _body()
+    body = json_object_body()
     if "date" not in body:
         raise InvalidInput("the follow-up date is missing", {"date": "required (a date or null)"})
-    return jsonify(inbox.set_follow_up(engine_context(), _actor(), task_id, body["date"]))
+    return jsonify(inbox.set_follow_up(engine_context(), require_actor(), task_id, body["date"]))
 
 
 @api.post("/tasks/<uuid:task_id>/draft")
 def save_draft(task_id: UUID) -> Any:
-    data = _body().get("data")
-    return jsonify(inbox.save_draft(engine_context(), _actor(), task_id, data))
+    data = json_object_body().get("data")
+    return jsonify(inbox.save_draft(engine_context(), require_actor(), task_id, data))
 
 
 @api.post("/tasks/<uuid:task_id>/complete")
 def complete(task_id: UUID) -> Any:
-    data = _body().get("data", {})
+    data = json_object_body().get("data", {})
     if not isinstance(data, dict):
         raise InvalidInput("data must be an object", {"data": "must be an object"})
-    actor, ctx = _actor(), engine_context()
+    actor, ctx = require_actor(), engine_context()
     done = instances.complete_task(ctx, task_id, actor, data, forms=current_app.extensions["kim_forms"])
     return jsonify({"task": inbox.task_summary(ctx, actor, done.task_id),
                     "next_tasks": [inbox.task_summary(ctx, actor, t) for t in done.next_task_ids]})
@@ -118,7 +106,7 @@ def complete(task_id: UUID) -> Any:
 
 @api.get("/overdue")
 def overdue() -> Any:
-    actor = _actor()
+    actor = require_actor()
     if actor.role != "supervisor":
         raise NotAllowed("overdue lists are for office leads")
     args = {"view": "office", "overdue": "true", "per_page": request.args.get("per_page", "200"),
@@ -134,38 +122,35 @@ def _require_model_role(actor: Actor) -> None:
 
 @api.post("/process-models")
 def deploy_model() -> Any:
-    actor = _actor()
+    actor = require_actor()
     _require_model_role(actor)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("a BPMN or DMN file is required", {"file": "required"})
     content = upload.stream.read(MAX_MODEL_BYTES + 1)
+    upload.close()  # a large upload is spooled to a temporary file: release it now
     if len(content) > MAX_MODEL_BYTES:
         abort(413, description="the file is larger than 2 MiB")
-    name = upload.filename.rsplit("/", 1)[-1][:255]
-    deployed = deployment.deploy(engine_context().uow(), [ModelSource(name, content)], actor)
-    first = deployed[0]
-    return jsonify({"process_id": first.key, "version": first.version, "kind": first.kind,
-                    "deployed": [{"kind": d.kind, "key": d.key, "version": d.version, "changed": d.changed}
-                                 for d in deployed]}), 201
+    # one check path with the drafts (webapp.api_models): same check, audit and approval rule
+    return publish_response(model_drafts.publish_upload(engine_context(), actor, upload.filename, content))
 
 
 @api.get("/process-models")
 def list_models() -> Any:
-    _actor()
+    require_actor()
     return jsonify({"items": deployment.list_definitions(engine_context())})
 
 
 @api.get("/process-models/<process_id>/versions")
 def model_versions(process_id: str) -> Any:
-    _actor()
+    require_actor()
     return jsonify({"items": deployment.definition_versions(engine_context(), process_id)})
 
 
 @api.post("/decisions/<decision_id>/evaluate")
 def evaluate_decision(decision_id: str) -> Any:
-    _actor()
-    inputs = _body().get("inputs")
+    require_actor()
+    inputs = json_object_body().get("inputs")
     if not isinstance(inputs, dict):
         raise InvalidInput("the inputs are missing", {"inputs": "required (an object)"})
     return jsonify(decisions.evaluate_decision(engine_context(), decision_id[:200], inputs).to_json())
@@ -178,7 +163,7 @@ def _require_auditor(actor: Actor) -> None:
 
 @api.get("/audit")
 def audit_entries() -> Any:
-    actor = _actor()
+    actor = require_actor()
     _require_auditor(actor)
     after_id = _int_query("after", 0, 0, 2**62)
     limit = _int_query("limit", 100, 1, 1000)
@@ -193,7 +178,7 @@ def audit_entries() -> Any:
 
 @api.get("/audit/verify")
 def audit_verify() -> Any:
-    actor = _actor()
+    actor = require_actor()
     _require_auditor(actor)
     with engine_context().uow(write=False) as uow:
         check = audit.verify_chain(uow.session)

@@ -52,6 +52,11 @@ def register_error_handlers(app: Flask) -> None:
                 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}.get(status, "error")
         return error_response(status, code, exc.description or exc.name)
 
+    @app.errorhandler(RecursionError)
+    def too_deep(_exc: RecursionError) -> Any:
+        # JSON nested thousands of levels deep fails inside the parser: malformed input, not a fault
+        return error_response(400, "bad_request", "the request is nested too deeply")
+
     @app.errorhandler(DataError)
     def data_error(_exc: DataError) -> Any:
         # e.g. a number out of range for a PostgreSQL column: the input was bad, not the server

@@ -21,6 +21,10 @@ class NavItem:
     roles: tuple[str, ...]
     order: int = 50
     count_key: str | None = None  # key into the template's ``counts`` for a badge
+    offices: tuple[str, ...] = ()  # members of these offices see the entry whatever their role
+
+    def shown_to(self, actor: Actor) -> bool:
+        return actor.role in self.roles or bool(set(self.offices) & set(actor.office_codes))
 
 
 def register_nav(app: Flask, item: NavItem) -> None:
@@ -34,4 +38,4 @@ def nav_entries(app: Flask, actor: Actor | None) -> list[dict[str, Any]]:
     if actor is None:
         return []
     return [{"href": url_for(item.endpoint), "label": item.label, "count_key": item.count_key}
-            for item in app.extensions.get("kim_nav", []) if actor.role in item.roles]
+            for item in app.extensions.get("kim_nav", []) if item.shown_to(actor)]

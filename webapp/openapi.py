@@ -25,7 +25,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 ERRORS = {code: {"description": text, **_json(_ref("Error"))} for code, text in {
     "400": "malformed request", "401": "not signed in", "403": "not allowed",
     "404": "not found (also for objects the caller may not see)", "409": "state conflict",
-    "422": "invalid input; `fields` names what is wrong"}.items()}
+    "422": "invalid input; `fields` names what is wrong", "413": "the upload is too large"}.items()}
 
 
 def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str, Any] | None = None,
@@ -36,6 +36,13 @@ def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str
         op["requestBody"] = {"required": True, **_json(body)}
     if params:
         op["parameters"] = params
+    return op
+
+
+def _with_submitted(op: dict[str, Any]) -> dict[str, Any]:
+    op["responses"]["202"] = {"description": "submitted: a second process owner must approve", **_json(
+        {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["submitted"]},
+                                                                   "draft": {"type": "object"}}})}
     return op
 
 
@@ -113,7 +120,7 @@ def _schemas() -> dict[str, Any]:
             "referral": {"type": "object"}, "tasks": {"type": "array", "items": _ref("Task")},
             "consents": {"type": "array", "items": _ref("Consent")}}},
         "Definition": {"type": "object", "properties": {
-            "process_id": text, "kind": {"type": "string", "enum": ["process", "decision"]},
+            "id": {"type": "integer"}, "process_id": text, "kind": {"type": "string", "enum": ["process", "decision"]},
             "version": {"type": "integer"}, "name": text, "deployed_at": text, "deployed_by": nullable_text,
             "sha256": text}},
         "Deployed": {"type": "object", "required": ["process_id", "version"], "properties": {
@@ -164,8 +171,9 @@ def _paths() -> dict[str, Any]:
                                 errors=("401", "403", "422"))},
         "/process-models": {
             "get": _op("Deployed processes and decisions (newest versions)", listing, errors=("401",)),
-            "post": {**_op("Deploy a BPMN or DMN file (at most 2 MiB)", _ref("Deployed"), status="201",
-                           errors=("401", "403", "422")),
+            "post": {**_with_submitted(_op("Deploy a BPMN or DMN file (at most 2 MiB, else 413); with "
+                                           "KIM_PUBLISH_APPROVAL=true it becomes a submitted draft (202)",
+                                           _ref("Deployed"), status="201", errors=("401", "403", "413", "422"))),
                      "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                          "type": "object", "required": ["file"],
                          "properties": {"file": {"type": "string", "format": "binary"}}}}}}},

@@ -83,6 +83,25 @@ def current_actor() -> Actor | None:
     return actor
 
 
+def require_actor() -> Actor:
+    """The signed-in user or bearer-token holder; 401 for anybody else (deny by default)."""
+    actor = current_actor()
+    if actor is None:
+        abort(401, description="sign in or send 'Authorization: Bearer <token>'")
+    return actor
+
+
+def json_object_body() -> dict[str, Any]:
+    """The request's JSON object; 400 for anything else (malformed, not an object, nested absurdly deep)."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = None
+    if not isinstance(body, dict):
+        abort(400, description="the request body must be a JSON object")
+    return body
+
+
 def csrf_token() -> str:
     if CSRF_FIELD not in session:
         session[CSRF_FIELD] = secrets.token_urlsafe(32)

@@ -10,21 +10,15 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _
 
 from engine import clock
-from engine.domain.actors import Actor
 from engine.domain.durations import end_of_day
 from engine.domain.errors import Conflict, EngineError, InvalidInput
-from engine.services import cases, inbox, instances
+from engine.services import cases, inbox, instances, notifications
 from webapp.forms_html import fields_for, parse_posted
 from webapp.nav import nav_entries
-from webapp.security import csrf_token, current_actor, engine_context, login_required
+from webapp.security import csrf_token, current_actor, engine_context, login_required, require_actor
 
 ui = Blueprint("ui", __name__)
 
-
-def _actor() -> Actor:
-    actor = current_actor()
-    assert actor is not None  # noqa: S101  # guaranteed by @login_required
-    return actor
 
 
 @ui.app_context_processor
@@ -33,6 +27,8 @@ def _globals() -> dict[str, Any]:
     counts: dict[str, int] = {}
     if actor is not None and actor.role in ("caseworker", "supervisor"):
         counts = inbox.view_counts(engine_context(), actor)
+    if actor is not None:
+        counts["notifications"] = notifications.unread_count(engine_context(), actor)  # the nav badge
     return {"actor": actor, "csrf": csrf_token, "counts": counts,
             "nav_entries": nav_entries(current_app, actor)}
 
@@ -45,7 +41,7 @@ def home() -> Any:
 @ui.get("/inbox", endpoint="inbox")
 @login_required
 def inbox_page() -> Any:
-    actor = _actor()
+    actor = require_actor()
     args = request.args.to_dict()
     args.setdefault("view", "mine" if args.get("view") == "mine" else args.get("view", "office"))
     try:
@@ -71,7 +67,7 @@ def _mark_due_state(items: list[dict[str, Any]]) -> None:
 @ui.post("/tasks/<uuid:task_id>/<any(claim, release, assign, follow_up):action>")
 @login_required
 def work_task(task_id: UUID, action: str) -> Any:
-    actor, ctx = _actor(), engine_context()
+    actor, ctx = require_actor(), engine_context()
     try:
         if action == "claim":
             inbox.claim_task(ctx, actor, task_id)
@@ -98,7 +94,7 @@ def _message(exc: EngineError) -> str:
 
 def _render_task(task_id: UUID, data: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                  status: int = 200) -> Any:
-    actor, ctx = _actor(), engine_context()
+    actor, ctx = require_actor(), engine_context()
     task = inbox.get_task(ctx, actor, task_id)
     form = current_app.extensions["kim_forms"].get(task["form_key"]) if task["form_key"] else None
     values = data if data is not None else (task.get("data") or {})
@@ -115,7 +111,7 @@ def task_page(task_id: UUID) -> Any:
 @ui.post("/tasks/<uuid:task_id>")
 @login_required
 def submit_task(task_id: UUID) -> Any:
-    actor, ctx = _actor(), engine_context()
+    actor, ctx = require_actor(), engine_context()
     task = inbox.task_summary(ctx, actor, task_id)
     registry = current_app.extensions["kim_forms"]
     schema = registry.get(task["form_key"]).schema if task["form_key"] else {"properties": {}}
@@ -149,7 +145,7 @@ def open_case() -> Any:
             "referral": {"source": form.get("source"), "reason": form.get("reason"),
                          "referred_at": form.get("referred_at") or None}}
     try:
-        created = cases.open_case(engine_context(), _actor(), body)
+        created = cases.open_case(engine_context(), require_actor(), body)
     except InvalidInput as exc:
         return render_template("case_new.html", values=form, errors=exc.fields), 422
     flash(_("Fall %(ref)s angelegt.", ref=created["reference"]), "ok")
@@ -159,7 +155,7 @@ def open_case() -> Any:
 @ui.get("/cases/<uuid:case_id>")
 @login_required
 def case_page(case_id: UUID) -> Any:
-    actor, ctx = _actor(), engine_context()
+    actor, ctx = require_actor(), engine_context()
     case = cases.get_case(ctx, actor, case_id)
     timeline = cases.case_timeline(ctx, actor, case_id)
     process = cases.case_process(ctx, actor, case_id)
@@ -170,7 +166,7 @@ def case_page(case_id: UUID) -> Any:
 @login_required
 def case_process(case_id: UUID) -> Any:
     """Diagram source and position for the bpmn-js viewer on the case page."""
-    process = cases.case_process(engine_context(), _actor(), case_id)
+    process = cases.case_process(engine_context(), require_actor(), case_id)
     if process is None:
         abort(404)
     return jsonify({k: v for k, v in process.items() if k != "screening"})
@@ -182,7 +178,7 @@ def add_consent(case_id: UUID) -> Any:
     body = {"office": request.form.get("office", ""), "purpose": request.form.get("purpose", ""),
             "categories": [c.strip() for c in request.form.get("categories", "").split(",") if c.strip()]}
     try:
-        cases.record_consent(engine_context(), _actor(), case_id, body)
+        cases.record_consent(engine_context(), require_actor(), case_id, body)
         flash(_("Einwilligung erfasst."), "ok")
     except InvalidInput as exc:
         flash(_message(exc), "error")
@@ -193,7 +189,7 @@ def add_consent(case_id: UUID) -> Any:
 @login_required
 def withdraw(case_id: UUID, consent_id: UUID) -> Any:
     try:
-        cases.withdraw_consent(engine_context(), _actor(), case_id, consent_id)
+        cases.withdraw_consent(engine_context(), require_actor(), case_id, consent_id)
         flash(_("Einwilligung widerrufen; offene Aufgaben dieses Amtes wurden abgebrochen."), "ok")
     except Conflict as exc:
         flash(str(exc), "error")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 from lxml import etree
 
+from engine.domain.durations import DurationError, parse_deadline
 from engine.domain.model import HumanTaskMeta, ProcessMeta, ValidationProblem
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -137,7 +138,22 @@ def _human_task(
         escalate_after=props.get("escalateAfter"),
         form_key=form_key or None,
         due_from=props.get("dueFrom") or None,
+        remind_before=_remind_before(task_id, props.get("remindBefore"), problems),
     )
+
+
+def _remind_before(task_id: str, value: str | None, problems: list[ValidationProblem]) -> str | None:
+    """``remindBefore``: a duration or ``<n>WD`` before the due day; ``0``/``none`` switch it off."""
+    if value is None:
+        return None
+    if value.strip().strip("'\"").lower() in ("0", "none", "off", "false", "0wd", "p0d"):
+        return "none"
+    try:
+        parse_deadline(value)
+    except DurationError as exc:
+        problems.append(ValidationProblem(task_id, f"remindBefore: {exc}"))
+        return None
+    return value
 
 
 def _flow_nodes(process: etree._Element) -> Iterator[etree._Element]:

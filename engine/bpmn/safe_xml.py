@@ -11,8 +11,10 @@ parsed tree, and the parser itself is configured to resolve nothing and load not
 XInclude is never processed: lxml only expands ``xi:include`` when ``xinclude()`` is called,
 which this module never does, so such elements stay inert elements in the tree.
 
-Every model must be UTF-8 (what bpmn.io and Camunda Modeler write); anything else is refused with
-a clear message instead of being guessed at.
+Every model must be UTF-8 (what bpmn.io and Camunda Modeler write). A file that declares another
+ASCII-compatible encoding (many older tools write ``ISO-8859-1``) but contains only ASCII bytes
+is the same document in UTF-8 and is accepted; anything else is refused with a clear message
+instead of being guessed at.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ import re
 
 from lxml import etree
 
-__all__ = ["MAX_MODEL_BYTES", "UnsafeXmlError", "parse_model_xml"]
+__all__ = ["MAX_MODEL_BYTES", "MAX_MODEL_ELEMENTS", "UnsafeXmlError", "parse_model_xml"]
 
 MAX_MODEL_BYTES = 2 * 1024 * 1024
+# The largest real model (the KIM pathway) has about 1,300 elements; libxml2 already caps nesting
+# at 256 levels. A 2 MiB file of empty elements would hand SpiffWorkflow half a million nodes.
+MAX_MODEL_ELEMENTS = 50_000
 
 # Case-insensitive on purpose: a lower-case "<!doctype" is not well-formed XML anyway, and
 # refusing it early gives a clearer message than the parser would.
@@ -32,6 +37,8 @@ _XML_DECLARATION_ENCODING = re.compile(
     rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']"""
 )
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+# Encodings in which a pure-ASCII file has the same bytes as in UTF-8.
+_ASCII_COMPATIBLE = re.compile(r"\A(iso-?8859-\d+|latin-?\d|windows-125\d|cp125\d)\Z", re.IGNORECASE)
 
 
 class UnsafeXmlError(ValueError):
@@ -50,6 +57,7 @@ def parse_model_xml(content: bytes) -> etree._Element:
     _check_no_dtd_markers(content)
     root = _parse(bytes(content))
     _check_tree_has_no_dtd(root)
+    _check_element_count(root)
     return root
 
 
@@ -72,7 +80,7 @@ def _check_encoding(content: bytes | bytearray) -> None:
     declared = _XML_DECLARATION_ENCODING.match(content)
     if declared is not None:
         name = declared.group(1).decode("ascii")
-        if name.lower() not in _UTF8_NAMES:
+        if name.lower() not in _UTF8_NAMES and not (_ASCII_COMPATIBLE.match(name) and bytes(content).isascii()):
             raise UnsafeXmlError(f"the file declares the encoding {name}; models must be UTF-8")
 
 
@@ -110,6 +118,12 @@ def _describe_syntax_error(err: etree.XMLSyntaxError) -> str:
     if last is not None and last.message:
         return f"not well-formed XML: {last.message.strip()} (line {last.line})"
     return f"not well-formed XML: {err.msg}"
+
+
+def _check_element_count(root: etree._Element) -> None:
+    for count, _element in enumerate(root.iter(), start=1):
+        if count > MAX_MODEL_ELEMENTS:
+            raise UnsafeXmlError(f"the file has more than {MAX_MODEL_ELEMENTS} elements")
 
 
 def _check_tree_has_no_dtd(root: etree._Element) -> None:

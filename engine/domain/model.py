@@ -22,6 +22,7 @@ class HumanTaskMeta:
     escalate_after: str | None = None
     form_key: str | None = None
     due_from: str | None = None  # dotted path to a date in the task data; dueIn counts from it
+    remind_before: str | None = None  # "due soon" reminder this long before the due day; None: the default
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

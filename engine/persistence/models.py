@@ -230,6 +230,8 @@ class HumanTask(Base):
         Index("ix_task_instance_state", "instance_id", "state"),
         Index("ix_task_state_due", "state", "due_at"),
         Index("ix_task_case", "case_id"),
+        Index("ix_task_state_completed", "state", "completed_at"),  # reports over a date range
+        Index("ix_task_form_completed", "form_key", "completed_at"),  # indicators read steps by their form
         # The inbox: open tasks of an office in due-date order, without the completed history.
         Index("ix_task_open_office_due", "office_id", "due_sort", "id", "follow_up_at",
               postgresql_where=text("state IN ('open', 'claimed')"), sqlite_where=text("state IN ('open', 'claimed')")),
@@ -257,6 +259,7 @@ class HumanTask(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     escalate_after: Mapped[str | None] = mapped_column(String(32))
     due_in: Mapped[str | None] = mapped_column(String(32))
+    remind_before: Mapped[str | None] = mapped_column(String(32))  # as resolved when the task was created
     form_key: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -9,6 +9,10 @@ transaction with the instance row locked (``SKIP LOCKED`` on PostgreSQL), so sch
 share the work without firing anything twice, and one killed mid-batch leaves its
 uncommitted rows due for the others or for its own restart.
 
+Each cycle also writes the daily digest of new office tasks once its time has come, and wakes
+the mail sender: a thread of its own that sends pending notification mails (the outbox in
+:mod:`engine.services.mail`), so a slow or refusing mail server never delays a timer.
+
 Time comes from :func:`engine.clock.now`. The alarm translates engine time into wall time
 when it is set; code that moves the engine clock while a scheduler sleeps calls
 :meth:`Scheduler.wake`.
@@ -30,6 +34,7 @@ from types import FrameType
 
 from engine import clock
 from engine.scheduling.wakeup import Alarm, change_watcher
+from engine.services import digest, mail
 from engine.services.context import EngineContext, create_context
 from engine.services.timers import FireReport, fire_due_timers, next_fire_at
 
@@ -65,6 +70,8 @@ class Scheduler:
         self.stats = SchedulerStats()
         self.idle = threading.Event()   # set while sleeping (tests and health checks look at it)
         self._wake = threading.Event()
+        self._mail_wake = threading.Event()
+        self._digest_next: datetime | None = None  # when to look at the daily digest again
 
     def wake(self) -> None:
         """Look at the timer table now (e.g. after moving the engine clock)."""
@@ -77,10 +84,14 @@ class Scheduler:
         if not watcher.wait_ready(WATCHER_READY_SECONDS):
             log.warning("not yet listening for timer changes; relying on the alarm until then")
         alarm.start()
+        mailer = threading.Thread(target=self._mail_loop, args=(stop,), name="kim-mail", daemon=True)
+        mailer.start()
         log.info("scheduler started (%s, batch limit %d)", self.ctx.db.write.dialect.name, self.batch_limit)
         try:
             self._loop(stop, alarm)
         finally:
+            self._mail_wake.set()
+            mailer.join(timeout=30)
             alarm.stop()
             watcher.stop()
             log.info("scheduler stopped: %d timers and %d escalations fired in %d batches",
@@ -108,10 +119,14 @@ class Scheduler:
     def _cycle(self, stop: threading.Event) -> datetime:
         """Fire what is due; return when to look again."""
         drained = self._catch_up(stop)
+        self._digest()
+        self._mail_wake.set()  # firing may have queued mail; the sender looks now
         with self.ctx.uow(write=False) as uow:
             next_at = next_fire_at(uow.session)
         now = clock.now()
         until = now + RECHECK_AFTER if next_at is None else min(next_at, now + RECHECK_AFTER)
+        if self._digest_next is not None:
+            until = min(until, max(self._digest_next, now))
         return until if drained else max(until, now + BLOCKED_RETRY)
 
     def _catch_up(self, stop: threading.Event) -> bool:
@@ -129,6 +144,46 @@ class Scheduler:
             if report.instances == 0 and report.failed == 0:
                 return False
         return True
+
+    def _digest(self) -> None:
+        """Today's digest once its time has come (other schedulers doing it too is harmless)."""
+        now = clock.now()
+        if self._digest_next is not None and now < self._digest_next:
+            return
+        try:
+            written = digest.send_digests(self.ctx)
+            if written:
+                log.info("daily digest: %d notifications", written)
+        except Exception:  # the digest must never stop timers; try again at the next cycle
+            log.exception("daily digest failed")
+            return
+        self._digest_next = digest.next_digest_at(self.ctx, now)
+
+    def _mail_loop(self, stop: threading.Event) -> None:
+        """Send due mails; sleep until the next one is due, a cycle wakes us, or a minute passes."""
+        failures = 0
+        while not stop.is_set():
+            self._mail_wake.clear()
+            if stop.is_set():  # stopping set the wake-up just before our clear(): do not sleep through it
+                break
+            try:
+                report = mail.send_due_mails(self.ctx)
+                failures = 0
+                if report.claimed:
+                    log.info("mail: %d sent, %d to retry, %d given up", report.sent, report.retried, report.failed)
+                    if report.sent:
+                        continue  # maybe more are due
+                wait = RECHECK_AFTER.total_seconds()
+                if self.ctx.config.get("KIM_SMTP_URL"):
+                    with self.ctx.uow(write=False) as uow:
+                        due = mail.next_mail_at(uow.session)
+                    if due is not None:  # at least a second: due rows may be held by another sender
+                        wait = min(max((due - clock.now()).total_seconds(), 1.0), wait)
+            except Exception:  # database or configuration trouble: back off, keep the scheduler alive
+                failures += 1
+                log.exception("mail sender failed")
+                wait = min(2 ** failures, MAX_ERROR_BACKOFF_SECONDS)
+            self._mail_wake.wait(wait)
 
     def _sleep(self, stop: threading.Event) -> None:
         self.idle.set()

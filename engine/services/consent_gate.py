@@ -25,8 +25,8 @@ from engine.domain.durations import due_moment, parse_deadline
 from engine.persistence import store
 from engine.persistence.models import NO_DUE_DATE, CaseFile, Consent, HumanTask, Office, TaskState, due_sort_of
 from engine.services import audit
+from engine.services.deadlines import DEFAULT_REMIND_BEFORE, escalation_rows
 from engine.services.deadlines import due_at as compute_due_at
-from engine.services.deadlines import escalation_rows
 
 EXEMPT_OFFICES = frozenset({"CM", "FW", "KI"})
 REQUEST_PREFIX = "consent_request:"
@@ -69,8 +69,8 @@ def request_row(session: Session, case_id: UUID, instance_id: UUID, process_id: 
             "office_id": owner_office_id, "assignee_id": None, "state": TaskState.OPEN.value, "created_at": now,
             "due_at": (due := due_moment(now, parse_deadline(REQUEST_DUE_IN), calendar)), "due_sort": due,
             "escalation_level": 0,
-            "escalate_after": None, "due_in": REQUEST_DUE_IN, "form_key": REQUEST_FORM, "data": {},
-            "version": 1}
+            "escalate_after": None, "due_in": REQUEST_DUE_IN, "remind_before": None, "form_key": REQUEST_FORM,
+            "data": {}, "version": 1}
 
 
 def is_request(task_bpmn_id: str) -> bool:
@@ -88,7 +88,8 @@ def release_held(session: Session, actor: Actor, case_id: UUID, office_id: int,
         session.connection().execute(update(store.TASK).where(store.TASK.c.id == task.id).values(
             state=TaskState.OPEN.value, due_at=due, due_sort=due_sort_of(due), version=task.version + 1))
         store.insert_rows(session, store.TIMER, escalation_rows(
-            task.instance_id, task.id, task.spiff_task_id, task.bpmn_id, task.escalate_after, due, calendar, now))
+            task.instance_id, task.id, task.spiff_task_id, task.bpmn_id, task.escalate_after, due, calendar, now,
+            task.remind_before or DEFAULT_REMIND_BEFORE))
         audit.record(session, actor, "task.release", "task", task.id, case_id=case_id,
                      details={"reason": "consent recorded"})
     _close_requests(session, actor, case_id, office_id, now)

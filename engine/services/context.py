@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.bpmn.runtime import Runtime
-from engine.calendar import WorkingDayCalendar, calendar_from_config
+from engine.calendar import WorkingDayCalendar
 from engine.config import load_config
 from engine.persistence.database import Database, make_database
 from engine.persistence.uow import UnitOfWork
+from engine.services.closing_days import MunicipalCalendar, municipal_calendar_from_config
 
 
 @dataclass
@@ -22,12 +23,14 @@ class EngineContext:
     office_ids: dict[str, int] = field(default_factory=dict)  # office code -> id (ids never change)
 
     def uow(self, write: bool = True) -> UnitOfWork:
+        if isinstance(self.calendar, MunicipalCalendar):
+            self.calendar.refresh(self.db)  # stored closing days, re-read every few seconds
         return UnitOfWork(self.db, write)
 
 
 def create_context(overrides: Mapping[str, Any] | None = None) -> EngineContext:
     config = load_config(overrides)
-    calendar = calendar_from_config(config)
+    calendar = municipal_calendar_from_config(config)  # NRW holidays + KIM_CLOSING_DAYS + table
     runtime = Runtime(calendar)
     ctx = EngineContext(make_database(config["KIM_DATABASE_URL"]), calendar, runtime, config)
     runtime.services.update(_engine_services(ctx))

@@ -82,7 +82,7 @@ def resolve_dependencies(session: Session, wanted: list[tuple[str, str]],
     return found
 
 
-def _dependency_files(session: Session, batch: Sequence[InspectedFile]) -> list[InspectedFile]:
+def dependency_files(session: Session, batch: Sequence[InspectedFile]) -> list[InspectedFile]:
     """Deployed files providing processes/decisions that the batch calls but does not contain."""
     provided = {p.process_id for f in batch for p in f.processes} | {d for f in batch for d in f.decisions}
     wanted = [call for f in batch for p in f.processes for call in calls_of(p)]
@@ -96,23 +96,28 @@ def deploy(uow: UnitOfWork, sources: Sequence[ModelSource], actor: Actor) -> lis
     if not sources:
         raise InvalidInput("no BPMN or DMN files given", {"file": "required"})
     with uow:
-        session = uow.session
-        lookup = office_resolver(session)
-        batch, problems = _inspect_all(sources, lambda name: lookup.get(name.strip().lower()))
-        problems.extend(_check_decisions(batch))
-        if not problems:
-            files = batch + _dependency_files(session, batch)
-            for f in batch:
-                for process in f.processes:
-                    try:
-                        build_bundle(process.process_id, files)
-                    except ModelInvalid as exc:
-                        problems.extend(exc.problems)
-        if problems:
-            raise ModelInvalid(problems)
-        deployed = [d for f in batch for d in _store(session, f, actor)]
+        deployed = deploy_in_session(uow.session, sources, actor)
         uow.commit()
     return deployed
+
+
+def deploy_in_session(session: Session, sources: Sequence[ModelSource], actor: Actor) -> list[Deployed]:
+    """The body of :func:`deploy` inside the caller's transaction (publishing a draft changes
+    the draft row in the same commit); flushes, never commits."""
+    lookup = office_resolver(session)
+    batch, problems = _inspect_all(sources, lambda name: lookup.get(name.strip().lower()))
+    problems.extend(_check_decisions(batch))
+    if not problems:
+        files = batch + dependency_files(session, batch)
+        for f in batch:
+            for process in f.processes:
+                try:
+                    build_bundle(process.process_id, files)
+                except ModelInvalid as exc:
+                    problems.extend(exc.problems)
+    if problems:
+        raise ModelInvalid(problems)
+    return [d for f in batch for d in _store(session, f, actor)]
 
 
 def _check_decisions(batch: Sequence[InspectedFile]) -> list[ValidationProblem]:
@@ -173,7 +178,7 @@ def count_definitions(session: Session) -> int:
 
 
 def _definition_json(d: ProcessDefinition) -> dict[str, Any]:
-    return {"process_id": d.key, "kind": d.kind, "version": d.version, "name": d.name,
+    return {"id": d.id, "process_id": d.key, "kind": d.kind, "version": d.version, "name": d.name,
             "deployed_at": d.deployed_at.isoformat(), "deployed_by": d.deployed_by, "sha256": d.source_sha256}
 
 

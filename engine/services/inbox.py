@@ -19,7 +19,7 @@ from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, Office, TaskState, User, UserOffice
-from engine.services import audit
+from engine.services import audit, notifications
 from engine.services.context import EngineContext
 
 VIEWS = ("mine", "office", "all")
@@ -244,7 +244,7 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: UUID) -> dict[str, Any]:
 
 
 def _change(ctx: EngineContext, actor: Actor, task_id: UUID, action: str, values: dict[str, Any],
-            allowed_states: tuple[str, ...], check: Any = None) -> dict[str, Any]:
+            allowed_states: tuple[str, ...], check: Any = None, after: Any = None) -> dict[str, Any]:
     """Compare-and-set update of one task the actor may work on; 409 if it changed meanwhile."""
     with ctx.uow() as uow:
         session = uow.session
@@ -258,6 +258,8 @@ def _change(ctx: EngineContext, actor: Actor, task_id: UUID, action: str, values
             .values(version=task.version + 1, **values))
         if result.rowcount != 1:
             raise Conflict("the task was changed by someone else")
+        if after is not None:
+            after(session, task)  # e.g. notify, in this transaction
         shown = {k: (v if k != "data" else "(draft)") for k, v in values.items()}  # no case data in the log
         audit.record(session, actor, f"task.{action}", "task", task.id, case_id=task.case_id,
                      instance_id=task.instance_id, details={k: str(v) for k, v in shown.items()})
@@ -301,8 +303,11 @@ def assign_task(ctx: EngineContext, actor: Actor, task_id: UUID, username: objec
         if task.assignee_id not in (None, actor.user_id) and actor.role != "supervisor":
             raise Conflict("the task is claimed by a colleague")
 
+    def tell_colleague(session: Session, task: Any) -> None:
+        notifications.task_assigned(session, ctx, actor, task.id, colleague.id, task.version + 1)
+
     return _change(ctx, actor, task_id, "assign", {"assignee_id": colleague.id, "state": TaskState.CLAIMED.value},
-                   OPEN_STATES, colleague_in_office)
+                   OPEN_STATES, colleague_in_office, tell_colleague)
 
 
 def set_follow_up(ctx: EngineContext, actor: Actor, task_id: UUID, value: object) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from engine.persistence.store import InstanceRecord, TaskRecord
 from engine.services import audit as audit_trail
 from engine.services import consent_gate
 from engine.services.context import EngineContext
+from engine.services.deadlines import DEFAULT_REMIND_BEFORE
 from engine.services.deployment import (
     calls_of,
     definition_source,
@@ -87,7 +88,8 @@ def audit(session: Session, actor: Actor, action: str, object_type: str, object_
 
 
 def projection_context(ctx: EngineContext) -> ProjectionContext:
-    return ProjectionContext(ctx.calendar, ctx.office_ids)
+    return ProjectionContext(ctx.calendar, ctx.office_ids,
+                             str(ctx.config.get("KIM_REMIND_BEFORE") or DEFAULT_REMIND_BEFORE))
 
 
 def persist_step(session: Session, ctx: EngineContext, instance: InstanceRecord, workflow: Any,

@@ -23,7 +23,7 @@ from engine.persistence import store
 from engine.persistence.models import NO_DUE_DATE, InstanceStatus, Office, TaskState, TimerKind, User, due_sort_of
 from engine.persistence.store import InstanceRecord
 from engine.services.consent_gate import CaseConsents, case_consents, request_row
-from engine.services.deadlines import due_at, escalation_rows
+from engine.services.deadlines import DEFAULT_REMIND_BEFORE, due_at, escalation_rows
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Projection:
 class ProjectionContext:
     calendar: WorkingDayCalendar
     office_ids: dict[str, int]  # office code -> id; ids never change once created
+    remind_before: str = DEFAULT_REMIND_BEFORE  # KIM_REMIND_BEFORE; a task's remindBefore wins
 
 
 def apply_step(session: Session, instance: InstanceRecord, result: StepResult,
@@ -105,7 +106,8 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
                 task_rows += _hold(session, instance, row, meta.office, consents, pctx, now)
                 continue
         timer_rows += escalation_rows(instance.id, row["id"], row["spiff_task_id"], row["bpmn_id"],
-                                      row["escalate_after"], row["due_at"], pctx.calendar, now)
+                                      row["escalate_after"], row["due_at"], pctx.calendar, now,
+                                      row["remind_before"])
         created.append(NewTask(row["id"], row["office_id"], item.bpmn_id))
     store.insert_rows(session, store.TASK, task_rows)
     store.insert_rows(session, store.TIMER, timer_rows)
@@ -154,6 +156,7 @@ def _task_row(session: Session, instance: InstanceRecord, item: ReadyHumanTask, 
         "state": TaskState.CLAIMED.value if assignee_id else TaskState.OPEN.value,
         "created_at": now, "due_at": due_at(meta.due_in, _due_start(meta, item, now, pctx.calendar), pctx.calendar),
         "escalation_level": 0, "escalate_after": meta.escalate_after, "due_in": meta.due_in,
+        "remind_before": meta.remind_before or pctx.remind_before,
         "due_sort": NO_DUE_DATE,
         "form_key": meta.form_key, "data": {}, "version": 1,
     }

@@ -1,4 +1,7 @@
-"""Fire due timers: BPMN timer events and escalation levels of overdue tasks.
+"""Fire due timers: BPMN timer events, "due soon" reminders and escalation levels of overdue tasks.
+
+Reminders and escalations notify people (:mod:`engine.services.notifications`) in the same
+transaction that marks them fired, so a notification exists exactly when its firing committed.
 
 Timer rows are the work queue (ARCHITECTURE.md decision 3). Each instance with due rows is
 handled in its own transaction: lock the instance (``SKIP LOCKED`` on PostgreSQL, so several
@@ -31,6 +34,7 @@ from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence import store
 from engine.persistence.models import InstanceStatus, ProcessInstance, Timer, TimerKind
+from engine.services import notifications
 from engine.services.context import EngineContext
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,7 @@ MAX_ERROR_CHARS = 2000
 class FireReport:
     bpmn_timers: int = 0
     escalations: int = 0
+    reminders: int = 0      # "due soon" reminders fired (not in ``total``: they change no task)
     instances: int = 0      # instances locked and handled (even if nothing was left to fire)
     candidates: int = 0     # instances that had due rows when the batch was read
     skipped: int = 0        # held by another scheduler (PostgreSQL) - still due for them
@@ -54,7 +59,7 @@ class FireReport:
         return self.bpmn_timers + self.escalations
 
     def add(self, other: FireReport) -> None:
-        for name in ("bpmn_timers", "escalations", "instances", "candidates", "skipped", "failed"):
+        for name in ("bpmn_timers", "escalations", "reminders", "instances", "candidates", "skipped", "failed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -69,8 +74,9 @@ def notify_timers_changed(session: Session) -> None:
 
 
 def _fireable() -> ColumnElement[bool]:
-    """Escalations always fire; BPMN timers only while their instance runs (not in an incident)."""
-    return or_(Timer.kind == TimerKind.ESCALATION.value, ProcessInstance.status == InstanceStatus.RUNNING.value)
+    """Escalations and reminders always fire; BPMN timers only while their instance runs (not in an incident)."""
+    return or_(Timer.kind.in_((TimerKind.ESCALATION.value, TimerKind.REMINDER.value)),
+               ProcessInstance.status == InstanceStatus.RUNNING.value)
 
 
 def due_instance_ids(session: Session, now: datetime, limit: int) -> list[UUID]:
@@ -124,11 +130,15 @@ def _fire_one(ctx: EngineContext, instance_id: UUID, now: datetime, report: Fire
     report.instances += 1
     report.bpmn_timers += fired[0]
     report.escalations += fired[1]
+    report.reminders += fired[2]
 
 
 def fire_for_instance(session: Session, ctx: EngineContext, instance_id: UUID,
-                      now: datetime) -> tuple[int, int] | None:
-    """Fire the due rows of one locked instance; None if another scheduler holds it."""
+                      now: datetime) -> tuple[int, int, int] | None:
+    """Fire the due rows of one locked instance; None if another scheduler holds it.
+
+    Returns (BPMN timers, escalations, reminders) fired.
+    """
     # Imported here: instances.py imports notify_timers_changed from this module at load time.
     from engine.services import instances
 
@@ -136,15 +146,18 @@ def fire_for_instance(session: Session, ctx: EngineContext, instance_id: UUID,
     if instance is None:
         return None
     due = sorted(store.due_timers(session, instance_id, now), key=lambda t: (t.level, t.fire_at))
+    reminders = _fire_reminders(session, ctx, instance, [t for t in due if t.kind == TimerKind.REMINDER.value], now)
     escalations = 0
     for timer in (t for t in due if t.kind == TimerKind.ESCALATION.value):  # level 1 before 2
         if store.raise_escalation(session, timer.id, timer.task_id, timer.level, now):
             escalations += 1
             instances.audit(session, SYSTEM, "task.escalate", "task", timer.task_id, instance,
                             {"level": timer.level})
+            assert timer.task_id is not None  # noqa: S101  # raise_escalation lifts tasks only
+            notifications.task_escalated(session, ctx, timer.task_id, timer.level)
     bpmn_due = [t for t in due if t.kind == TimerKind.BPMN.value]
     if not bpmn_due or instance.status != InstanceStatus.RUNNING.value:
-        return 0, escalations
+        return 0, escalations, reminders
     spec = instances.instance_spec(session, instance)
     workflow = ctx.runtime.restore(spec.bundle, instance.state)
     result = ctx.runtime.fire_due_timers(workflow)
@@ -153,7 +166,23 @@ def fire_for_instance(session: Session, ctx: EngineContext, instance_id: UUID,
     for timer in bpmn_due:
         instances.audit(session, SYSTEM, "timer.fire", "timer", timer.bpmn_id, instance,
                         {"fire_at": timer.fire_at.isoformat()})
-    return len(bpmn_due), escalations
+    return len(bpmn_due), escalations, reminders
+
+
+def _fire_reminders(session: Session, ctx: EngineContext, instance: store.InstanceRecord, due: list[Any],
+                    now: datetime) -> int:
+    """Mark reminder rows fired and tell the people concerned (only about tasks still open); audited."""
+    from engine.services import instances  # see fire_for_instance
+
+    fired = 0
+    for timer in due:
+        marked = session.execute(update(Timer).where(Timer.id == timer.id, Timer.fired_at.is_(None))
+                                 .values(fired_at=now))
+        if marked.rowcount == 1 and timer.task_id is not None:  # type: ignore[attr-defined]  # CursorResult
+            notified = notifications.task_due_soon(session, ctx, timer.task_id)
+            instances.audit(session, SYSTEM, "task.remind", "task", timer.task_id, instance, {"notified": notified})
+            fired += 1
+    return fired
 
 
 def retry_delay(attempts: int) -> timedelta:

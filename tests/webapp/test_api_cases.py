@@ -41,6 +41,10 @@ def test_malformed_and_unauthenticated_requests(web: Web) -> None:
     bad_json = web.api("carla", "POST", "/cases", data="{not json", content_type="application/json")
     assert bad_json.status_code == 400
     assert bad_json.get_json()["error"] == "bad_request"
+    deeply_nested = web.api("carla", "POST", "/cases", data="[" * 100_000 + "]" * 100_000,
+                            content_type="application/json")
+    assert deeply_nested.status_code == 400
+    assert deeply_nested.get_json()["error"] == "bad_request"
     anonymous = web.client().post("/api/v1/cases", json=NEW_CASE)
     assert anonymous.status_code == 401
     wrong_token = web.client().get("/api/v1/tasks", headers={"Authorization": "Bearer kim_nope"})

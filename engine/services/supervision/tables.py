@@ -1,0 +1,120 @@
+"""Report tables and the one place where small counts are suppressed (DOMAIN.md section 7).
+
+Every aggregated number the supervisor dashboard shows, exports or serves passes through
+:func:`suppress`, so the rule "counts under 5 are not shown" cannot be forgotten by one view.
+
+The rule, cell by cell:
+
+1. *Primary*: a count from 1 to 4 is hidden (``None`` plus the column key in ``suppressed``).
+   A zero is shown: "nobody" identifies no one, and hiding zeros would blank most charts.
+2. *Totals*: a total that would let a reader compute a hidden cell is hidden too. A row total is
+   hidden when exactly one of the cells it sums is hidden; a cell of the total row is hidden
+   when exactly one cell of its column is hidden; the grand total also when exactly one row
+   total is hidden. With two or more hidden cells a total gives away only their sum.
+3. *Measures* (median, share, ...) are hidden when a count they are computed from is hidden or
+   below 5, because a median of three waiting times is three people's waiting times.
+
+Differencing across *different* tables (e.g. the sum of the per-step table against the office
+table's grand total) is not prevented; the per-step table has no total row for that reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SUPPRESS_BELOW = 5
+LABEL, COUNT, TOTAL, MEASURE = "label", "count", "total", "measure"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str  # German msgid (translated on pages; German in CSV exports)
+    kind: str = COUNT
+    bases: tuple[str, ...] = ()  # TOTAL: the count columns it sums; MEASURE: those it is computed from
+
+
+@dataclass
+class Row:
+    values: dict[str, Any]
+    suppressed: set[str] = field(default_factory=set)
+
+    def shown(self, key: str) -> Any:
+        return None if key in self.suppressed else self.values.get(key)
+
+
+@dataclass
+class Table:
+    """A suppressed report table: what pages, CSV and JSON all show."""
+
+    name: str
+    title: str
+    scope: str  # "now": a snapshot at the moment of the request; "range": over the chosen dates
+    columns: list[Column]
+    rows: list[Row]
+    total: Row | None = None
+
+    def column(self, key: str) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "scope": self.scope,
+                "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in self.columns],
+                "rows": [_row_json(self.columns, r) for r in self.rows],
+                "total": _row_json(self.columns, self.total) if self.total is not None else None}
+
+
+def _row_json(columns: Sequence[Column], row: Row) -> dict[str, Any]:
+    values = {c.key: _plain(row.shown(c.key)) for c in columns}
+    return {"values": values, "suppressed": sorted(row.suppressed)}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def is_small(value: Any) -> bool:
+    return isinstance(value, int) and 0 < value < SUPPRESS_BELOW
+
+
+def suppress(name: str, title: str, scope: str, columns: Sequence[Column], rows: Iterable[Mapping[str, Any]],
+             total: Mapping[str, Any] | None = None) -> Table:
+    """Build a table from raw values, hiding small counts and the totals that would reveal them."""
+    cols = list(columns)
+    counts = [c.key for c in cols if c.kind == COUNT]
+    totals = [c for c in cols if c.kind == TOTAL]
+    body = [Row(dict(values)) for values in rows]
+    total_row = Row(dict(total)) if total is not None else None
+    for row in [*body, *([total_row] if total_row else [])]:
+        row.suppressed = {k for k in (*counts, *(t.key for t in totals)) if is_small(row.values.get(k))}
+    for row in body:
+        _protect_row_totals(row, totals)
+    if total_row is not None:
+        for key in counts:
+            if sum(key in row.suppressed for row in body) == 1:
+                total_row.suppressed.add(key)
+        _protect_row_totals(total_row, totals)
+        for total_column in totals:
+            if sum(total_column.key in row.suppressed for row in body) == 1:
+                total_row.suppressed.add(total_column.key)
+    for row in [*body, *([total_row] if total_row else [])]:
+        _suppress_measures(row, cols)
+    return Table(name, title, scope, cols, body, total_row)
+
+
+def _protect_row_totals(row: Row, totals: Sequence[Column]) -> None:
+    for total in totals:
+        if sum(k in row.suppressed for k in total.bases) == 1:
+            row.suppressed.add(total.key)
+
+
+def _suppress_measures(row: Row, columns: Sequence[Column]) -> None:
+    for column in columns:
+        if column.kind != MEASURE or row.values.get(column.key) is None:
+            continue
+        bases = [row.values.get(b) for b in column.bases]
+        if any(b in row.suppressed for b in column.bases) or any(
+                isinstance(v, int) and v < SUPPRESS_BELOW for v in bases):
+            row.suppressed.add(column.key)

@@ -1,0 +1,498 @@
+"""The modeler in a real browser: a process owner changes kim_pathway and the ABH sees the result.
+
+Acceptance (issue 6): paul adds a user task to the ABH lane of kim_pathway with the palette,
+drops it onto the flow into the ABH pre-check, types its name, turns it into a user task with
+the context pad, sets dueIn 5WD and a form in the side panel and publishes. A new case walked
+to that point shows the task in achim's ABH inbox, due 5 NRW working days after it became
+ready (over Christmas), shown TT.MM.JJJJ.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from lxml import etree
+
+from engine import clock
+from engine.domain.actors import Actor
+from engine.services import cases
+from engine.services.demo import CaseWalker, form_data, office_actors
+from tests.browser.conftest import screenshot, sign_in
+from tests.browser.modeler_support import XSD, drag_from_palette, kim_server, open_modeler, selected_ids, show_point
+
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+CARLA = Actor("carla", "caseworker", frozenset({1}), None, frozenset({"CM"}))
+NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad", "date_of_birth": "1990-05-10",
+                       "nationality": "syrisch"},
+            "referral": {"source": "ABH", "reason": "Duldung seit 2019, Perspektivberatung"}}
+INTEGRATED = {"duldung_months": 60, "stay_years": 7, "identity": "NOT_CLARIFIED", "passport_valid": False}
+TASK_NAME = "Übergabe prüfen (Ämter, Straße)"
+
+
+@pytest.fixture
+def kim(sqlite_template_url: str, tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    with kim_server(sqlite_template_url, tmp_path) as served:
+        yield served
+
+
+@pytest.fixture
+def christmas_clock() -> Iterator[None]:
+    """Tuesday 22.12.2026: five working days later is 30.12. (25.12. is a holiday in NRW)."""
+    clock.freeze(datetime.fromisoformat("2026-12-22T10:00:00+01:00"))
+    yield
+    clock.reset()
+
+
+def _published_source(page: Any, base: str, key: str, version: int) -> etree._Element:
+    response = page.request.get(f"{base}/api/v1/process-models/{key}/versions/{version}/source")
+    assert response.status == 200
+    return etree.fromstring(response.body())
+
+
+def _walk_to_the_abh(ctx: Any) -> CaseWalker:
+    case = cases.open_case(ctx, CARLA, NEW_CASE)
+    walker = CaseWalker.for_case(ctx, office_actors(ctx), UUID(case["id"]))
+    walker.complete("intake")
+    scope = form_data("kim_consent")["consent_scope"]
+    walker.record_consents(scope)
+    walker.complete("consent", consent_scope=scope)
+    walker.complete("counselling")
+    walker.complete("assessment", **INTEGRATED)
+    return walker
+
+
+def test_process_owner_adds_an_abh_step_and_the_abh_gets_it_in_time(
+        browser: Any, kim: tuple[str, Any], christmas_clock: None) -> None:
+    base, ctx = kim
+    page = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
+
+    # The flow from the deadline fork into the ABH pre-check runs down into the ABH lane at x=2215.
+    drop = show_point(page, 2215, 1392)
+    drag_from_palette(page, "bpmn-icon-task", drop)
+    page.keyboard.type(TASK_NAME)
+    page.keyboard.press("Enter")
+    assert len(selected_ids(page)) == 1, "the new task is selected after its name was typed"
+    page.locator(".djs-context-pad .entry[data-action='replace']").click()
+    page.locator(".djs-popup [data-id='replace-with-user-task']").click()
+    (user_task_id,) = selected_ids(page)
+    assert page.get_by_label("Name").input_value() == TASK_NAME
+    page.get_by_label("Frist (dueIn)").fill("5WD")
+    page.get_by_label("Formular (formKey)").fill("kim_abh_precheck")
+    screenshot(page, "modeler-new-abh-step")
+
+    page.get_by_role("button", name="Veröffentlichen", exact=True).click()
+    expect_status(page, "Veröffentlicht als Version 2.")
+    assert page.url.endswith("/modeler/bpmn/kim_pathway?version=2")
+
+    root = _published_source(page, base, "kim_pathway", 2)
+    (task,) = [t for t in root.iter(f"{BPMN}userTask") if t.get("id") == user_task_id]
+    assert task.get("name") == TASK_NAME
+    props = {p.get("name"): p.get("value") for p in task.iter(f"{SPIFF}property")}
+    assert props == {"dueIn": "5WD", "formKey": "kim_abh_precheck"}
+    lane_abh = next(lane for lane in root.iter(f"{BPMN}lane") if lane.get("name") == "ABH")
+    assert user_task_id in [ref.text for ref in lane_abh.iter(f"{BPMN}flowNodeRef")]
+    page.close()
+
+    walker = _walk_to_the_abh(ctx)
+    (ready,) = walker.tasks()
+    assert ready.bpmn_id == user_task_id, "the case runs through the new step before the ABH pre-check"
+    assert ready.office == "ABH"
+
+    abh = browser.new_page(locale="de-DE")
+    sign_in(abh, base, "achim")
+    abh.get_by_role("link", name=re.compile("Mein Amt")).click()
+    row = abh.get_by_role("row", name=re.compile(re.escape(TASK_NAME)))
+    assert row.count() == 1
+    due_column = abh.locator("thead th").all_inner_texts().index("Fällig")
+    assert ctx.calendar.add_working_days(date(2026, 12, 22), 5) == date(2026, 12, 30)
+    assert row.locator("td").nth(due_column).inner_text().strip() == "30.12.2026"
+    screenshot(abh, "modeler-abh-inbox")
+    abh.close()
+
+
+def expect_status(page: Any, text: str) -> None:
+    from playwright.sync_api import expect
+
+    try:
+        expect(page.locator("#modeler-status")).to_have_text(text, timeout=20_000)
+    except AssertionError:
+        error = page.locator("#modeler-error")
+        raise AssertionError(f"status not '{text}'; error shown: {error.inner_text()}") from None
+
+
+def test_saved_xml_is_valid_bpmn_and_keeps_umlauts(browser: Any, kim: tuple[str, Any]) -> None:
+    base, _ctx = kim
+    page = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
+    original = _published_source(page, base, "kim_pathway", 1)
+    show_point(page, 500, 300)
+    page.locator(".djs-element[data-element-id='intake']").first.click()
+    assert selected_ids(page) == ["intake"]
+    page.get_by_label("Name").fill("Übergabe an die Ämter in der Straße")
+    page.get_by_role("button", name="Entwurf speichern").click()
+    expect_status(page, "Entwurf gespeichert (Stand 1).")
+    draft_id = re.search(r"draft=(\d+)", page.url).group(1)  # type: ignore[union-attr]
+    draft = page.request.get(f"{base}/api/v1/model-drafts/{draft_id}").json()
+    content = draft["content"].encode("utf-8")
+
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    saved = etree.fromstring(content)
+    assert schema.validate(saved), schema.error_log
+    names = {e.get("id"): e.get("name") for e in saved.iter() if e.get("name")}
+    assert names["intake"] == "Übergabe an die Ämter in der Straße"
+    before = {e.get("id"): e.get("name") for e in original.iter() if e.get("name")}
+    assert {k: v for k, v in names.items() if k != "intake"} == {k: v for k, v in before.items() if k != "intake"}
+    page.close()
+
+
+def _click_shape(page: Any, element_id: str, x: float, y: float) -> None:
+    show_point(page, x, y)
+    page.locator(f".djs-element.djs-shape[data-element-id='{element_id}']").first.click()
+    assert selected_ids(page) == [element_id]
+
+
+def test_check_marks_problems_and_a_click_selects_the_element(browser: Any, kim: tuple[str, Any]) -> None:
+    base, _ctx = kim
+    page = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    errors = console_errors(page)
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
+    _click_shape(page, "intake", 500, 300)
+    page.get_by_label("Formular (formKey)").fill("gibt_es_nicht")
+    page.get_by_role("button", name="Prüfen").click()
+    problem = page.locator("#problem-list button[data-element-id='intake']")
+    problem.wait_for(timeout=20_000)
+    assert "gibt_es_nicht" in problem.inner_text()
+    assert page.locator(".djs-element[data-element-id='intake'].kim-problem-error").count() == 1
+    screenshot(page, "modeler-check-problems")
+
+    _click_shape(page, "consent", 700, 300)
+    problem.click()
+    assert selected_ids(page) == ["intake"], "clicking a problem selects its element"
+    assert page.get_by_label("Formular (formKey)").input_value() == "gibt_es_nicht"
+
+    page.get_by_role("button", name="Veröffentlichen", exact=True).click()
+    page.locator("#modeler-error").wait_for(timeout=20_000)
+    assert page.locator("#problem-list button[data-element-id='intake']").count() == 1, "422 problems are shown"
+    versions = page.request.get(f"{base}/api/v1/process-models/kim_pathway/versions").json()["items"]
+    assert [v["version"] for v in versions] == [1], "nothing was published"
+    assert errors == [], "no script or CSP errors on the page"
+    page.close()
+
+
+def console_errors(page: Any) -> list[str]:
+    """Console errors of the page (CSP violations land here); 4xx answers are the test's business."""
+    errors: list[str] = []
+    harmless = ("status of 4", "minified copy of the development build of Inferno")  # dmn-js' bundle says so
+
+    def collect(message: Any) -> None:
+        if message.type == "error" and not any(text in message.text for text in harmless):
+            errors.append(message.text)
+    page.on("console", collect)
+    return errors
+
+
+@pytest.fixture
+def kim_with_approval(sqlite_template_url: str, tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    with kim_server(sqlite_template_url, tmp_path, KIM_PUBLISH_APPROVAL="true") as served:
+        yield served
+
+
+def test_with_approval_a_second_process_owner_releases_the_draft(
+        browser: Any, kim_with_approval: tuple[str, Any]) -> None:
+    base, _ctx = kim_with_approval
+    page = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
+    _click_shape(page, "intake", 500, 300)
+    page.get_by_label("Name").fill("Erstkontakt (geändert)")
+    page.get_by_role("button", name="Prüfen").click()
+    expect_status(page, "Prüfung ohne Befund.")
+    page.get_by_role("button", name="Veröffentlichen", exact=True).click()
+    expect_status(page, "Zur Freigabe eingereicht.")
+    assert page.get_by_role("button", name="Freigeben").is_hidden(), "nobody approves their own change"
+    # a second thought after submitting: saving again is no conflict, and re-submitting works
+    page.get_by_label("Name").fill("Erstkontakt (geändert, zweiter Stand)")
+    page.get_by_role("button", name="Entwurf speichern").click()
+    from playwright.sync_api import expect
+    expect(page.locator("#modeler-status")).to_contain_text("Entwurf gespeichert", timeout=20_000)
+    page.get_by_role("button", name="Veröffentlichen", exact=True).click()
+    expect_status(page, "Zur Freigabe eingereicht.")
+    page.close()
+
+    other = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    sign_in(other, base, "petra")
+    open_modeler(other, f"{base}/modeler/bpmn/kim_pathway")
+    other.locator("#draft-links a").click()
+    other.wait_for_selector("#canvas[data-ready='true']", timeout=20_000)
+    other.get_by_role("button", name="Freigeben").click()
+    expect_status(other, "Freigegeben und veröffentlicht als Version 2.")
+    root = _published_source(other, base, "kim_pathway", 2)
+    assert [t.get("name") for t in root.iter(f"{BPMN}userTask") if t.get("id") == "intake"] == [
+        "Erstkontakt (geändert, zweiter Stand)"]
+    other.close()
+
+
+def test_download_and_open_a_file_then_upload_and_publish_it(
+        browser: Any, kim: tuple[str, Any], tmp_path: Path) -> None:
+    base, _ctx = kim
+    page = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000}, accept_downloads=True)
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/identity_clarification")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Herunterladen").click()
+    download = info.value
+    assert download.suggested_filename == "identity_clarification.bpmn"
+    saved = tmp_path / "identitaet.bpmn"
+    download.save_as(saved)
+    root = etree.parse(str(saved)).getroot()
+    assert [p.get("id") for p in root.iter(f"{BPMN}process")] == ["identity_clarification"]
+    saved.write_bytes(saved.read_bytes().replace(b'name="', b'name="Neu: ', 1))
+    broken = tmp_path / "kaputt.bpmn"
+    broken.write_bytes(saved.read_bytes().replace(b'value="identity_request"', b'value="gibt_es_nicht"'))
+    assert broken.read_bytes() != saved.read_bytes()
+
+    open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
+    page.get_by_label("Datei öffnen").set_input_files(str(broken))
+    expect_status(page, "Datei geladen: kaputt.bpmn")
+    page.get_by_role("button", name="Hochladen und veröffentlichen").click()
+    page.locator("#problem-list li").first.wait_for(timeout=20_000)
+    assert "gibt_es_nicht" in page.locator("#problem-list").inner_text()
+    assert page.locator("#modeler-error").is_visible()
+    page.get_by_label("Datei öffnen").set_input_files(str(saved))
+    expect_status(page, "Datei geladen: identitaet.bpmn")
+    assert page.evaluate("() => !!window.kimModeler.modeler.get('elementRegistry').get('request_steps')")
+    page.get_by_role("button", name="Hochladen und veröffentlichen").click()
+    expect_status(page, "Veröffentlicht als Version 2.")
+    assert page.url.endswith("/modeler/bpmn/identity_clarification?version=2")
+    page.close()
+
+
+def test_dmn_table_cell_edited_saved_and_published(browser: Any, kim: tuple[str, Any]) -> None:
+    base, _ctx = kim
+    page = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    errors = console_errors(page)
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/dmn/residence_paths_25a")
+    cell = page.locator("td[data-element-id='residence_paths_25a_r2_i1'] [contenteditable]")
+    assert cell.inner_text().strip() == ">= 27"
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(">= 28")
+    page.locator("h1").click()
+    screenshot(page, "modeler-dmn")
+    page.get_by_role("button", name="Entwurf speichern").click()
+    expect_status(page, "Entwurf gespeichert (Stand 1).")
+    draft_id = re.search(r"draft=(\d+)", page.url).group(1)  # type: ignore[union-attr]
+    draft = page.request.get(f"{base}/api/v1/model-drafts/{draft_id}").json()
+    assert draft["kind"] == "dmn"
+    assert _dmn_cell(draft["content"].encode(), "residence_paths_25a_r2_i1") == ">= 28"
+    page.get_by_role("button", name="Veröffentlichen", exact=True).click()
+    expect_status(page, "Veröffentlicht als Version 2.")
+    source = page.request.get(f"{base}/api/v1/process-models/residence_paths_25a/versions/2/source").body()
+    assert _dmn_cell(source, "residence_paths_25a_r2_i1") == ">= 28"
+    assert errors == []
+    page.close()
+
+
+def _dmn_cell(content: bytes, cell_id: str) -> str:
+    root = etree.fromstring(content)
+    (entry,) = [e for e in root.iter() if e.get("id") == cell_id]
+    return "".join(entry.itertext()).strip()
+
+
+def test_side_panel_writes_what_the_engine_reads(browser: Any, kim: tuple[str, Any]) -> None:
+    from engine.bpmn import metadata
+    from engine.services.directory import office_resolver
+
+    base, ctx = kim
+    page = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
+    _click_shape(page, "intake", 500, 300)
+    assert page.get_by_label("Frist (dueIn)").input_value() == "10WD", "the panel shows the stored value"
+    page.get_by_label("Eskalation nach (escalateAfter)").fill("3WD")
+    page.get_by_label("Erinnerung vorher (remindBefore)").fill("1WD")
+    page.get_by_label("Amt abweichend von der Bahn (candidateGroups)").fill("SOZ")
+    page.get_by_label("Vorab zugewiesen an (assignee)").fill("sofia")
+
+    show_point(page, 165, 1225)  # the KI lane's header
+    page.mouse.click(*_screen(page, 165, 1225))
+    assert selected_ids(page) == ["lane_ki"]
+    assert page.get_by_label("Amt der Bahn").input_value() == "KI"
+    page.get_by_label("Amt der Bahn").select_option("JA")
+
+    show_point(page, 2475, 658)  # a sequence flow out of a gateway
+    page.mouse.click(*_screen(page, 2475, 658))
+    assert selected_ids(page) == ["flow_gw_deadline_25a_to_wait_deadline_25a"]
+    page.get_by_label("Bedingung").fill('deadlines["25a"]["applies"] and age < 27')
+
+    _click_shape(page, "wait_monitoring", 4015, 408)
+    assert page.get_by_label("Wert des Zeitgebers").input_value() == "P3M"
+    page.get_by_label("Wert des Zeitgebers").fill("40WD")
+    page.get_by_role("button", name="Entwurf speichern").click()
+    expect_status(page, "Entwurf gespeichert (Stand 1).")
+    draft_id = re.search(r"draft=(\d+)", page.url).group(1)  # type: ignore[union-attr]
+    content = page.request.get(f"{base}/api/v1/model-drafts/{draft_id}").json()["content"].encode()
+    page.close()
+
+    root = etree.fromstring(content)
+    with ctx.uow(write=False) as uow:
+        lookup = office_resolver(uow.session)
+    problems: list[Any] = []
+    meta = metadata.process_meta(next(iter(metadata.executable_processes(root))),
+                                 lambda name: lookup.get(name.strip().lower()), problems)
+    intake = meta.human_tasks["intake"]
+    assert (intake.office, intake.assignee, intake.due_in, intake.escalate_after, intake.form_key) == (
+        "SOZ", "sofia", "10WD", "3WD", "kim_intake")
+    assert intake.remind_before == "1WD"
+    assert meta.human_tasks["escalate_deadline_25a"].office == "JA", "the KI lane now routes to the Jugendamt"
+    flows = {f.get("id"): f for f in root.iter(f"{BPMN}sequenceFlow")}
+    condition = flows["flow_gw_deadline_25a_to_wait_deadline_25a"].find(f"{BPMN}conditionExpression")
+    assert condition is not None
+    assert condition.text == 'deadlines["25a"]["applies"] and age < 27'
+    timer = next(e for e in root.iter(f"{BPMN}intermediateCatchEvent") if e.get("id") == "wait_monitoring")
+    assert [d.text for d in timer.iter(f"{BPMN}timeDuration")] == ["40WD"]
+
+
+def _screen(page: Any, x: float, y: float) -> tuple[float, float]:
+    point = page.evaluate("""([x, y]) => {
+        const canvas = window.kimModeler.modeler.get('canvas');
+        const box = canvas.viewbox();
+        const rect = canvas.getContainer().getBoundingClientRect();
+        return [rect.left + (x - box.x) * box.scale, rect.top + (y - box.y) * box.scale];
+    }""", [x, y])
+    return point[0], point[1]
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+# Files with a diagram (bpmn-js draws only what has BPMN DI): ours and the MIWG reference models,
+# except those that bind the prefix camunda to Activiti's namespace (bpmn-js cannot serialise a
+# prefix bound to two namespaces; the page then reports the error when saving).
+ROUND_TRIP = sorted(p for p in [*Path(__file__).resolve().parents[2].joinpath("processes").glob("*.bpmn"),
+                                *DATA.glob("*.bpmn"), *DATA.glob("miwg/*.bpmn")]
+                    if b"BPMNShape" in p.read_bytes() and b'xmlns:camunda="http://activiti.org' not in p.read_bytes())
+EXTENSION_NS = ("http://spiffworkflow.org/bpmn/schema/1.0/core", "http://camunda.org/schema/1.0/bpmn")
+
+
+def _extensions(root: etree._Element) -> list[tuple[str, str, tuple[tuple[str, str], ...], str]]:
+    """Every spiffworkflow/camunda element and attribute, with the id of its BPMN owner."""
+    found = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        namespace = etree.QName(element).namespace
+        attrs = tuple(sorted((k, v) for k, v in element.attrib.items() if etree.QName(k).namespace in EXTENSION_NS))
+        if namespace in EXTENSION_NS or attrs:
+            owner = element
+            while owner is not None and not owner.get("id"):
+                owner = owner.getparent()
+            found.append((owner.get("id") if owner is not None else "", element.tag,
+                          tuple(sorted(element.attrib.items())), (element.text or "").strip()))
+    return sorted(found)
+
+
+def test_models_round_trip_through_the_modeler_without_losing_extensions(
+        browser: Any, kim: tuple[str, Any]) -> None:
+    base, _ctx = kim
+    page = browser.new_page(locale="de-DE")
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    for path in ROUND_TRIP:
+        result = page.evaluate("""async (xml) => {
+            const modeler = window.kimModeler.modeler;
+            const imported = await modeler.importXML(xml);
+            const saved = await modeler.saveXML({format: true});
+            return {warnings: imported.warnings.map(w => w.message), xml: saved.xml};
+        }""", etree.tostring(etree.parse(str(path)), encoding="unicode"))
+        # Reference models carry defects of their own (a diagram edge without element in C.7.0,
+        # references to vendor types in C.8.1); our own models must import without any warning.
+        tolerated = ("unknown attribute",) + (("no bpmnElement referenced", "unresolved reference")
+                                              if path.parent.name == "miwg" else ())
+        lost = [w for w in result["warnings"] if not any(t in w for t in tolerated)]
+        assert lost == [], f"{path.name}: {lost}"
+        before = etree.fromstring(path.read_bytes())
+        after = etree.fromstring(result["xml"].encode("utf-8"))
+        assert _extensions(after) == _extensions(before), path.name
+        assert schema.validate(after), f"{path.name}: {schema.error_log}"
+    page.close()
+
+
+def test_new_process_starts_with_office_lanes_and_saves_as_a_draft(browser: Any, kim: tuple[str, Any]) -> None:
+    base, _ctx = kim
+    page = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    sign_in(page, base, "paul")
+    page.get_by_role("link", name="Neues Prozessmodell").click()
+    page.get_by_label("Prozess-ID").fill("sprachkurs")
+    page.get_by_label("Name").fill("Sprachkurs vermitteln: Übergabe an die Ämter")
+    page.get_by_label(re.compile(r"AA\W+Agentur für Arbeit")).check()
+    page.get_by_role("button", name="Im Modeler öffnen").click()
+    page.wait_for_selector("#canvas[data-ready='true']", timeout=20_000)
+    lanes = page.evaluate("""() => window.kimModeler.modeler.get('elementRegistry')
+        .filter(e => e.type === 'bpmn:Lane').map(e => e.businessObject.name)""")
+    assert sorted(lanes) == ["AA", "CM"]
+    page.get_by_role("button", name="Entwurf speichern").click()
+    expect_status(page, "Entwurf gespeichert (Stand 1).")
+    assert re.search(r"/modeler/bpmn/sprachkurs\?draft=\d+$", page.url)
+    page.close()
+
+
+def test_saving_over_a_newer_draft_is_refused_with_a_hint(browser: Any, kim: tuple[str, Any]) -> None:
+    base, _ctx = kim
+    first = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    sign_in(first, base, "paul")
+    open_modeler(first, f"{base}/modeler/bpmn/kim_pathway")
+    first.get_by_role("button", name="Entwurf speichern").click()
+    expect_status(first, "Entwurf gespeichert (Stand 1).")
+    draft_url = first.url
+
+    second = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    sign_in(second, base, "petra")
+    open_modeler(second, draft_url)
+    _click_shape(second, "intake", 500, 300)
+    second.get_by_label("Name").fill("Erstkontakt (Petra)")
+    second.get_by_role("button", name="Entwurf speichern").click()
+    expect_status(second, "Entwurf gespeichert (Stand 2).")
+
+    _click_shape(first, "intake", 500, 300)
+    first.get_by_label("Name").fill("Erstkontakt (Paul)")
+    first.get_by_role("button", name="Entwurf speichern").click()
+    error = first.locator("#modeler-error")
+    error.wait_for(timeout=20_000)
+    assert "inzwischen geändert" in error.inner_text()
+    draft = second.request.get(base + "/api/v1/model-drafts/" + draft_url.rsplit("=", 1)[1]).json()
+    assert "Erstkontakt (Petra)" in draft["content"], "the later save did not overwrite the other one"
+    first.close()
+    second.close()
+
+
+def test_a_saved_draft_can_be_discarded(browser: Any, kim: tuple[str, Any]) -> None:
+    base, _ctx = kim
+    page = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/permit_application")
+    assert page.get_by_role("button", name="Entwurf verwerfen").is_hidden(), "nothing to discard yet"
+    page.get_by_role("button", name="Entwurf speichern").click()
+    expect_status(page, "Entwurf gespeichert (Stand 1).")
+    draft_id = page.url.rsplit("=", 1)[1]
+    open_modeler(page, f"{base}/modeler/bpmn/permit_application")
+    assert page.locator("#draft-links a").get_attribute("href") == f"/modeler/bpmn/permit_application?draft={draft_id}"
+    open_modeler(page, f"{base}/modeler/bpmn/permit_application?draft={draft_id}")
+    page.get_by_role("button", name="Entwurf verwerfen").click()
+    expect_status(page, "Entwurf verworfen.")
+    assert page.request.get(f"{base}/api/v1/model-drafts/{draft_id}").json()["status"] == "discarded"
+    open_modeler(page, f"{base}/modeler/bpmn/permit_application")
+    page.wait_for_selector("#modeler-app[data-drafts-loaded='true']")
+    assert page.locator("#draft-links").is_hidden(), "a discarded draft is no longer offered"
+    page.close()

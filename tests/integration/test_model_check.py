@@ -1,0 +1,222 @@
+"""Check before publish: one small model per rule, asserting the element and the German message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from engine.domain.actors import SYSTEM
+from engine.persistence.models import FormVersion
+from engine.services import deployment
+from engine.services.context import EngineContext
+from engine.services.model_check import check_model, german
+from tests.conftest import DATA, deploy_files
+
+NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+      'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+      'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"')
+
+
+def bpmn(body: str, process_id: str = "pruefling") -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions {NS} id="d" targetNamespace="t">'
+            f'<bpmn:process id="{process_id}" name="Prüfling" isExecutable="true">{body}'
+            "</bpmn:process></bpmn:definitions>").encode()
+
+
+def user_task(task_id: str, name: str = "Beraten", office: str = "CM", form: str | None = "kim_intake") -> str:
+    form_xml = (f'<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="formKey" '
+                f'value="{form}"/></spiffworkflow:properties></bpmn:extensionElements>') if form else ""
+    return f'<bpmn:userTask id="{task_id}" name="{name}" camunda:candidateGroups="{office}">{form_xml}</bpmn:userTask>'
+
+
+def flow(flow_id: str, source: str, target: str, condition: str | None = None, name: str = "") -> str:
+    cond = f"<bpmn:conditionExpression>{condition}</bpmn:conditionExpression>" if condition else ""
+    return f'<bpmn:sequenceFlow id="{flow_id}" name="{name}" sourceRef="{source}" targetRef="{target}">{cond}' \
+           "</bpmn:sequenceFlow>"
+
+
+LINE = ('<bpmn:startEvent id="start"/>' + flow("f1", "start", "t1") + user_task("t1") + flow("f2", "t1", "end")
+        + '<bpmn:endEvent id="end"/>')
+
+
+Found = list[tuple[str | None, str, str]]
+
+
+def problems_of(ctx: EngineContext, content: bytes, filename: str = "pruefling.bpmn") -> Found:
+    return [(p.element_id, p.severity, p.message) for p in check_model(ctx, filename, content)]
+
+
+def test_a_good_model_has_no_problems(ctx: EngineContext) -> None:
+    assert problems_of(ctx, bpmn(LINE)) == []
+
+
+def test_our_processes_pass_the_check_once_their_dependencies_are_deployed(ctx: EngineContext) -> None:
+    from pathlib import Path
+
+    processes = Path(__file__).parents[2] / "processes"
+    deployment.deploy(ctx.uow(), deployment.read_model_paths([processes / "residence_paths",
+                                                              processes / "identity_clarification.bpmn",
+                                                              processes / "permit_application.bpmn"]), SYSTEM)
+    for name in ("kim_pathway.bpmn", "identity_clarification.bpmn", "permit_application.bpmn"):
+        found = problems_of(ctx, (processes / name).read_bytes(), name)
+        assert [p for p in found if p[1] == "error"] == [], name
+
+
+def test_unknown_office_in_candidate_groups_and_in_a_lane(ctx: EngineContext) -> None:
+    assert problems_of(ctx, bpmn(LINE.replace('candidateGroups="CM"', 'candidateGroups="XYZ"'))) == [
+        ("t1", "error", "candidateGroups „XYZ“ ist keine bekannte Stelle (Kürzel oder Name einer Stelle).")]
+    in_lane = LINE.replace(' camunda:candidateGroups="CM"', "")
+    lanes = ('<bpmn:laneSet id="ls"><bpmn:lane id="l" name="Hausmeisterei"><bpmn:flowNodeRef>t1</bpmn:flowNodeRef>'
+             "</bpmn:lane></bpmn:laneSet>")
+    assert problems_of(ctx, bpmn(lanes + in_lane)) == [
+        ("t1", "error", "Die Lane „Hausmeisterei“ ist kein bekanntes Stellenkürzel und kein bekannter Stellenname.")]
+    no_office = problems_of(ctx, bpmn(in_lane))
+    assert [(p[0], p[1]) for p in no_office] == [("t1", "error")]
+    assert no_office[0][2].startswith("Die Aufgabe hat keine Stelle")
+
+
+def test_a_form_key_needs_a_form_file_or_an_edited_form(ctx: EngineContext) -> None:
+    missing = bpmn(LINE.replace('value="kim_intake"', 'value="gibt_es_nicht"'))
+    assert problems_of(ctx, missing) == [
+        ("t1", "error", "Zur Aufgabe „Beraten“ gibt es kein Formular „gibt_es_nicht“.")]
+    with ctx.uow() as uow:
+        uow.session.add(FormVersion(form_key="gibt_es_nicht", version=1, schema={"type": "object"}, ui={},
+                                    created_by="paul", created_at=datetime.now(UTC)))
+        uow.commit()
+    assert problems_of(ctx, missing) == [], "a form edited in the browser counts as well"
+    bad_key = problems_of(ctx, bpmn(LINE.replace('value="kim_intake"', 'value="../../etc/passwd"')))
+    assert bad_key[0][:2] == ("t1", "error")
+    assert "Formularschlüssel" in bad_key[0][2]
+
+
+def test_scripts_and_conditions_must_compile_under_the_sandbox(ctx: EngineContext) -> None:
+    script = ('<bpmn:startEvent id="start"/>' + flow("f1", "start", "skript")
+              + '<bpmn:scriptTask id="skript" name="Rechnen"><bpmn:script>import os</bpmn:script></bpmn:scriptTask>'
+              + flow("f2", "skript", "end") + '<bpmn:endEvent id="end"/>')
+    ((element, severity, message),) = problems_of(ctx, bpmn(script))
+    assert (element, severity) == ("skript", "error")
+    assert message.startswith("Das Skript „import os“ ist nicht erlaubt:")
+    condition = ('<bpmn:startEvent id="start"/>' + flow("f1", "start", "gw")
+                 + '<bpmn:exclusiveGateway id="gw" name="Weiter?" default="f3"/>'
+                 + flow("f2", "gw", "end", "().__class__.__base__", name="ja") + flow("f3", "gw", "end")
+                 + '<bpmn:endEvent id="end"/>')
+    ((element, severity, message),) = problems_of(ctx, bpmn(condition))
+    assert (element, severity) == ("gw", "error")
+    assert message.startswith("Die Bedingung „().__class__.__base__“ ist nicht erlaubt:")
+
+
+def _with_timer(kind: str, value: str) -> bytes:
+    timer = (f'<bpmn:boundaryEvent id="frist" name="Frist" attachedToRef="t1"><bpmn:timerEventDefinition>'
+             f"<bpmn:{kind}>{value}</bpmn:{kind}></bpmn:timerEventDefinition></bpmn:boundaryEvent>")
+    return bpmn(LINE + timer + flow("f9", "frist", "end2") + '<bpmn:endEvent id="end2"/>')
+
+
+@pytest.mark.parametrize(("kind", "value", "fragment"), [
+    ("timeDuration", "P14X", "Der Timer-Wert „P14X“ ist kein gültiger Zeitwert"),
+    ("timeDuration", "14 Tage", "Der Timer-Ausdruck „14 Tage“ ist nicht erlaubt"),
+    ("timeCycle", "P14D", "Der Timer-Wert „P14D“ ist ungültig"),
+    ("timeDuration", "", "Der Timer hat keinen Wert"),
+])
+def test_every_timer_parses(ctx: EngineContext, kind: str, value: str, fragment: str) -> None:
+    found = problems_of(ctx, _with_timer(kind, value))
+    assert [(p[0], p[1]) for p in found] == [("frist", "error")]
+    assert found[0][2].startswith(fragment)
+
+
+@pytest.mark.parametrize("value", ["P14D", "10WD", "'P3M'", "frist_datum"])
+def test_good_timer_values_pass(ctx: EngineContext, value: str) -> None:
+    assert problems_of(ctx, _with_timer("timeDuration", value)) == []
+
+
+def test_every_element_is_reachable_from_a_start_event(ctx: EngineContext) -> None:
+    orphan = user_task("verwaist", name="Verwaiste Aufgabe") + flow("f8", "verwaist", "end")
+    assert problems_of(ctx, bpmn(LINE + orphan)) == [
+        ("verwaist", "error", "„Verwaiste Aufgabe“ ist von keinem Startereignis aus erreichbar.")]
+
+
+def test_gateway_without_default_and_an_unconditioned_flow(ctx: EngineContext) -> None:
+    gateway = ('<bpmn:startEvent id="start"/>' + flow("f1", "start", "gw")
+               + '<bpmn:exclusiveGateway id="gw" name="Erreicht?"/>'
+               + flow("f2", "gw", "end", "erreicht == True", name="ja") + flow("f3", "gw", "end", name="nein")
+               + '<bpmn:endEvent id="end"/>')
+    assert problems_of(ctx, bpmn(gateway)) == [
+        ("gw", "error", "Das Gateway „Erreicht?“ hat mehrere Ausgänge, aber keinen Standardfluss, und der Ausgang "
+                        "„nein“ hat keine Bedingung.")]
+    assert problems_of(ctx, bpmn(gateway.replace('name="Erreicht?"', 'name="Erreicht?" default="f3"'))) == []
+    all_conditions = gateway.replace('name="nein" sourceRef="gw" targetRef="end">',
+                                     'name="nein" sourceRef="gw" targetRef="end"><bpmn:conditionExpression>'
+                                     "erreicht == False</bpmn:conditionExpression>")
+    assert problems_of(ctx, bpmn(all_conditions)) == []
+
+
+def test_only_the_default_flow_may_go_without_a_condition(ctx: EngineContext) -> None:
+    inclusive = ('<bpmn:startEvent id="start"/>' + flow("f1", "start", "gw")
+                 + '<bpmn:inclusiveGateway id="gw" name="Hilfen" default="f2"/>'
+                 + flow("f2", "gw", "end") + flow("f3", "gw", "end", name="Sprachkurs")
+                 + '<bpmn:endEvent id="end"/>')
+    assert problems_of(ctx, bpmn(inclusive)) == [
+        ("gw", "error", "Beim Gateway „Hilfen“ hat der Ausgang „Sprachkurs“ keine Bedingung; ohne Bedingung darf "
+                        "nur der Standardfluss sein.")]
+
+
+def test_call_activities_must_call_a_deployed_process(ctx: EngineContext) -> None:
+    call = ('<bpmn:startEvent id="start"/>' + flow("f1", "start", "aufruf")
+            + '<bpmn:callActivity id="aufruf" name="Kind" calledElement="called_child"/>'
+            + flow("f2", "aufruf", "end") + '<bpmn:endEvent id="end"/>')
+    assert problems_of(ctx, bpmn(call)) == [
+        ("aufruf", "error", "Die Aufrufaktivität ruft den Prozess „called_child“ auf, der nicht veröffentlicht ist.")]
+    deploy_files(ctx, "called_child.bpmn")
+    assert problems_of(ctx, bpmn(call)) == []
+
+
+def test_business_rule_tasks_must_call_a_deployed_decision(ctx: EngineContext) -> None:
+    rule = ('<bpmn:startEvent id="start"/>' + flow("f1", "start", "regel")
+            + '<bpmn:businessRuleTask id="regel" name="Prüfen"><bpmn:extensionElements><spiffworkflow:calledDecisionId>'
+              "keine_tabelle</spiffworkflow:calledDecisionId></bpmn:extensionElements></bpmn:businessRuleTask>"
+            + flow("f2", "regel", "end") + '<bpmn:endEvent id="end"/>')
+    assert problems_of(ctx, bpmn(rule)) == [
+        ("regel", "error", "Die Geschäftsregel-Aufgabe ruft die Entscheidung „keine_tabelle“ auf, die nicht "
+                           "veröffentlicht ist.")]
+
+
+DMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs" name="Test" namespace="t">
+  <decision id="einstufung" name="Einstufung">
+    <decisionTable id="table" hitPolicy="FIRST">
+      <input id="in1" label="Alter">
+        <inputExpression id="ie1" typeRef="number"><text>alter</text></inputExpression></input>
+      <output id="out1" name="stufe" typeRef="string"/>
+      <rule id="r1"><inputEntry id="e1"><text>&lt; 18</text></inputEntry>
+        <outputEntry id="o1"><text>OUTPUT</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>"""
+
+
+def test_dmn_tables_compile_under_the_sandbox(ctx: EngineContext) -> None:
+    assert problems_of(ctx, DMN.replace("OUTPUT", '"jung"').encode(), "einstufung.dmn") == []
+    ((element, severity, message),) = problems_of(ctx, DMN.replace("OUTPUT", "open('/etc/passwd')").encode(),
+                                                  "einstufung.dmn")
+    assert (element, severity) == ("einstufung", "error")
+    assert message.startswith("Regel 1, output „open('/etc/passwd')“ ist nicht erlaubt:")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ((DATA / "bad_xxe.bpmn").read_bytes(), "DOCTYPE-Deklarationen sind nicht erlaubt (Schutz vor XML-Angriffen"),
+    (b"<bpmn:definitions", "Kein wohlgeformtes XML:"),
+    (b"   ", "Die Datei ist leer."),
+    (b"<a>" * 300 + b"</a>" * 300, "Kein wohlgeformtes XML:"),
+    (b"<x" + b" " * (2 * 1024 * 1024) + b"/>", "Die Datei ist größer als 2 MiB"),
+    ('<?xml version="1.0" encoding="ISO-8859-1"?><a>Straße</a>'.encode(), "Die Datei ist als ISO-8859-1 kodiert"),
+    (b"<html/>", "Die Datei ist weder ein BPMN-2.0- noch ein DMN-Modell."),
+    (b"<r>" + b"<a/>" * 50_000 + b"</r>", "Die Datei hat mehr als 50000 XML-Elemente."),
+])
+def test_untrusted_files_are_refused_with_a_reason(ctx: EngineContext, content: bytes, message: str) -> None:
+    ((element, severity, text),) = problems_of(ctx, content)
+    assert (element, severity) == (None, "error")
+    assert text.startswith(message)
+
+
+def test_unknown_engine_messages_keep_their_text() -> None:
+    assert german("something new") == "Das Modell lässt sich nicht ausführen: something new"

@@ -1,0 +1,76 @@
+"""Drafts at the service level: concurrent publishing, the one-transaction publish, the check's inputs."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.domain.actors import Actor
+from engine.domain.errors import Conflict
+from engine.persistence.models import ModelDraft, ProcessDefinition
+from engine.services import model_drafts
+from engine.services.context import EngineContext
+from engine.services.model_check import check_model
+from engine.services.model_drafts import ModelCheckFailed, Published
+from tests.conftest import DATA, deploy_files
+
+PAUL = Actor("paul", "process_owner", user_id=1)
+PETRA = Actor("petra", "process_owner", user_id=2)
+INTAKE = (DATA / "intake.bpmn").read_text(encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _test_forms(ctx: EngineContext) -> None:
+    ctx.config["KIM_FORMS_PATH"] = str(DATA / "forms")  # type: ignore[index]  # a plain dict; intake's forms
+
+
+def _variant(n: int) -> bytes:
+    return INTAKE.replace('name="Erledigt"', f'name="Erledigt {n}"').encode()
+
+
+def test_concurrent_publishes_of_one_key_never_fail_with_a_server_error(ctx: EngineContext) -> None:
+    deploy_files(ctx, "intake.bpmn")
+    drafts = [model_drafts.create_draft(ctx, PAUL if n % 2 else PETRA, "intake.bpmn", _variant(n))["id"]
+              for n in range(4)]
+
+    def publish(draft_id: int) -> str:
+        try:
+            result = model_drafts.publish_draft(ctx, PAUL, draft_id)
+        except Conflict:
+            return "conflict"
+        assert isinstance(result, Published)
+        return f"v{result.version}"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(publish, drafts))
+    published = sorted(o for o in outcomes if o != "conflict")
+    assert published, outcomes
+    assert published == [f"v{n}" for n in range(2, 2 + len(published))], "versions count up without gaps"
+    with ctx.uow(write=False) as uow:
+        versions = uow.session.scalar(select(func.count()).select_from(ProcessDefinition)
+                                      .where(ProcessDefinition.key == "intake"))
+        marked = uow.session.scalar(select(func.count()).select_from(ModelDraft)
+                                    .where(ModelDraft.status == "published"))
+    assert versions == 1 + len(published)
+    assert marked == len(published), "a draft is marked published exactly when its version was stored"
+
+
+def test_a_refused_publish_changes_nothing(ctx: EngineContext) -> None:
+    deploy_files(ctx, "intake.bpmn")
+    bad = INTAKE.replace('name="CM"', 'name="Hausmeisterei"').encode()
+    draft = model_drafts.create_draft(ctx, PAUL, "intake.bpmn", bad)
+    refusal = r"^Das Modell hat 2 Fehler und wurde nicht veröffentlicht\.$"
+    with pytest.raises(ModelCheckFailed, match=refusal) as refused:
+        model_drafts.publish_draft(ctx, PAUL, draft["id"])
+    assert {p.element_id for p in refused.value.checked} == {"erstkontakt", "abschluss"}
+    assert model_drafts.get_draft(ctx, PAUL, draft["id"])["version"] == 1, "the draft row was not touched"
+
+
+def test_the_check_accepts_a_unit_of_work_as_well(ctx: EngineContext) -> None:
+    from tests.integration.test_model_check import LINE, bpmn
+
+    assert check_model(ctx.uow(), "pruefling.bpmn", bpmn(LINE)) == [], "forms/ of the product: kim_intake exists"
+    with ctx.uow() as uow:
+        assert check_model(uow, "pruefling.bpmn", bpmn(LINE.replace("CM", "XYZ")))[0].element_id == "t1"
