@@ -28,8 +28,12 @@ def _server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
 
 
-class _Stopped(Exception):
-    """Raised in the main thread by SIGTERM/SIGINT to leave the server loop."""
+class _Stopped(SystemExit):
+    """Raised in the main thread by SIGTERM/SIGINT to leave the server loop.
+
+    A SystemExit on purpose: the signal may land while waitress dispatches a socket event, and
+    waitress hands every other exception there to the channel's error handler and serves on.
+    """
 
 
 def _serve_until_signal(ctx: EngineContext, args: argparse.Namespace, stop: threading.Event) -> int:

@@ -10,9 +10,9 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _
 
 from engine import clock
-from engine.domain.durations import end_of_day
 from engine.domain.errors import Conflict, EngineError, InvalidInput
 from engine.services import cases, inbox, instances, notifications
+from engine.services.deadlines import reminder_moment
 from webapp.forms_html import fields_for, parse_posted
 from webapp.nav import nav_entries
 from webapp.security import csrf_token, current_actor, engine_context, login_required, require_actor
@@ -55,13 +55,16 @@ def inbox_page() -> Any:
 
 
 def _mark_due_state(items: list[dict[str, Any]]) -> None:
-    """overdue: past its due moment; soon: due within the next two working days."""
-    calendar = engine_context().calendar
+    """overdue: past its due moment; soon: its "due soon" reminder has come (KIM_REMIND_BEFORE,
+    08:00 on the working day before the due day), so the inbox says what the reminder said."""
+    ctx = engine_context()
     now = clock.now()
-    soon = end_of_day(calendar.add_working_days(clock.local_now().date(), 2), calendar.tz)
+    remind_before = ctx.config.get("KIM_REMIND_BEFORE")
     for item in items:
         due = datetime.fromisoformat(item["due_at"]) if item["due_at"] else None
-        item["due_state"] = None if due is None else "overdue" if due < now else "soon" if due <= soon else None
+        remind_at = reminder_moment(due, remind_before, ctx.calendar) if due is not None else None
+        item["due_state"] = (None if due is None else "overdue" if due < now
+                             else "soon" if remind_at is not None and remind_at <= now else None)
 
 
 @ui.post("/tasks/<uuid:task_id>/<any(claim, release, assign, follow_up):action>")

@@ -20,9 +20,10 @@ from functools import cache
 from typing import Any
 
 from engine import clock
+from engine.domain.disclosure import SUPPRESS_BELOW, is_small_count
 from engine.forms import DEFAULT_FORMS_DIR
 
-MIN_COUNT = 5  # counts below this are suppressed (DOMAIN.md section 7)
+MIN_COUNT = SUPPRESS_BELOW  # counts below this are suppressed (engine/domain/disclosure.py)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class Indicator:
 
 
 def suppress(count: int) -> tuple[int | None, bool]:
-    return (None, True) if 0 < count < MIN_COUNT else (count, False)
+    return (None, True) if is_small_count(count) else (count, False)
 
 
 def counted(key: str, label: str, definition: str, total: int,

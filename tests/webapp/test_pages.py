@@ -29,6 +29,25 @@ def test_inbox_in_german_with_german_dates(web: Web, open_case: Callable[..., An
         clock.reset()
 
 
+def test_inbox_marks_a_task_due_soon_once_its_reminder_has_come(web: Web, open_case: Callable[..., Any]) -> None:
+    def office_inbox_at(moment: str) -> str:
+        clock.freeze(datetime.fromisoformat(moment))
+        client = web.client()
+        login(client, "carla")
+        return str(client.get("/inbox?view=office").get_data(as_text=True))
+
+    clock.freeze(datetime.fromisoformat("2026-11-20T09:00:00+01:00"))
+    try:
+        open_case()  # due Friday 04.12.2026; reminder (2WD) Wednesday 02.12. 08:00
+        assert "bald fällig" not in office_inbox_at("2026-12-02T07:30:00+01:00")
+        assert "bald fällig" in office_inbox_at("2026-12-02T08:30:00+01:00")
+        late = office_inbox_at("2026-12-05T08:30:00+01:00")
+        assert "überfällig" in late
+        assert "bald fällig" not in late
+    finally:
+        clock.reset()
+
+
 def test_task_form_shows_errors_at_the_field_and_keeps_input(web: Web, open_case: Callable[..., Any]) -> None:
     case = open_case()
     task_id = case["tasks"][0]["id"]
@@ -80,3 +99,13 @@ def test_open_case_through_the_form(web: Web) -> None:
     html = client.get(created.headers["Location"]).get_data(as_text=True)
     assert "Lina Ahmadi" in html
     assert "Erstkontakt dokumentieren" in html
+
+
+def test_header_names_the_user_and_offices_only_when_there_are_some(web: Web) -> None:
+    owner = web.client()
+    login(owner, "paul")  # process owner, no office
+    html = owner.get("/models").get_data(as_text=True)
+    assert "<span>paul</span>" in html
+    caseworker = web.client()
+    login(caseworker, "carla")
+    assert "<span>carla (CM)</span>" in caseworker.get("/inbox").get_data(as_text=True)

@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DATA
 
 
@@ -54,3 +56,24 @@ def test_kim_run_serves_and_stops(tmp_path: Path) -> None:
             server.wait()
         if server.stdout:
             server.stdout.close()
+
+
+def test_a_stop_signal_during_a_socket_event_is_not_swallowed() -> None:
+    """SIGTERM may land while waitress handles a request in the main thread; waitress passes
+    most exceptions raised there to the channel's error handler and serves on for ever."""
+    from waitress import wasyncore
+
+    from webapp.commands import _Stopped
+
+    swallowed: list[object] = []
+
+    class Channel:
+        def handle_read_event(self) -> None:
+            raise _Stopped
+
+        def handle_error(self) -> None:
+            swallowed.append(sys.exc_info()[1])
+
+    with pytest.raises(_Stopped):
+        wasyncore.read(Channel())
+    assert swallowed == []

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import Actor
+from engine.domain.disclosure import SUPPRESS_BELOW
 from engine.domain.errors import NotFound
 from engine.persistence.models import HumanTask, ProcessDefinition, ProcessInstance
 from engine.services import audit
@@ -25,7 +26,7 @@ from engine.services.context import EngineContext
 from engine.services.deployment import definition_source, latest_definition
 from engine.services.supervision import queries as q
 from engine.services.supervision.scope import DashboardQuery, may_open_task, office_scope, sees_all_offices
-from engine.services.supervision.tables import LABEL, MEASURE, SUPPRESS_BELOW, TOTAL, Column, Table, suppress
+from engine.services.supervision.tables import LABEL, MEASURE, TOTAL, Column, Table, suppress
 
 OFFICE = Column("office", "Amt", LABEL)
 STEP_COLUMNS = (Column("process", "Prozess", LABEL), Column("step", "Schritt-ID", LABEL),

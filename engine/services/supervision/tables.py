@@ -24,7 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-SUPPRESS_BELOW = 5
+from engine.domain.disclosure import SUPPRESS_BELOW, is_small_count
+
 LABEL, COUNT, TOTAL, MEASURE = "label", "count", "total", "measure"
 
 
@@ -76,7 +77,7 @@ def _plain(value: Any) -> Any:
 
 
 def is_small(value: Any) -> bool:
-    return isinstance(value, int) and 0 < value < SUPPRESS_BELOW
+    return is_small_count(value)
 
 
 def suppress(name: str, title: str, scope: str, columns: Sequence[Column], rows: Iterable[Mapping[str, Any]],
