@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from engine import clock
 from engine.services import directory
@@ -39,7 +40,7 @@ def test_lead_sees_charts_and_heatmap(browser: Any, live: tuple[str, Any], froze
             if message.type == "error" and "favicon" not in message.location.get("url", "") else None)
     sign_in(page, base, "sina")
     page.get_by_role("link", name="Steuerung").click()
-    assert page.get_by_role("heading", name="Steuerung", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Steuerung", exact=True)).to_be_visible()
     page.wait_for_selector("#charts[data-ready='true']", timeout=15_000)
     drawn = page.evaluate("""() => ['chart-overdue-office', 'chart-age', 'chart-daily'].map(id => {
         const chart = window.Chart.getChart(document.getElementById(id));

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from playwright.sync_api import expect
+
 from engine.domain.actors import Actor
 from engine.services import cases
 from tests.browser.conftest import screenshot, sign_in
@@ -28,7 +30,7 @@ def test_claim_fill_fix_complete_next(browser: Any, live: tuple[str, Any]) -> No
     row = page.get_by_role("row", name=re.compile("Haddad"))
     row.get_by_role("button", name=re.compile("Übernehmen")).click()
     page.get_by_role("link", name=re.compile("Meine Aufgaben")).click()
-    assert page.get_by_role("row", name=re.compile("Haddad")).get_by_text("carla").is_visible()
+    expect(page.get_by_role("row", name=re.compile("Haddad")).get_by_text("carla")).to_be_visible()
     screenshot(page, "inbox")
 
     page.get_by_role("link", name="Erstkontakt dokumentieren").click()
@@ -37,7 +39,7 @@ def test_claim_fill_fix_complete_next(browser: Any, live: tuple[str, Any]) -> No
     page.get_by_label("Anzahl vereinbarter Termine").fill("30")
     page.get_by_role("button", name="Erledigen").click()
     error = page.locator("#f-termine-err")
-    assert error.is_visible()
+    expect(error).to_be_visible()
     assert "zu groß" in error.inner_text()
     described_by = page.get_by_label("Anzahl vereinbarter Termine").get_attribute("aria-describedby")
     assert described_by.startswith("f-termine-err"), "screen readers announce the message with the field"
@@ -46,8 +48,8 @@ def test_claim_fill_fix_complete_next(browser: Any, live: tuple[str, Any]) -> No
 
     page.get_by_label("Anzahl vereinbarter Termine").fill("3")
     page.get_by_role("button", name="Erledigen").click()
-    assert page.get_by_role("heading", name="Perspektivberatung planen").is_visible()
-    assert page.get_by_role("status").inner_text() == "Aufgabe erledigt."
+    expect(page.get_by_role("heading", name="Perspektivberatung planen")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Aufgabe erledigt.")
     screenshot(page, "next-task")
     page.close()
 

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 from engine.services import directory
 from tests.browser.conftest import screenshot, sign_in
 from tests.webapp.conftest import _password_hash
@@ -28,15 +30,15 @@ def test_admin_adds_and_deletes_a_closing_day(browser: Any, live: tuple[str, Any
     page.get_by_role("link", name="Arbeitskalender").click()
     page.get_by_role("link", name=re.compile(r"\d{4} »")).click()  # next year
     holidays = page.locator("#holidays")
-    assert holidays.get_by_role("row", name=re.compile("Fronleichnam")).is_visible()
-    assert holidays.get_by_role("row", name=re.compile("Allerheiligen")).is_visible()
+    expect(holidays.get_by_role("row", name=re.compile("Fronleichnam"))).to_be_visible()
+    expect(holidays.get_by_role("row", name=re.compile("Allerheiligen"))).to_be_visible()
     page.goto(f"{base}/admin/calendar?year=2030")
     assert working_days(page) == 250  # 261 weekdays minus 11 holidays, all on weekdays in 2030
 
     page.get_by_label("Datum").fill("2030-02-25")
     page.get_by_label("Bezeichnung").fill("Rosenmontag")
     page.get_by_role("button", name="Hinzufügen").click()
-    assert page.get_by_role("status").inner_text() == "Schließtag 25.02.2030 hinzugefügt."
+    expect(page.get_by_role("status")).to_have_text("Schließtag 25.02.2030 hinzugefügt.")
     row = page.locator("#stored-days").get_by_role("row", name=re.compile("Rosenmontag"))
     assert "25.02.2030" in row.inner_text()
     assert working_days(page) == 249
@@ -48,7 +50,7 @@ def test_admin_adds_and_deletes_a_closing_day(browser: Any, live: tuple[str, Any
     assert page.get_by_label("Datum").get_attribute("aria-invalid") == "true"
 
     page.locator("#stored-days").get_by_role("button", name="Löschen: 25.02.2030").click()
-    assert page.get_by_role("status").inner_text() == "Schließtag 25.02.2030 gelöscht."
+    expect(page.get_by_role("status")).to_have_text("Schließtag 25.02.2030 gelöscht.")
     assert page.locator("#stored-days").count() == 0
     assert working_days(page) == 250
     page.close()
@@ -63,8 +65,8 @@ def test_lead_pulls_indicators_and_downloads_the_csv(browser: Any, live: tuple[s
     page.get_by_label("Von").fill("2026-01-01")
     page.get_by_label("Bis").fill("2026-12-31")
     page.get_by_role("button", name="Anzeigen").click()
-    assert page.get_by_role("row", name=re.compile("Eröffnete Fälle")).is_visible()
-    assert page.get_by_role("heading", name="Definitionen der Kennzahlen").is_visible()
+    expect(page.get_by_role("row", name=re.compile("Eröffnete Fälle"))).to_be_visible()
+    expect(page.get_by_role("heading", name="Definitionen der Kennzahlen")).to_be_visible()
     screenshot(page, "kpis")
     with page.expect_download() as download_info:
         page.get_by_role("link", name=re.compile("CSV herunterladen")).click()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from playwright.sync_api import expect
+
 from engine.domain.actors import SYSTEM, Actor
 from engine.services import cases, deployment, directory
 from tests.browser.conftest import screenshot, sign_in
@@ -36,14 +38,14 @@ def test_dry_run_migrate_and_instance_view(browser: Any, live: tuple[str, Any]) 
     assert position.startswith("Erstkontakt dokumentieren (erstkontakt)")
     assert position.endswith("vorhanden")
     assert "bleibt" in row.inner_text(), "the open task stays as it is"
-    assert row.get_by_text("kompatibel", exact=True).is_visible()
+    expect(row.get_by_text("kompatibel", exact=True)).to_be_visible()
     assert "Haddad" not in page.content(), "process owners see no personal data"
     screenshot(page, "migration-dry-run")
 
     row.get_by_role("checkbox", name="Fall auswählen").check()
     page.get_by_role("button", name="Ausgewählte migrieren").click()
-    assert page.get_by_role("status").inner_text() == "1 Fall/Fälle migriert, 0 übersprungen."
-    assert page.get_by_text("Keine laufenden Fälle auf anderen Versionen.").is_visible()
+    expect(page.get_by_role("status")).to_have_text("1 Fall/Fälle migriert, 0 übersprungen.")
+    expect(page.get_by_text("Keine laufenden Fälle auf anderen Versionen.")).to_be_visible()
 
     page.goto(f"{base}/cases/{case['id']}/instance")
     assert page.locator("#instance-version").inner_text() == "beratung v2"

@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+from playwright.sync_api import expect
+
 from engine.bpmn.loader import ModelSource
 from engine.domain.actors import Actor
 from engine.services import deployment, directory
@@ -53,8 +55,7 @@ def test_edit_form_with_live_preview_and_compare_versions(browser: Any, live: tu
     page.get_by_role("link", name="Formulare").click()
     page.get_by_role("link", name="erstkontakt").click()
     preview = page.locator("#preview")
-    assert preview.get_by_label("Datum des Erstkontakts").is_visible()
-
+    expect(preview.get_by_label("Datum des Erstkontakts")).to_be_visible()
     page.get_by_label("JSON Schema (2020-12)").fill('{"type": "object", "properties": {')
     error = page.locator("#schema-err")
     error.get_by_text(re.compile("Kein gültiges JSON")).wait_for()
@@ -74,9 +75,8 @@ def test_edit_form_with_live_preview_and_compare_versions(browser: Any, live: tu
     assert page.get_by_label("JSON Schema (2020-12)").get_attribute("aria-invalid") == "false"
     screenshot(page, "form-editor-preview")
     page.get_by_role("button", name="Als neue Version speichern").click()
-    assert page.get_by_role("status").inner_text() == "Version 1 gespeichert."
-    assert page.get_by_role("row", name=re.compile(r"^1 paul")).is_visible()
-
+    expect(page.get_by_role("status")).to_have_text("Version 1 gespeichert.")
+    expect(page.get_by_role("row", name=re.compile(r"^1 paul"))).to_be_visible()
     paul = Actor("paul", "process_owner")
     deployment.deploy(ctx.uow(), [ModelSource("beratung.bpmn", _beratung_v2())], paul)
     page.get_by_role("link", name="Prozessmodelle").click()
@@ -89,6 +89,6 @@ def test_edit_form_with_live_preview_and_compare_versions(browser: Any, live: tu
     colour = page.locator('#diff-new [data-element-id="nachfassen"] .djs-visual > rect').first.evaluate(
         "el => getComputedStyle(el).stroke")
     assert colour == "rgb(26, 127, 55)", "added elements are green"
-    assert page.get_by_text("Eigenschaft dueIn: „10WD“ → „15WD“").is_visible()
+    expect(page.get_by_text("Eigenschaft dueIn: „10WD“ → „15WD“")).to_be_visible()
     screenshot(page, "model-diff")
     page.close()

@@ -7,6 +7,7 @@ import re
 from typing import Any
 from uuid import UUID
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from engine.domain.actors import Actor
@@ -41,7 +42,7 @@ def test_badge_open_and_mark_all_read(browser: Any, live: tuple[str, Any]) -> No
     page.on("response", lambda r: problems.append(r.url) if r.status == 404 and "favicon" not in r.url else None)
     sign_in(page, base, "carla")
     nav = page.get_by_role("navigation")
-    assert nav.get_by_role("link", name=re.compile(r"Benachrichtigungen\s+2")).is_visible()
+    expect(nav.get_by_role("link", name=re.compile(r"Benachrichtigungen\s+2"))).to_be_visible()
     nav.get_by_role("link", name=re.compile("Benachrichtigungen")).click()
     items = page.locator("li.notification")
     assert items.count() == 2
@@ -51,13 +52,14 @@ def test_badge_open_and_mark_all_read(browser: Any, live: tuple[str, Any]) -> No
     screenshot(page, "notifications")
 
     items.first.get_by_role("button", name="Öffnen").click()
-    assert page.get_by_role("heading", name="Erstkontakt dokumentieren").is_visible()
-    assert page.get_by_role("navigation").get_by_role("link", name=re.compile(r"Benachrichtigungen\s+1")).is_visible()
-
+    expect(page.get_by_role("heading", name="Erstkontakt dokumentieren")).to_be_visible()
+    expect(page.get_by_role("navigation").get_by_role(
+        "link", name=re.compile(r"Benachrichtigungen\s+1"))).to_be_visible()
     page.get_by_role("navigation").get_by_role("link", name=re.compile("Benachrichtigungen")).click()
     page.get_by_role("button", name="Alle als gelesen markieren").click()
-    assert page.get_by_role("status").inner_text() == "1 Benachrichtigung als gelesen markiert."
+    expect(page.get_by_role("status")).to_have_text("1 Benachrichtigung als gelesen markiert.")
     assert page.locator("li.notification.unread").count() == 0
-    assert page.get_by_role("navigation").get_by_role("link", name=re.compile(r"Benachrichtigungen\s+0")).is_visible()
+    expect(page.get_by_role("navigation").get_by_role(
+        "link", name=re.compile(r"Benachrichtigungen\s+0"))).to_be_visible()
     assert problems == [], "no CSP violations or script errors"
     page.close()

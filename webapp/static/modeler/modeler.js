@@ -136,9 +136,23 @@
     box.hidden = lost.length === 0;
   }
 
+  // Some tools (Activiti's exports, for one) bind the prefix "camunda" to their own namespace.
+  // bpmn-js cannot write one prefix for two namespaces, so such a file could be opened but never
+  // saved; the prefix is renamed instead - names keep their namespace, so nothing changes meaning.
+  var CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn";
+
+  function withOwnPrefixes(xml) {
+    var bound = /xmlns:camunda="([^"]*)"/.exec(xml);
+    if (!bound || bound[1] === CAMUNDA_NS) { return xml; }
+    var prefix = /activiti/i.test(bound[1]) ? "activiti" : "vendor";
+    while (xml.indexOf("xmlns:" + prefix + "=") !== -1) { prefix += "x"; }
+    return xml.replace(/xmlns:camunda=/g, "xmlns:" + prefix + "=")
+      .replace(/(<\/?|\s)camunda:/g, "$1" + prefix + ":");
+  }
+
   function importXML(xml) {
     clearProblems();
-    return modeler.importXML(xml).then(function (result) {
+    return modeler.importXML(withOwnPrefixes(xml)).then(function (result) {
       showWarnings(result.warnings);
       if (kind === "bpmn") {
         modeler.get("canvas").zoom("fit-viewport");
@@ -425,7 +439,7 @@
         if (viewer) { viewer.get("eventBus").on("commandStack.changed", function () { state.dirty = true; }); }
       });
     }
-    window.kimModeler = { modeler: modeler, state: state };
+    window.kimModeler = { modeler: modeler, state: state, withOwnPrefixes: withOwnPrefixes };
     return loadInitial();
   }).then(listOpenDrafts).catch(function (error) {
     canvasEl.dataset.ready = "failed";
