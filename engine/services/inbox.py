@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from engine.domain.periods import start_of_day
 from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, Office, TaskState, User, UserOffice
 from engine.services import audit, notifications
 from engine.services.context import EngineContext
@@ -156,10 +157,6 @@ def _scope(query: Select[Any], actor: Actor, f: TaskFilter) -> Select[Any]:
     return query
 
 
-def _start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=clock.BERLIN)
-
-
 def _filters(query: Select[Any], f: TaskFilter, now: datetime) -> Select[Any]:
     """Conditions on the task table; joins only where a filter needs another table."""
     if f.state == "open":
@@ -180,9 +177,9 @@ def _filters(query: Select[Any], f: TaskFilter, now: datetime) -> Select[Any]:
     if f.bpmn_id:
         query = query.where(HumanTask.bpmn_id == f.bpmn_id)
     if f.due_from:
-        query = query.where(HumanTask.due_at >= _start_of_day(f.due_from))
+        query = query.where(HumanTask.due_at >= start_of_day(f.due_from))
     if f.due_to:
-        query = query.where(HumanTask.due_at < _start_of_day(date.fromordinal(f.due_to.toordinal() + 1)))
+        query = query.where(HumanTask.due_at < start_of_day(date.fromordinal(f.due_to.toordinal() + 1)))
     if f.search:
         like = f"%{f.search.lower()}%"
         query = query.join(CaseFile, CaseFile.id == HumanTask.case_id).where(or_(
@@ -322,7 +319,7 @@ def set_follow_up(ctx: EngineContext, actor: Actor, task_id: UUID, value: object
             raise InvalidInput("a date (YYYY-MM-DD) or null", {"date": "must be a date (YYYY-MM-DD) or null"})
         if day <= clock.local_now().date() or day.year > 2100:
             raise InvalidInput("the follow-up date must be in the future", {"date": "must be in the future"})
-        follow_up = _start_of_day(day)
+        follow_up = start_of_day(day)
     return _change(ctx, actor, task_id, "follow_up", {"follow_up_at": follow_up}, OPEN_STATES)
 
 

@@ -15,36 +15,17 @@ import json
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
-from engine import clock
 from engine.domain.disclosure import SUPPRESS_BELOW, is_small_count
+from engine.domain.periods import LocalDays
 from engine.forms import DEFAULT_FORMS_DIR
 
 MIN_COUNT = SUPPRESS_BELOW  # counts below this are suppressed (engine/domain/disclosure.py)
 
 
-@dataclass(frozen=True)
-class Range:
-    first: date
-    last: date
-
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.first, time(0), tzinfo=clock.BERLIN)
-
-    @property
-    def end(self) -> datetime:  # exclusive
-        return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=clock.BERLIN)
-
-    @property
-    def as_of(self) -> datetime:
-        return min(self.end, clock.now())
-
-    def holds(self, day: date | None) -> bool:
-        return day is not None and self.first <= day <= self.last
+Range = LocalDays  # the indicators' date range (engine/domain/periods.py)
 
 
 @dataclass

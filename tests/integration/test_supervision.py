@@ -265,9 +265,9 @@ def test_bad_filters_name_the_field(now: datetime, args: dict[str, str], field: 
 
 def test_filters_accept_german_and_iso_dates(now: datetime) -> None:
     query = parse_query({"from": "01.11.2026", "to": "2026-11-20", "office": "cm"})
-    assert (query.period.start, query.period.end, query.office) == (date(2026, 11, 1), date(2026, 11, 20), "CM")
+    assert (query.period.first, query.period.last, query.office) == (date(2026, 11, 1), date(2026, 11, 20), "CM")
     default = parse_query({})
-    assert (default.period.start, default.period.end) == (date(2026, 10, 27), date(2026, 11, 25))
+    assert (default.period.first, default.period.last) == (date(2026, 10, 27), date(2026, 11, 25))
 
 
 def test_age_buckets_count_working_days_of_the_municipal_calendar() -> None:

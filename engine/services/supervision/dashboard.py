@@ -72,9 +72,9 @@ def build_dashboard(ctx: EngineContext, actor: Actor, query: DashboardQuery) -> 
         }
         escalated = _escalated_list(session, actor, scope, now, ctx)
         audit.record(session, actor, "report.dashboard", "report", "dashboard", details={
-            "from": period.start.isoformat(), "to": period.end.isoformat(), "offices": sorted(scope.values())})
+            "from": period.first.isoformat(), "to": period.last.isoformat(), "offices": sorted(scope.values())})
         uow.commit()
-    return Dashboard(period.start, period.end, sorted(scope.values()), now, tables, escalated)
+    return Dashboard(period.first, period.last, sorted(scope.values()), now, tables, escalated)
 
 
 def _office_rows(scope: dict[int, str], values: dict[int, dict[str, int]],

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select, t
 from sqlalchemy.orm import Session
 
 from engine.calendar import WorkingDayCalendar
+from engine.domain.periods import start_of_day
 from engine.persistence.models import (
     LIVE_STATES,
     CaseFile,
@@ -31,7 +32,7 @@ from engine.persistence.models import (
     Timer,
     TimerKind,
 )
-from engine.services.supervision.scope import Period, start_of_day
+from engine.services.supervision.scope import Period
 
 T = HumanTask
 OPEN_TASK = text("task.state IN ('open', 'claimed')")
@@ -93,8 +94,8 @@ def overdue_by_step(session: Session, offices: Collection[int], now: datetime) -
 def escalations_in_period(session: Session, offices: Collection[int], period: Period) -> dict[int, dict[str, int]]:
     """Escalation levels reached (timer rows fired) within the period, by the task's office."""
     query = (select(T.office_id, Timer.level, func.count()).join(T, T.id == Timer.task_id)
-             .where(Timer.kind == TimerKind.ESCALATION.value, Timer.fired_at >= period.start_at,
-                    Timer.fired_at < period.end_at, _in_offices(T.office_id, offices))
+             .where(Timer.kind == TimerKind.ESCALATION.value, Timer.fired_at >= period.start,
+                    Timer.fired_at < period.end, _in_offices(T.office_id, offices))
              .group_by(T.office_id, Timer.level))
     result: dict[int, dict[str, int]] = defaultdict(lambda: {"fired_1": 0, "fired_2": 0})
     for office_id, lvl, count in session.execute(query):
@@ -129,8 +130,8 @@ def waiting_completed(session: Session, offices: Collection[int], period: Period
     inner = (select(T.process_id, T.bpmn_id, T.name, secs.label("secs"),
                     func.row_number().over(partition_by=part, order_by=secs).label("rn"),
                     func.count().over(partition_by=part).label("n"))
-             .where(T.state == TaskState.COMPLETED.value, T.completed_at >= period.start_at,
-                    T.completed_at < period.end_at, _in_offices(T.office_id, offices))).subquery()
+             .where(T.state == TaskState.COMPLETED.value, T.completed_at >= period.start,
+                    T.completed_at < period.end, _in_offices(T.office_id, offices))).subquery()
     c = inner.c
     query = select(c.process_id, c.bpmn_id, func.max(c.name), func.max(c.n),
                    func.max(case((c.rn == _percentile_rank(c.n, 1, 2), c.secs))),
@@ -166,7 +167,7 @@ def _utc_hour(column: Any, dialect: str) -> ColumnElement[Any]:
 def _per_local_day(session: Session, column: Any, where: list[Any], period: Period,
                    calendar: WorkingDayCalendar) -> dict[date, int]:
     hour = _utc_hour(column, session.get_bind().dialect.name).label("hour")
-    inner = select(hour).where(column >= period.start_at, column < period.end_at, *where).subquery()
+    inner = select(hour).where(column >= period.start, column < period.end, *where).subquery()
     counts: dict[date, int] = defaultdict(int)
     for value, count in session.execute(select(inner.c.hour, func.count()).group_by(inner.c.hour)):
         utc = datetime.fromisoformat(value.replace(" ", "T") + ":00:00+00:00")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed
+from engine.domain.periods import LocalDays
 from engine.persistence.models import Office
 
 COORDINATION = "KI"
@@ -24,33 +25,13 @@ MAX_DAYS = 366
 DEFAULT_DAYS = 30
 
 
-@dataclass(frozen=True)
-class Period:
-    """Whole local days ``start``..``end`` (both included), as a half-open UTC range."""
-
-    start: date
-    end: date
-
-    @property
-    def start_at(self) -> datetime:
-        return start_of_day(self.start)
-
-    @property
-    def end_at(self) -> datetime:
-        return start_of_day(self.end + timedelta(days=1))
-
-    def days(self) -> list[date]:
-        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+Period = LocalDays  # the dashboard's date range (engine/domain/periods.py)
 
 
 @dataclass(frozen=True)
 class DashboardQuery:
     period: Period
     office: str | None = None  # one office code, or None for every office the caller may see
-
-
-def start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=clock.BERLIN)
 
 
 def sees_all_offices(actor: Actor) -> bool:
