@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from engine import clock
 from engine.domain.errors import Conflict, EngineError, InvalidInput
-from engine.services import cases, inbox, instances, notifications
+from engine.services import cases, inbox, instances, navigation
 from engine.services.deadlines import reminder_moment
 from webapp.forms_html import fields_for, parse_posted
 from webapp.nav import nav_entries
@@ -24,11 +24,7 @@ ui = Blueprint("ui", __name__)
 @ui.app_context_processor
 def _globals() -> dict[str, Any]:
     actor = current_actor() if request.endpoint and not request.endpoint.startswith("api.") else None
-    counts: dict[str, int] = {}
-    if actor is not None and actor.role in ("caseworker", "supervisor"):
-        counts = inbox.view_counts(engine_context(), actor)
-    if actor is not None:
-        counts["notifications"] = notifications.unread_count(engine_context(), actor)  # the nav badge
+    counts = navigation.navigation_counts(engine_context(), actor) if actor is not None else {}
     return {"actor": actor, "csrf": csrf_token, "counts": counts,
             "nav_entries": nav_entries(current_app, actor)}
 

@@ -210,15 +210,14 @@ def list_tasks(ctx: EngineContext, actor: Actor, f: TaskFilter) -> dict[str, Any
             "page": f.page, "per_page": f.per_page}
 
 
-def view_counts(ctx: EngineContext, actor: Actor) -> dict[str, int]:
-    """Open tasks per view for the navigation: counts only, in one read (every page shows them)."""
+def count_views(session: Session, actor: Actor) -> dict[str, int]:
+    """Open tasks per view for the navigation: counts only (every page shows them)."""
     views = {"mine": TaskFilter(view="mine"), "office": TaskFilter(view="office")}
     if actor.role == "supervisor":
         views["overdue"] = TaskFilter(view="office", overdue=True)
     now = clock.now()
-    with ctx.uow(write=False) as uow:
-        return {name: min(_count(uow.session, _filters(_scope(select(HumanTask.id), actor, f), f, now)), COUNT_CAP)
-                for name, f in views.items()}
+    return {name: min(_count(session, _filters(_scope(select(HumanTask.id), actor, f), f, now)), COUNT_CAP)
+            for name, f in views.items()}
 
 
 def _load_task(session: Session, actor: Actor, task_id: UUID) -> Any:

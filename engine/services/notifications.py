@@ -235,17 +235,15 @@ def list_notifications(ctx: EngineContext, actor: Actor, unread_only: bool = Fal
             query = query.where(Notification.read_at.is_(None))
         rows = uow.session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc())
                                    .limit(max(1, min(limit, MAX_PAGE))))
-        items = [notification_json(r) for r in rows]
-    return {"items": items, "unread": unread_count(ctx, actor)}
+        return {"items": [notification_json(r) for r in rows], "unread": count_unread(uow.session, actor)}
 
 
-def unread_count(ctx: EngineContext, actor: Actor) -> int:
+def count_unread(session: Session, actor: Actor) -> int:
     """For the navigation badge on every page: one indexed count."""
     if actor.user_id is None:
         return 0
-    with ctx.uow(write=False) as uow:
-        return int(uow.session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.user_id == actor.user_id, Notification.read_at.is_(None))) or 0)
+    return int(session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == actor.user_id, Notification.read_at.is_(None))) or 0)
 
 
 def mark_read(ctx: EngineContext, actor: Actor, notification_id: int) -> dict[str, Any]:
