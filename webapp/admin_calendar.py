@@ -20,22 +20,13 @@ from engine.domain.errors import InvalidInput, NotFound
 from engine.services import closing_days
 from webapp.nav import NavItem, register_nav
 from webapp.openapi import DATE, _op, _query, register_openapi
-from webapp.security import current_actor, engine_context, login_required
+from webapp.security import engine_context, login_required, require_actor
 
 admin_calendar = Blueprint("admin_calendar", __name__)
 
 
-def _api_actor() -> Actor:
-    actor = current_actor()
-    if actor is None:
-        abort(401, description="sign in or send 'Authorization: Bearer <token>'")
-    closing_days.require_admin(actor)
-    return actor
-
-
-def _page_actor() -> Actor:
-    actor = current_actor()
-    assert actor is not None  # noqa: S101  # guaranteed by @login_required
+def _admin() -> Actor:
+    actor = require_actor()
     closing_days.require_admin(actor)
     return actor
 
@@ -50,7 +41,7 @@ def _year(raw: str | None) -> int:
 
 @admin_calendar.get("/api/v1/calendar/closing-days")
 def list_api() -> Any:
-    actor = _api_actor()
+    actor = _admin()
     raw = request.args.get("year")
     year = _year(raw) if raw else None
     calendar = engine_context().calendar
@@ -61,7 +52,7 @@ def list_api() -> Any:
 
 @admin_calendar.post("/api/v1/calendar/closing-days")
 def add_api() -> Any:
-    actor = _api_actor()
+    actor = _admin()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, description="the request body must be a JSON object")
@@ -70,7 +61,7 @@ def add_api() -> Any:
 
 @admin_calendar.delete("/api/v1/calendar/closing-days/<day>")
 def delete_api(day: str) -> Any:
-    actor = _api_actor()
+    actor = _admin()
     try:
         parsed = closing_days.parse_day(day[:20])
     except InvalidInput as exc:
@@ -82,7 +73,7 @@ def delete_api(day: str) -> Any:
 @admin_calendar.get("/admin/calendar", endpoint="page")
 @login_required
 def page() -> Any:
-    actor = _page_actor()
+    actor = _admin()
     try:
         year = _year(request.args.get("year"))
         data = closing_days.calendar_year(engine_context(), actor, year)
@@ -96,7 +87,7 @@ def page() -> Any:
 @admin_calendar.post("/admin/calendar/closing-days")
 @login_required
 def add_page() -> Any:
-    actor = _page_actor()
+    actor = _admin()
     values = {"day": request.form.get("day", ""), "label": request.form.get("label", "")}
     try:
         added = closing_days.add_closing_day(engine_context(), actor, values)
@@ -111,7 +102,7 @@ def add_page() -> Any:
 @admin_calendar.post("/admin/calendar/closing-days/<day>/delete")
 @login_required
 def delete_page(day: str) -> Any:
-    actor = _page_actor()
+    actor = _admin()
     try:
         parsed = closing_days.parse_day(day[:20])
     except InvalidInput:

@@ -19,14 +19,13 @@ from engine.domain.errors import InvalidInput
 from engine.services import modeler as modeler_service
 from engine.services.model_drafts import approval_required
 from webapp.nav import NavItem, register_nav
-from webapp.security import csrf_token, current_actor, engine_context, login_required
+from webapp.security import csrf_token, engine_context, login_required, require_actor
 
 modeler = Blueprint("modeler", __name__)
 
 
 def _actor() -> Actor:
-    actor = current_actor()
-    assert actor is not None  # noqa: S101  # guaranteed by @login_required
+    actor = require_actor()
     modeler_service.require_model_editor(actor)
     return actor
 
