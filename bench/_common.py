@@ -20,8 +20,10 @@ sys.path.insert(0, str(ROOT))
 from engine.domain.actors import SYSTEM  # noqa: E402
 from engine.persistence.migrate import upgrade  # noqa: E402
 from engine.persistence.models import HumanTask  # noqa: E402
-from engine.services import deployment, directory  # noqa: E402
-from engine.services.context import EngineContext, create_context  # noqa: E402
+from engine.services.admin import directory  # noqa: E402
+from engine.services.context import EngineContext  # noqa: E402
+from engine.services.process_models import deployment  # noqa: E402
+from engine.services.wiring import create_context  # noqa: E402
 
 LOOP_MODEL = ROOT / "tests" / "data" / "counselling_loop.bpmn"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -20,8 +20,8 @@ from sqlalchemy import insert, select
 
 from engine.domain.actors import Actor
 from engine.persistence.models import HumanTask, Office, ProcessDefinition, ProcessInstance
-from engine.services.supervision.dashboard import build_dashboard
-from engine.services.supervision.scope import parse_query
+from engine.services.reporting.supervision.dashboard import build_dashboard
+from engine.services.reporting.supervision.scope import parse_query
 
 BATCH = 20_000
 INSTANCES = 5_000

@@ -15,7 +15,7 @@ from _common import backends, bench_context, open_task_id, timed
 
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import ProcessInstance
-from engine.services.instances import complete_task, start_instance
+from engine.services.casework.instances import complete_task, start_instance
 
 MARKS = (10, 1_000, 10_000)
 WINDOW = 20

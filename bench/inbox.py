@@ -22,7 +22,7 @@ from _common import backends, bench_context
 from sqlalchemy import insert, select
 
 from engine.persistence.models import HumanTask, Office, ProcessDefinition, ProcessInstance
-from engine.services import directory
+from engine.services.admin import directory
 
 REQUESTS = 200
 BATCH = 20_000

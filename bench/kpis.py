@@ -22,8 +22,8 @@ from sqlalchemy import insert, select
 
 from engine.domain.actors import Actor
 from engine.persistence.models import CaseFile, HumanTask, Office, ProcessDefinition, ProcessInstance
-from engine.services import kpis
 from engine.services.context import EngineContext
+from engine.services.reporting import kpis
 
 STEPS: list[tuple[str, str, int, dict[str, Any]]] = [  # form, office, day after opening, data
     ("kim_intake", "CM", 5, {"intake_outcome": "CONTACT_MADE", "first_contact_on": "{d}"}),

@@ -16,7 +16,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from engine.domain.actors import SYSTEM
-from engine.services.instances import complete_task, start_instance
+from engine.services.casework.instances import complete_task, start_instance
 
 COMPLETIONS = (20, 200)
 

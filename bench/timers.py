@@ -35,11 +35,11 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import AuditEntry, Timer
+from engine.persistence.signals import notify_timers_changed
 from engine.scheduling.scheduler import Scheduler
-from engine.services import deployment
 from engine.services.context import EngineContext
-from engine.services.instances import start_instance_in
-from engine.services.timers import notify_timers_changed
+from engine.services.process_models import deployment
+from engine.services.stepping.step import start as start_instance_in
 from tests.integration.test_scheduler import deploy_probe
 
 CREATED_AT = datetime.fromisoformat("2026-11-20T09:00:00+01:00")  # a Friday: P14D and 10WD end on 2026-12-04

@@ -17,9 +17,11 @@ from engine.domain.errors import EngineError, ModelInvalid
 from engine.persistence.migrate import upgrade
 from engine.scheduling.scheduler import add_arguments as add_scheduler_arguments
 from engine.scheduling.scheduler import scheduler_command
-from engine.services import deployment, directory
-from engine.services.context import EngineContext, create_context
-from engine.services.timers import fire_due_timers
+from engine.services.admin import directory
+from engine.services.context import EngineContext
+from engine.services.process_models import deployment
+from engine.services.timers.firing import fire_due_timers
+from engine.services.wiring import create_context
 
 EXIT_BAD_INPUT = 2
 EXIT_INVALID_MODEL = 3
@@ -61,7 +63,7 @@ def _users_token(ctx: EngineContext, args: argparse.Namespace) -> int:
 
 
 def _demo(ctx: EngineContext, args: argparse.Namespace) -> int:
-    from engine.services.demo import seed_demo
+    from engine.demo.seed import seed_demo
 
     for line in seed_demo(ctx, cases=args.cases).lines():
         print(line)
@@ -81,7 +83,7 @@ def _timers_run_due(ctx: EngineContext, _args: argparse.Namespace) -> int:
 
 def _notifications_send_due(ctx: EngineContext, _args: argparse.Namespace) -> int:
     """Write today's digest if its time has come, then send every due notification mail once."""
-    from engine.services import digest, mail
+    from engine.services.notifications import digest, mail
 
     written = digest.send_digests(ctx)
     report = mail.send_all_due(ctx)

@@ -18,8 +18,10 @@ from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence.migrate import upgrade
 from engine.persistence.models import Base
-from engine.services import deployment, directory
-from engine.services.context import EngineContext, create_context
+from engine.services.admin import directory
+from engine.services.context import EngineContext
+from engine.services.process_models import deployment
+from engine.services.wiring import create_context
 
 DATA = Path(__file__).parent / "data"
 POSTGRES_URL = os.environ.get("KIM_TEST_POSTGRES_URL")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.bpmn.loader import ModelSource, SpecBundle, build_bundle, inspect_file
+from engine.bpmn.loader import SpecBundle, build_bundle, inspect_file
 from engine.bpmn.runtime import Runtime, StepResult
 from engine.calendar import WorkingDayCalendar
+from engine.domain.model import ModelSource
 
 DATA = Path(__file__).parent / "data"
 OFFICES = {"cm", "fw", "ki", "abh", "ebb", "soz", "jc", "aa", "ja", "sch"}

@@ -11,7 +11,7 @@ from flask import Flask
 
 from engine.config import load_config
 from engine.forms import FormRegistry
-from engine.services.context import create_context
+from engine.services.wiring import create_context
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024 + 64 * 1024  # a 2 MiB model plus multipart overhead
 

@@ -3,7 +3,7 @@
 Shows a year's NRW public holidays, the closing days from ``KIM_CLOSING_DAYS`` (read-only: they
 belong to the deployment's configuration) and the municipal closing days stored in the
 database, which admins add and delete here. The rules (past days, duplicates, holidays) and the
-audit live in ``engine.services.closing_days``; the engine's calendar picks the change up in
+audit live in ``engine.services.admin.closing_days``; the engine's calendar picks the change up in
 every process (see that module).
 """
 
@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotFound
-from engine.services import closing_days
+from engine.services.admin import closing_days
 from webapp.nav import NavItem, register_nav
 from webapp.openapi import DATE, _op, _query, register_openapi
 from webapp.security import engine_context, login_required, require_actor

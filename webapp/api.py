@@ -11,7 +11,10 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from engine.bpmn.safe_xml import MAX_MODEL_BYTES
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed
-from engine.services import audit, cases, decisions, deployment, inbox, instances, model_drafts
+from engine.persistence import audit_log as audit
+from engine.services.casework import cases, inbox, instances
+from engine.services.process_models import deployment, model_drafts
+from engine.services.screening import decisions
 from webapp.api_models import publish_response
 from webapp.openapi import openapi_document
 from webapp.security import engine_context, json_object_body, require_actor

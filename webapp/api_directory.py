@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify
 
-from engine.services.modeler import list_offices
+from engine.services.process_models.modeler import list_offices
 from webapp.openapi import _op, _ref, register_openapi
 from webapp.security import current_actor, engine_context
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from engine.domain.errors import InvalidInput
 from engine.forms import FormRegistry
-from engine.services import form_versions
+from engine.services.process_models import form_versions
 from webapp.forms_html import fields_for
 from webapp.openapi import _op, _ref
 from webapp.security import engine_context, json_object_body, require_actor

@@ -1,6 +1,6 @@
 """REST routes for moving running instances to another process version (issue 6, item 4).
 
-Thin views over engine.services.instance_migration: a dry run that changes nothing, and the
+Thin views over engine.services.process_models.instance_migration: a dry run that changes nothing, and the
 migration itself. Process owners and admins only (the service answers 403 to others).
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from engine.services import instance_migration
+from engine.services.process_models import instance_migration
 from webapp.openapi import register_openapi
 from webapp.security import engine_context, json_object_body, require_actor
 

@@ -1,6 +1,6 @@
 """REST routes for editing process models: check, drafts, publish/approve, stored sources.
 
-Thin views over engine.services.model_check and model_drafts (issue 6 contract). Model files are
+Thin views over engine.services.process_models.model_check and model_drafts (issue 6 contract). Model files are
 untrusted: bodies above 2 MiB get 413 before anything parses them, and only process owners and
 admins may check, draft or publish (the services enforce it; others get 403).
 """
@@ -13,8 +13,8 @@ from flask import Blueprint, Flask, Response, abort, jsonify, request
 
 from engine.bpmn.safe_xml import MAX_MODEL_BYTES
 from engine.domain.errors import InvalidInput
-from engine.services import model_check, model_drafts
-from engine.services.model_drafts import ModelCheckFailed, Published
+from engine.services.process_models import model_check, model_drafts
+from engine.services.process_models.model_drafts import ModelCheckFailed, Published
 from webapp.api_models_openapi import describe
 from webapp.errors import error_response
 from webapp.openapi import register_openapi

@@ -9,7 +9,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from engine.services import sessions
+from engine.services.admin import sessions
 from webapp.security import CSRF_FIELD, SessionUser, csrf_token, engine_context
 
 auth = Blueprint("auth", __name__)

@@ -2,7 +2,7 @@
 
 Pages and CSV downloads under /supervision, the same report as JSON for integrators at
 GET /api/v1/reports/dashboard. Views stay thin: parse the filter, call
-``engine.services.supervision``, render. Charts and the heatmap are drawn by
+``engine.services.reporting.supervision``, render. Charts and the heatmap are drawn by
 static/dashboard.js from the JSON endpoint (no inline script under the CSP).
 """
 
@@ -14,9 +14,14 @@ from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from flask.blueprints import BlueprintSetupState
 
 from engine.domain.errors import InvalidInput
-from engine.services.supervision import export
-from engine.services.supervision.dashboard import ESCALATED_LIMIT, build_dashboard, process_diagram, selectable_offices
-from engine.services.supervision.scope import parse_query, require_dashboard_role
+from engine.services.reporting.supervision import export
+from engine.services.reporting.supervision.dashboard import (
+    ESCALATED_LIMIT,
+    build_dashboard,
+    process_diagram,
+    selectable_offices,
+)
+from engine.services.reporting.supervision.scope import parse_query, require_dashboard_role
 from webapp.nav import NavItem, register_nav
 from webapp.openapi import DATE, ERRORS, register_openapi
 from webapp.security import engine_context, login_required, require_actor

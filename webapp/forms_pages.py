@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.forms import FORM_KEY
-from engine.services import form_versions
+from engine.services.process_models import form_versions
 from webapp.api_forms import preview_html, registry
 from webapp.security import engine_context, login_required, require_actor
 

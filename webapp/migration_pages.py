@@ -15,8 +15,8 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from engine.domain.errors import InvalidInput, NotAllowed
-from engine.services import deployment, instance_migration
-from engine.services.instance_view import instance_view
+from engine.services.process_models import deployment, instance_migration
+from engine.services.process_models.instance_view import instance_view
 from webapp.security import engine_context, login_required, require_actor
 
 migration_pages = Blueprint("migration_pages", __name__)

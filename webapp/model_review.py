@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine.services.form_versions import attach_database
+from engine.services.process_models.form_versions import attach_database
 from webapp import api_forms, models_pages
 from webapp.forms_pages import forms_pages
 from webapp.nav import NavItem, register_nav

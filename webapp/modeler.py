@@ -16,8 +16,8 @@ from flask_babel import gettext as _
 
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput
-from engine.services import modeler as modeler_service
-from engine.services.model_drafts import approval_required
+from engine.services.process_models import modeler as modeler_service
+from engine.services.process_models.model_drafts import approval_required
 from webapp.nav import NavItem, register_nav
 from webapp.security import csrf_token, engine_context, login_required, require_actor
 

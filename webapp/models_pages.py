@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template, request, url_for
 
 from engine.domain.errors import InvalidInput
-from engine.services import model_versions
+from engine.services.process_models import model_versions
 from webapp.openapi import _op
 from webapp.security import engine_context, login_required, require_actor
 

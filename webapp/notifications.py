@@ -1,7 +1,7 @@
 """In-app notifications: the page /notifications and GET/POST /api/v1/notifications.
 
 Everyone signed in sees only their own notifications; anyone else's id answers 404. Views stay
-thin and call :mod:`engine.services.notifications`; the unread badge in the navigation comes from
+thin and call :mod:`engine.services.notifications.notify`; the unread badge in the navigation comes from
 the count the UI's context processor adds (``counts["notifications"]``).
 """
 
@@ -15,7 +15,7 @@ from flask_babel import ngettext
 
 from engine.domain.errors import InvalidInput
 from engine.persistence.models import Role
-from engine.services import notifications as service
+from engine.services.notifications import notify as service
 from webapp.nav import NavItem, register_nav
 from webapp.openapi import ERRORS, register_openapi
 from webapp.security import engine_context, login_required, require_actor

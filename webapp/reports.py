@@ -1,6 +1,6 @@
 """Indicators (Kennzahlen): ``GET /api/v1/reports/kpis`` (JSON or CSV) and the page /reports/kpis.
 
-Who may see them is decided in ``engine.services.kpis`` (office leads, KIM coordination, admins,
+Who may see them is decided in ``engine.services.reporting.kpis`` (office leads, KIM coordination, admins,
 auditors); the figures are aggregates with small counts suppressed, never case data. The CSV is
 what the KIM coordination hands in for the Land's proof-of-use report: UTF-8 with a BOM and
 ``;`` separators so that a German spreadsheet opens it without an import dialogue.
@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, Response, abort, jsonify, render_template, r
 
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput
-from engine.services import kpis
+from engine.services.reporting import kpis
 from webapp.nav import NavItem, register_nav
 from webapp.openapi import DATE, ERRORS, _json, _query, register_openapi
 from webapp.security import current_actor, engine_context, login_required

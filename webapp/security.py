@@ -17,7 +17,7 @@ from flask_login import LoginManager, UserMixin
 
 from engine.domain.actors import Actor
 from engine.persistence.models import User
-from engine.services import directory, sessions
+from engine.services.admin import directory, sessions
 from engine.services.context import EngineContext
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 
 from engine import clock
 from engine.domain.errors import Conflict, EngineError, InvalidInput
-from engine.services import cases, inbox, instances, navigation
-from engine.services.deadlines import reminder_moment
+from engine.services.casework import cases, inbox, instances, navigation
+from engine.services.stepping.deadlines import reminder_moment
 from webapp.forms_html import fields_for, parse_posted
 from webapp.nav import nav_entries
 from webapp.security import csrf_token, current_actor, engine_context, login_required, require_actor

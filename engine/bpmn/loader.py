@@ -7,9 +7,6 @@ step is refused with the element id and the reason; nothing of it is stored.
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,21 +22,10 @@ from engine.bpmn.safe_xml import UnsafeXmlError, parse_model_xml
 from engine.bpmn.sandbox import SandboxViolation, check_expression, check_script
 from engine.bpmn.timers import check_timer_expression as check_timer_value
 from engine.bpmn.timers import install_clocked_timers
+from engine.caching import LruCache
 from engine.domain.durations import is_literal_timer_value
 from engine.domain.errors import ModelInvalid
-from engine.domain.model import ProcessMeta, ValidationProblem
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """One deployable file: its name and its exact bytes (content-addressed by sha256)."""
-
-    filename: str
-    content: bytes
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
+from engine.domain.model import ModelSource, ProcessMeta, ValidationProblem
 
 
 @dataclass
@@ -219,23 +205,14 @@ class BundleCache:
     """Compiled specs per (process id, source hashes); parsing is far costlier than a step."""
 
     def __init__(self, capacity: int = 64) -> None:
-        self._items: OrderedDict[tuple[str, tuple[str, ...]], SpecBundle] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
+        self._items: LruCache[tuple[str, tuple[str, ...]], SpecBundle] = LruCache(capacity)
 
     def get(self, process_id: str, sources: Sequence[ModelSource]) -> SpecBundle:
         key = (process_id, tuple(sorted(s.sha256 for s in sources)))
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        files = [checked_file(s) for s in sources]
-        bundle = build_bundle(process_id, files)
-        with self._lock:
-            self._items[key] = bundle
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
-        return bundle
+        found = self._items.get(key)
+        if found is not None:
+            return found
+        return self._items.put(key, build_bundle(process_id, [checked_file(s) for s in sources]))
 
 
 BUNDLES = BundleCache()

@@ -6,6 +6,7 @@ process version, so that routing a task never has to look at XML again.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -77,3 +78,15 @@ class ValidationProblem:
         where = f"{self.file}: " if self.file else ""
         element = f"element '{self.element_id}': " if self.element_id else ""
         return f"{where}{element}{self.reason}"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """One deployable file: its name and its exact bytes (content-addressed by sha256)."""
+
+    filename: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()

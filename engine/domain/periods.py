@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from engine import clock
+BERLIN = ZoneInfo("Europe/Berlin")  # the users' days (ZoneInfo returns one shared instance per key)
 
 
 def start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=clock.BERLIN)
+    return datetime.combine(day, time.min, tzinfo=BERLIN)
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,9 @@ class LocalDays:
         """Exclusive: the start of the day after ``last``."""
         return start_of_day(self.last + timedelta(days=1))
 
-    @property
-    def as_of(self) -> datetime:
-        """Stock figures are taken at the end of the range, or now while it is still running."""
-        return min(self.end, clock.now())
+    def as_of(self, now: datetime) -> datetime:
+        """Stock figures are taken at the end of the range, or ``now`` while it is still running."""
+        return min(self.end, now)
 
     def holds(self, day: date | None) -> bool:
         return day is not None and self.first <= day <= self.last

@@ -11,7 +11,7 @@ uncommitted rows due for the others or for its own restart.
 
 Each cycle also writes the daily digest of new office tasks once its time has come, and wakes
 the mail sender: a thread of its own that sends pending notification mails (the outbox in
-:mod:`engine.services.mail`), so a slow or refusing mail server never delays a timer.
+:mod:`engine.services.notifications.mail`), so a slow or refusing mail server never delays a timer.
 
 Time comes from :func:`engine.clock.now`. The alarm translates engine time into wall time
 when it is set; code that moves the engine clock while a scheduler sleeps calls
@@ -34,9 +34,10 @@ from types import FrameType
 
 from engine import clock
 from engine.scheduling.wakeup import Alarm, change_watcher
-from engine.services import digest, mail
-from engine.services.context import EngineContext, create_context
-from engine.services.timers import FireReport, fire_due_timers, next_fire_at
+from engine.services.context import EngineContext
+from engine.services.notifications import digest, mail
+from engine.services.timers.firing import FireReport, fire_due_timers, next_fire_at
+from engine.services.wiring import create_context
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from engine import clock
 from engine.persistence.database import Database
-from engine.services.timers import NOTIFY_CHANNEL
+from engine.persistence.signals import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine.domain.actors import SYSTEM
-from engine.services import deployment, directory
+from engine.services.admin import directory
+from engine.services.process_models import deployment
 from tests.conftest import DATA, fresh_database
 from tests.webapp.conftest import PASSWORD, _password_hash
 from webapp import create_app
@@ -70,7 +71,7 @@ def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, 
 @pytest.fixture(scope="session")
 def sqlite_template_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     from engine.persistence.migrate import upgrade
-    from engine.services.context import create_context
+    from engine.services.wiring import create_context
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'template.sqlite3'}"
     ctx = create_context({"KIM_DATABASE_URL": url})

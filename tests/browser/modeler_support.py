@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from engine.demo.samples import PROCESSES_DIR
 from engine.domain.actors import SYSTEM
-from engine.services import deployment, directory
-from engine.services.demo import PROCESSES_DIR
+from engine.services.admin import directory
+from engine.services.process_models import deployment
 from tests.browser.conftest import LiveServer
 from tests.conftest import fresh_database
 from tests.webapp.conftest import _password_hash

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from engine import clock
-from engine.services import directory
+from engine.services.admin import directory
 from tests.browser.conftest import screenshot, sign_in
 from tests.supervision_seed import NOW, Seed
 from tests.webapp.conftest import _password_hash

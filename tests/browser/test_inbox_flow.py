@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from engine.domain.actors import Actor
-from engine.services import cases
+from engine.services.casework import cases
 from tests.browser.conftest import screenshot, sign_in
 
 NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad", "date_of_birth": "2003-04-17"},

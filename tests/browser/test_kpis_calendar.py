@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from engine.services import directory
+from engine.services.admin import directory
 from tests.browser.conftest import screenshot, sign_in
 from tests.webapp.conftest import _password_hash
 

@@ -10,7 +10,9 @@ from typing import Any
 from playwright.sync_api import expect
 
 from engine.domain.actors import SYSTEM, Actor
-from engine.services import cases, deployment, directory
+from engine.services.admin import directory
+from engine.services.casework import cases
+from engine.services.process_models import deployment
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import DATA
 from tests.webapp.conftest import _password_hash

@@ -9,9 +9,10 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from engine.bpmn.loader import ModelSource
 from engine.domain.actors import Actor
-from engine.services import deployment, directory
+from engine.domain.model import ModelSource
+from engine.services.admin import directory
+from engine.services.process_models import deployment
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import DATA
 from tests.webapp.conftest import _password_hash

@@ -21,9 +21,10 @@ from lxml import etree
 from playwright.sync_api import expect
 
 from engine import clock
+from engine.demo.samples import form_data
+from engine.demo.walker import CaseWalker, office_actors
 from engine.domain.actors import Actor
-from engine.services import cases
-from engine.services.demo import CaseWalker, form_data, office_actors
+from engine.services.casework import cases
 from tests.browser.conftest import screenshot, sign_in
 from tests.browser.modeler_support import XSD, drag_from_palette, kim_server, open_modeler, selected_ids, show_point
 
@@ -311,7 +312,7 @@ def _dmn_cell(content: bytes, cell_id: str) -> str:
 
 def test_side_panel_writes_what_the_engine_reads(browser: Any, kim: tuple[str, Any]) -> None:
     from engine.bpmn import metadata
-    from engine.services.directory import office_resolver
+    from engine.persistence.offices import office_resolver
 
     base, ctx = kim
     page = browser.new_page(locale="de-DE", viewport={"width": 1600, "height": 1000})

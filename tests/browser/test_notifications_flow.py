@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine.domain.actors import Actor
 from engine.persistence.models import HumanTask, User
-from engine.services import cases, inbox
+from engine.services.casework import cases, inbox
 from tests.browser.conftest import screenshot, sign_in
 
 NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad"},
@@ -20,7 +20,7 @@ NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad"},
 
 
 def _assign_two_tasks_to_carla(ctx: Any) -> None:
-    from engine.services import directory
+    from engine.services.admin import directory
 
     directory.add_user(ctx.uow(), "sina", "supervisor", ["CM"])
     with ctx.uow(write=False) as uow:

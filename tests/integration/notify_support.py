@@ -18,8 +18,10 @@ from sqlalchemy import select
 
 from engine.domain.actors import SYSTEM, Actor
 from engine.persistence.models import HumanTask, Notification, Timer, User
-from engine.services import deployment, directory
-from engine.services.context import EngineContext, create_context
+from engine.services.admin import directory
+from engine.services.context import EngineContext
+from engine.services.process_models import deployment
+from engine.services.wiring import create_context
 from tests.conftest import fresh_database
 
 PEOPLE = {  # username: (role, offices, email)

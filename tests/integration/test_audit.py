@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from engine.domain.actors import SYSTEM, Actor
-from engine.services import audit
+from engine.persistence import audit_log as audit
 from engine.services.context import EngineContext
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine.bpmn.loader import ModelSource
 from engine.domain.actors import SYSTEM
+from engine.domain.model import ModelSource
 from engine.persistence.models import HumanTask, Office, ProcessInstance, StepHistory
-from engine.services import deployment
+from engine.services.casework.instances import complete_task, start_instance
 from engine.services.context import EngineContext
-from engine.services.instances import complete_task, start_instance
+from engine.services.process_models import deployment
 from tests.conftest import DATA, deploy_files
 
 

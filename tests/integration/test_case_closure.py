@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from engine.domain.actors import SYSTEM, Actor
 from engine.persistence.models import AuditEntry, CaseFile, HumanTask
-from engine.services import cases
+from engine.services.casework import cases
+from engine.services.casework.instances import complete_task
 from engine.services.context import EngineContext
-from engine.services.instances import complete_task
 from tests.conftest import deploy_files
 
 CARLA = Actor("carla", "caseworker", frozenset({1}), None, frozenset({"CM"}))

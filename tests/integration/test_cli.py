@@ -14,7 +14,8 @@ import pytest
 
 from engine import clock
 from engine.cli import EXIT_BAD_INPUT, EXIT_INVALID_MODEL, main
-from engine.services.context import EngineContext, create_context
+from engine.services.context import EngineContext
+from engine.services.wiring import create_context
 from tests.conftest import DATA
 
 
@@ -71,7 +72,7 @@ def test_offices_and_users(ctx: EngineContext, capsys: pytest.CaptureFixture[str
 
 def test_timers_run_due_fires_and_counts(ctx: EngineContext, capsys: pytest.CaptureFixture[str]) -> None:
     from engine.domain.actors import SYSTEM
-    from engine.services.instances import start_instance
+    from engine.services.casework.instances import start_instance
     from tests.conftest import deploy_files
 
     clock.freeze(datetime.fromisoformat("2026-11-20T09:00:00+01:00"))

@@ -17,13 +17,19 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.calendar import WorkingDayCalendar
+from engine.demo.samples import PROCESSES_DIR
+from engine.demo.walker import office_actors
 from engine.domain.actors import SYSTEM, Actor
 from engine.domain.errors import InvalidInput, NotAllowed, NotFound
 from engine.persistence.models import AuditEntry, HumanTask, Timer
-from engine.services import cases, closing_days, deployment
-from engine.services.context import EngineContext, create_context
-from engine.services.demo import PROCESSES_DIR, office_actors
-from engine.services.instances import start_instance
+from engine.services.admin import closing_days
+from engine.services import calendar as calendar_module
+from engine.services.calendar import MunicipalCalendar
+from engine.services.casework import cases
+from engine.services.casework.instances import start_instance
+from engine.services.context import EngineContext
+from engine.services.process_models import deployment
+from engine.services.wiring import create_context
 from tests.conftest import deploy_files
 
 ADMIN = Actor("admin", "admin")
@@ -71,7 +77,7 @@ def test_another_process_sees_the_change_at_its_next_refresh(ctx: EngineContext,
         with other.uow(write=False):  # within the refresh interval: still the old answer
             pass
         assert other.calendar.is_working_day(date(2026, 11, 24))
-        monkeypatch.setattr(closing_days, "REFRESH_SECONDS", 0.0)
+        monkeypatch.setattr(calendar_module, "REFRESH_SECONDS", 0.0)
         with other.uow(write=False):
             pass
         assert not other.calendar.is_working_day(date(2026, 11, 24))
@@ -158,7 +164,7 @@ def test_year_view_lists_nrw_holidays_and_both_kinds_of_closing_days(ctx: Engine
 
 
 def test_municipal_calendar_keeps_the_configured_answers() -> None:
-    calendar = closing_days.MunicipalCalendar(WorkingDayCalendar(closing_days=[date(2026, 12, 24)]))
+    calendar = MunicipalCalendar(WorkingDayCalendar(closing_days=[date(2026, 12, 24)]))
     assert not calendar.is_working_day(date(2026, 12, 24))
     calendar.set_stored_closing_days([date(2026, 12, 30)])
     assert [d for d, _ in calendar.holidays_in(2026) if d.month == 12] == [date(2026, 12, 24), date(2026, 12, 25),

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from engine.domain.actors import SYSTEM
 from engine.domain.errors import Conflict
 from engine.persistence.models import HumanTask, ProcessInstance
+from engine.services.casework.instances import complete_task, start_instance
 from engine.services.context import EngineContext
-from engine.services.instances import complete_task, start_instance
 from tests.conftest import deploy_files
 
 CLICKS = 20

@@ -8,13 +8,14 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import func, select
 
-from engine.bpmn.loader import ModelSource
+from engine.bpmn.decision_tables import compile_decision
 from engine.domain.actors import SYSTEM
 from engine.domain.errors import InvalidInput, ModelInvalid, NotFound
+from engine.domain.model import ModelSource
 from engine.persistence.models import ProcessDefinition
-from engine.services import deployment
 from engine.services.context import EngineContext
-from engine.services.decisions import compile_decision, evaluate_decision
+from engine.services.process_models import deployment
+from engine.services.screening.decisions import evaluate_decision
 from tests.processes.test_residence_paths import BASE
 
 ESCAPE = "().__class__"

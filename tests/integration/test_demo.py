@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from engine import clock
+from engine.demo.seed import DEMO_PASSWORD, STAGES, WEIGHTS, DemoReport, seed_demo, stage_plan
 from engine.persistence.models import CaseFile, HumanTask, Incident, ProcessInstance, User
-from engine.services import directory
+from engine.services.admin import directory
 from engine.services.context import EngineContext
-from engine.services.demo import DEMO_PASSWORD, STAGES, WEIGHTS, DemoReport, seed_demo, stage_plan
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=clock.BERLIN)
 OPEN_WORK = {  # stage -> a task that must be open in it

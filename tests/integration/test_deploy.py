@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine.bpmn.loader import ModelSource
 from engine.domain.actors import SYSTEM
 from engine.domain.errors import ModelInvalid
+from engine.domain.model import ModelSource
 from engine.persistence.models import ModelSourceRow, ProcessDefinition
-from engine.services import deployment
 from engine.services.context import EngineContext
+from engine.services.process_models import deployment
 from tests.conftest import DATA, deploy_files
 
 

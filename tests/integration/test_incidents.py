@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import Incident, ProcessInstance
+from engine.services.casework.instances import start_instance
 from engine.services.context import EngineContext
-from engine.services.instances import start_instance
 from tests.conftest import deploy_files
 
 

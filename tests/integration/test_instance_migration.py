@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
+from engine.demo.walker import CaseWalker, office_actors
 from engine.domain.actors import SYSTEM, Actor
 from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.forms import FormRegistry
@@ -27,10 +28,9 @@ from engine.persistence.models import (
     ProcessInstance,
     Timer,
 )
-from engine.services import instance_migration
+from engine.services.casework.instances import start_instance
 from engine.services.context import EngineContext
-from engine.services.demo import CaseWalker, office_actors
-from engine.services.instances import start_instance
+from engine.services.process_models import instance_migration
 from tests.conftest import DATA, deploy_files
 from tests.processes.walking import bpmn_timers, reached
 
@@ -144,7 +144,7 @@ def test_timers_keep_their_moment(ctx: EngineContext, actors: dict[str, Actor], 
     assert bpmn_timers(walker) == before, "the remaining 9 days stay 9 days"
 
     clock.advance(timedelta(days=9, hours=1))
-    from engine.services.timers import fire_due_timers
+    from engine.services.timers.firing import fire_due_timers
 
     assert fire_due_timers(ctx).bpmn_timers == 1
     assert walker.open_ids() == ["ti_reminder"], "the boundary timer still interrupts the task"
@@ -298,7 +298,7 @@ def _open_task(ctx: EngineContext, bpmn_id: str) -> UUID:
 
 
 def test_a_case_inside_a_called_process_follows_its_new_version(ctx: EngineContext, frozen_clock: object) -> None:
-    from engine.services.instances import complete_task
+    from engine.services.casework.instances import complete_task
 
     deploy_files(ctx, "called_child.bpmn")
     deploy_files(ctx, "shapes.bpmn")

@@ -1,4 +1,4 @@
-"""Indicators (engine.services.kpis) over cases walked through the real KIM models, on both databases.
+"""Indicators (engine.services.reporting.kpis) over cases walked through the real KIM models, on both databases.
 
 November 2026: six cases go the whole way (identity clarified by passport, permit application,
 five grants and one refusal, hand-over to the job centre for the five grants), five more are
@@ -15,12 +15,15 @@ from uuid import UUID
 import pytest
 
 from engine import clock
+from engine.demo.samples import PROCESSES_DIR, form_data
+from engine.demo.walker import CaseWalker, office_actors
 from engine.domain.actors import SYSTEM, Actor
 from engine.domain.errors import InvalidInput, NotAllowed
-from engine.services import cases, deployment, kpis
+from engine.services.casework import cases
 from engine.services.context import EngineContext
-from engine.services.demo import PROCESSES_DIR, CaseWalker, form_data, office_actors
-from engine.services.timers import fire_due_timers
+from engine.services.process_models import deployment
+from engine.services.reporting import kpis
+from engine.services.timers.firing import fire_due_timers
 
 PERSON = {"given_name": "Amina", "family_name": "Haddad", "date_of_birth": "1990-05-10", "nationality": "syrisch"}
 IDENTITY_OPEN = {"duldung_months": 60, "stay_years": 7, "identity": "NOT_CLARIFIED", "passport_valid": False}
@@ -229,7 +232,7 @@ def test_phase_cut_off_uses_berlin_days() -> None:
 
 
 def test_medians_need_five_cases_and_nothing_is_not_withheld() -> None:
-    from engine.services.kpi_figures import median_cell
+    from engine.services.reporting.kpi_figures import median_cell
 
     none, few, enough = (median_cell({}, "m", values, "days") for values in ([], [1, 2, 3], [1, 2, 3, 10, 20]))
     assert (none.value, none.suppressed) == (None, False)

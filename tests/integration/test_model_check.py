@@ -8,9 +8,9 @@ import pytest
 
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import FormVersion
-from engine.services import deployment
 from engine.services.context import EngineContext
-from engine.services.model_check import check_model, german
+from engine.services.process_models import deployment
+from engine.services.process_models.model_check import check_model, german
 from tests.conftest import DATA, deploy_files
 
 NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '

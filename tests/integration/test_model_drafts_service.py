@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from engine.domain.actors import Actor
 from engine.domain.errors import Conflict
 from engine.persistence.models import ModelDraft, ProcessDefinition
-from engine.services import model_drafts
 from engine.services.context import EngineContext
-from engine.services.model_check import check_model
-from engine.services.model_drafts import ModelCheckFailed, Published
+from engine.services.process_models import model_drafts
+from engine.services.process_models.model_check import check_model
+from engine.services.process_models.model_drafts import ModelCheckFailed, Published
 from tests.conftest import DATA, deploy_files
 
 PAUL = Actor("paul", "process_owner", user_id=1)

@@ -15,11 +15,13 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.persistence.models import Notification
-from engine.services import cases, inbox, mail, notifications
+from engine.services.casework import cases, inbox
+from engine.services.casework.instances import complete_task
 from engine.services.context import EngineContext
-from engine.services.digest import send_digests
-from engine.services.instances import complete_task
-from engine.services.timers import fire_due_timers
+from engine.services.notifications import mail
+from engine.services.notifications import notify as notifications
+from engine.services.notifications.digest import send_digests
+from engine.services.timers.firing import fire_due_timers
 from tests.integration.notify_support import (
     Inbox,
     actor,
@@ -330,7 +332,7 @@ def test_smtp_url_forms() -> None:
 def test_cli_sends_due_mails_and_the_digest(nctx: EngineContext, smtp: Inbox,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     from engine.cli import main
-    from engine.services.context import create_context
+    from engine.services.wiring import create_context
 
     open_cases(nctx)
     at("2026-11-23T07:30:00+01:00")

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import HumanTask, Timer
-from engine.services import inbox
+from engine.services.casework import inbox
+from engine.services.casework.instances import start_instance
 from engine.services.context import EngineContext
-from engine.services.digest import next_digest_at, send_digests
-from engine.services.instances import start_instance
-from engine.services.timers import fire_due_timers
+from engine.services.notifications.digest import next_digest_at, send_digests
+from engine.services.timers.firing import fire_due_timers
 from tests.conftest import deploy_files
 from tests.integration.notify_support import actor, deploy_process, free_port, make_context, notifications_of
 

@@ -14,7 +14,7 @@ import pytest
 
 from engine import clock
 from engine.scheduling.scheduler import Scheduler
-from engine.services import cases, inbox
+from engine.services.casework import cases, inbox
 from engine.services.context import EngineContext
 from tests.integration.notify_support import (
     actor,

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import HumanTask, Office, User
-from engine.services import directory
+from engine.services.admin import directory
+from engine.services.casework.instances import start_instance
 from engine.services.context import EngineContext
-from engine.services.instances import start_instance
 from tests.conftest import deploy_files
 
 
@@ -73,7 +73,7 @@ def test_working_days_skip_nrw_holidays(ctx: EngineContext, start: str, due: str
 
 
 def test_configured_closing_days_are_not_working_days(database_url: str, tmp_path: Path) -> None:
-    from engine.services.context import create_context
+    from engine.services.wiring import create_context
     from tests.conftest import fresh_database
 
     url = fresh_database(database_url, tmp_path)

@@ -23,10 +23,10 @@ from engine.domain.actors import SYSTEM
 from engine.persistence.models import AuditEntry, HumanTask, ProcessInstance, Timer
 from engine.scheduling import scheduler as scheduler_module
 from engine.scheduling.scheduler import Scheduler
-from engine.services import deployment
+from engine.services.casework.instances import start_instance
 from engine.services.context import EngineContext
-from engine.services.instances import start_instance
-from engine.services.timers import retry_delay
+from engine.services.process_models import deployment
+from engine.services.timers.firing import retry_delay
 from tests.conftest import deploy_files
 
 PROBE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>

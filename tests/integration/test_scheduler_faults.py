@@ -28,9 +28,9 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import AuditEntry, HumanTask, ProcessInstance, Timer
+from engine.persistence.signals import notify_timers_changed
 from engine.services.context import EngineContext
-from engine.services.instances import start_instance_in
-from engine.services.timers import notify_timers_changed
+from engine.services.stepping.step import start as start_instance_in
 from tests.conftest import deploy_files
 from tests.integration.test_scheduler import count, deploy_probe, due_rows, wait_for
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import HumanTask, ProcessInstance
-from engine.services import deployment
+from engine.services.casework.instances import start_instance
 from engine.services.context import EngineContext
-from engine.services.instances import start_instance
+from engine.services.process_models import deployment
 from tests.conftest import deploy_files
 from tests.processes.test_residence_paths import BASE
 
@@ -28,7 +28,7 @@ def test_screening_result_is_in_the_next_task_data(ctx: EngineContext) -> None:
     assert task.bpmn_id == "after"
     assert instance is not None
     assert '"recommended":"25a"' in instance.state, "the screening result is process data"
-    from engine.services.instances import complete_task
+    from engine.services.casework.instances import complete_task
 
     done = complete_task(ctx, task.id, SYSTEM, {"gelesen": True})
     assert done.instance_status == "completed"

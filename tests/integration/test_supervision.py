@@ -18,11 +18,11 @@ from sqlalchemy import select
 from engine import clock
 from engine.domain.errors import InvalidInput, NotAllowed
 from engine.persistence.models import AuditEntry
-from engine.services import directory
+from engine.services.admin import directory
 from engine.services.context import EngineContext
-from engine.services.supervision import export
-from engine.services.supervision.dashboard import Dashboard, build_dashboard, process_diagram
-from engine.services.supervision.scope import DashboardQuery, Period, parse_query
+from engine.services.reporting.supervision import export
+from engine.services.reporting.supervision.dashboard import Dashboard, build_dashboard, process_diagram
+from engine.services.reporting.supervision.scope import DashboardQuery, Period, parse_query
 from tests.supervision_seed import BERLIN, NOW, Seed
 
 
@@ -272,7 +272,7 @@ def test_filters_accept_german_and_iso_dates(now: datetime) -> None:
 
 def test_age_buckets_count_working_days_of_the_municipal_calendar() -> None:
     from engine.calendar import WorkingDayCalendar
-    from engine.services.supervision.queries import kth_working_day_back
+    from engine.services.reporting.supervision.queries import kth_working_day_back
 
     plain = WorkingDayCalendar()
     closed = WorkingDayCalendar(closing_days=[date(2026, 11, 23)])

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import HumanTask, Timer
+from engine.services.casework.instances import start_instance
 from engine.services.context import EngineContext
-from engine.services.instances import start_instance
-from engine.services.timers import fire_due_timers
+from engine.services.timers.firing import fire_due_timers
 from tests.conftest import deploy_files
 
 

@@ -16,10 +16,10 @@ import pytest
 from lxml import etree
 from werkzeug.datastructures import MultiDict
 
+from engine.demo.samples import PROCESSES_DIR, SAMPLES, form_data
 from engine.domain.errors import InvalidInput
 from engine.domain.residence import screening_fields
 from engine.forms import DEFAULT_FORMS_DIR, FormRegistry
-from engine.services.demo import PROCESSES_DIR, SAMPLES, form_data
 from webapp.forms_html import fields_for, parse_posted
 
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
@@ -98,7 +98,7 @@ def test_the_demo_data_of_every_form_is_valid(key: str) -> None:
 
 
 def test_every_form_file_is_used_by_a_process_or_the_engine() -> None:
-    engine_forms = {"einwilligung_einholen"}  # the consent request of engine.services.consent_gate
+    engine_forms = {"einwilligung_einholen"}  # the consent request of engine.services.casework.consent_gate
     assert set(REGISTRY.keys()) - engine_forms == set(USED)
 
 

@@ -16,12 +16,13 @@ from lxml import etree
 from sqlalchemy import select
 
 from engine import clock
+from engine.demo.samples import PROCESSES_DIR
+from engine.demo.walker import CaseWalker, office_actors
 from engine.domain.actors import SYSTEM, Actor
 from engine.persistence.models import ProcessInstance
-from engine.services import deployment
+from engine.services.casework.instances import start_instance
 from engine.services.context import EngineContext
-from engine.services.demo import PROCESSES_DIR, CaseWalker, office_actors
-from engine.services.instances import start_instance
+from engine.services.process_models import deployment
 from tests.processes.walking import bpmn_timers as timers
 from tests.processes.walking import reached
 

@@ -19,10 +19,12 @@ import pytest
 from lxml import etree
 
 from engine import clock
+from engine.demo.samples import PROCESSES_DIR, form_data
+from engine.demo.walker import CaseWalker, office_actors
 from engine.domain.actors import SYSTEM, Actor
-from engine.services import cases, deployment
+from engine.services.casework import cases
 from engine.services.context import EngineContext
-from engine.services.demo import PROCESSES_DIR, CaseWalker, form_data, office_actors
+from engine.services.process_models import deployment
 from tests.processes.walking import bpmn_timers, reached
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"

@@ -18,9 +18,10 @@ import pytest
 from engine.bpmn.safe_xml import parse_model_xml
 from engine.domain import residence
 from engine.domain.actors import SYSTEM
-from engine.services import deployment
-from engine.services.context import EngineContext, create_context
-from engine.services.decisions import evaluate_decision
+from engine.services.context import EngineContext
+from engine.services.process_models import deployment
+from engine.services.screening.decisions import evaluate_decision
+from engine.services.wiring import create_context
 from tests.conftest import fresh_database
 
 TABLES = Path(__file__).resolve().parents[2] / "processes" / "residence_paths"

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from engine.demo.walker import CaseWalker
 from engine.persistence.models import StepHistory, Timer
-from engine.services.demo import CaseWalker
 
 
 def reached(walker: CaseWalker) -> set[str]:

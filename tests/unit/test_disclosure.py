@@ -14,8 +14,8 @@ def test_counts_of_one_to_four_are_withheld(value: object, small: bool) -> None:
 
 
 def test_dashboard_and_indicators_share_the_threshold() -> None:
-    from engine.services import kpi_figures
-    from engine.services.supervision import tables
+    from engine.services.reporting import kpi_figures
+    from engine.services.reporting.supervision import tables
 
     assert SUPPRESS_BELOW == 5
     assert kpi_figures.MIN_COUNT == SUPPRESS_BELOW

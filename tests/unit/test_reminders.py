@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from engine.calendar import WorkingDayCalendar
-from engine.services.deadlines import check_remind_before, escalation_rows, reminder_disabled, reminder_moment
+from engine.services.stepping.deadlines import check_remind_before, escalation_rows, reminder_disabled, reminder_moment
 
 NRW = WorkingDayCalendar()
 DUE = datetime.fromisoformat("2026-12-29T23:59:59+01:00")  # Tuesday after Christmas

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.services.supervision.tables import COUNT, LABEL, MEASURE, TOTAL, Column, suppress
+from engine.services.reporting.supervision.tables import COUNT, LABEL, MEASURE, TOTAL, Column, suppress
 
 COLS = [Column("office", "Amt", LABEL), Column("a", "A", COUNT), Column("b", "B", COUNT),
         Column("sum", "Summe", TOTAL, ("a", "b"))]

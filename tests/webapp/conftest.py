@@ -13,8 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.domain.actors import SYSTEM
-from engine.services import deployment, directory
+from engine.services.admin import directory
 from engine.services.context import EngineContext
+from engine.services.process_models import deployment
 from tests.conftest import DATA, fresh_database
 from webapp import create_app
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from engine.services import directory
+from engine.services.admin import directory
 from tests.webapp.conftest import Web, _password_hash, csrf_of, login
 
 

@@ -128,7 +128,7 @@ def test_withdrawing_consent_takes_the_tasks_away(web: Web, open_case: Callable[
 
 def test_a_consent_form_records_the_consents_it_grants(web: Web, open_case: Callable[..., Any]) -> None:
     from engine.domain.actors import SYSTEM
-    from engine.services import deployment
+    from engine.services.process_models import deployment
     from tests.conftest import DATA
 
     deployment.deploy(web.ctx.uow(), deployment.read_model_paths([DATA / "consent_flow.bpmn"]), SYSTEM)
@@ -147,7 +147,7 @@ def test_a_consent_form_records_the_consents_it_grants(web: Web, open_case: Call
 
 
 def test_cases_of_a_welfare_organisation_are_worked_there(web: Web) -> None:
-    from engine.services import directory
+    from engine.services.admin import directory
 
     directory.add_user(web.ctx.uow(), "fiona", "caseworker", ["FW"])
     token = directory.create_token(web.ctx.uow(), "fiona")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.domain.actors import SYSTEM
-from engine.services import deployment
+from engine.services.process_models import deployment
 from tests.processes.test_residence_paths import BASE
 from tests.webapp.conftest import Web
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.persistence.models import CaseFile, ProcessDefinition, ProcessInstance
-from engine.services import directory
+from engine.services.admin import directory
 from tests.conftest import DATA
 from tests.webapp.conftest import Web, _password_hash
 

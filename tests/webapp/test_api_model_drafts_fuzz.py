@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
 from engine.domain.actors import SYSTEM
-from engine.services import deployment, directory
+from engine.services.admin import directory
+from engine.services.process_models import deployment
 from tests.conftest import DATA, fresh_database
 from tests.webapp.conftest import _password_hash
 from webapp import create_app

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import clock
-from engine.services import directory
+from engine.services.admin import directory
 from tests.supervision_seed import NOW, Seed
 from tests.webapp.conftest import Web, _password_hash, login
 
@@ -175,7 +175,7 @@ def test_office_filter_lists_only_the_callers_offices(seeded: Web) -> None:
 
 def test_escalated_list_is_capped_and_says_so(seeded: Web, monkeypatch: pytest.MonkeyPatch) -> None:
     import webapp.dashboard
-    from engine.services.supervision import dashboard as service
+    from engine.services.reporting.supervision import dashboard as service
 
     monkeypatch.setattr(service, "ESCALATED_LIMIT", 10)
     monkeypatch.setattr(webapp.dashboard, "ESCALATED_LIMIT", 10)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.persistence.models import AuditEntry
-from engine.services.form_versions import DatabaseForms
+from engine.services.process_models.form_versions import DatabaseForms
 from tests.conftest import DATA
 from tests.webapp.conftest import Web, csrf_of, login
 

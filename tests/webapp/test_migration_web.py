@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.persistence.models import AuditEntry
-from engine.services import directory
+from engine.services.admin import directory
 from tests.conftest import DATA
 from tests.webapp.conftest import Web, _password_hash, csrf_of, login
 

@@ -11,7 +11,8 @@ import pytest
 from lxml import etree
 
 from engine.domain.actors import SYSTEM
-from engine.services import deployment, directory
+from engine.services.admin import directory
+from engine.services.process_models import deployment
 from tests.conftest import DATA, fresh_database
 from tests.webapp.conftest import NEW_CASE, Web, _password_hash
 from webapp import create_app

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from engine import clock
-from engine.bpmn.loader import ModelSource
 from engine.domain.actors import SYSTEM, Actor
+from engine.domain.model import ModelSource
 from engine.persistence.models import ModelDraft
-from engine.services import deployment
+from engine.services.process_models import deployment
 from tests.conftest import DATA
 from tests.webapp.conftest import Web, login
 

@@ -9,10 +9,10 @@ import re
 import pytest
 from lxml import etree
 
+from engine.demo.samples import PROCESSES_DIR
 from engine.domain.actors import SYSTEM
-from engine.services import deployment
-from engine.services.demo import PROCESSES_DIR
-from engine.services.modeler import new_process_xml
+from engine.services.process_models import deployment
+from engine.services.process_models.modeler import new_process_xml
 from tests.conftest import DATA
 from tests.webapp.conftest import Web, csrf_of, login
 
@@ -63,7 +63,7 @@ def test_signed_out_visitors_are_sent_to_the_login(web: Web) -> None:
 
 
 def test_admin_may_edit_models(web: Web) -> None:
-    from engine.services import directory
+    from engine.services.admin import directory
     from tests.webapp.conftest import _password_hash
 
     directory.add_user(web.ctx.uow(), "ada", "admin", [], password_hash=_password_hash())

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.persistence.models import User
-from engine.services import notifications
+from engine.services.notifications import notify as notifications
 from tests.webapp.conftest import Web, csrf_of, login
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.persistence.models import AuditEntry
-from engine.services import directory
+from engine.services.admin import directory
 from tests.webapp.conftest import Web, _password_hash, login
 
 NOVEMBER = "?from=2026-11-01&to=2026-11-30"

@@ -1,0 +1,1 @@
+"""Administration: offices, users and tokens, sign-in sessions, the working-day calendar."""

@@ -1,0 +1,1 @@
+"""Reporting: the supervisor dashboard and the indicators (Kennzahlen), with small counts withheld."""

@@ -1,0 +1,210 @@
+"""Mirror one engine step into our tables: human tasks, timers, history, incidents.
+
+Called inside the transaction of the use case that ran the step, after the runtime has
+returned a :class:`~engine.bpmn.runtime.StepResult`. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.bpmn.runtime import INTERNAL_SPEC_TYPES, ReadyHumanTask, StepResult
+from engine.calendar import WorkingDayCalendar
+from engine.domain.model import HumanTaskMeta, ProcessMeta
+from engine.persistence import store
+from engine.persistence.models import NO_DUE_DATE, InstanceStatus, Office, TaskState, TimerKind, User, due_sort_of
+from engine.persistence.store import InstanceRecord
+from engine.services.stepping.consent_hold import CaseConsents, case_consents, request_row
+from engine.services.stepping.deadlines import DEFAULT_REMIND_BEFORE, due_at, escalation_rows
+
+
+@dataclass(frozen=True)
+class NewTask:
+    id: UUID
+    office_id: int
+    bpmn_id: str
+
+
+@dataclass(frozen=True)
+class Projection:
+    """What a step changed in our tables, for the caller's reply."""
+
+    created: list[NewTask]
+    status: str
+    ended_at: datetime | None
+    timers_added: bool = False  # new timer rows: sleeping schedulers must be woken
+
+
+@dataclass
+class ProjectionContext:
+    calendar: WorkingDayCalendar
+    office_ids: dict[str, int]  # office code -> id; ids never change once created
+    remind_before: str = DEFAULT_REMIND_BEFORE  # KIM_REMIND_BEFORE; a task's remindBefore wins
+
+
+def apply_step(session: Session, instance: InstanceRecord, result: StepResult,
+               metas: Mapping[str, ProcessMeta], pctx: ProjectionContext) -> Projection:
+    """Bring tasks, timers and history of ``instance`` in line with ``result``."""
+    now = clock.now()
+    created, escalations = _sync_human_tasks(session, instance, result.ready_human, metas, pctx, now)
+    bpmn_timers = _sync_bpmn_timers(session, instance, result, now)
+    _record_history(session, instance, result)
+    added = escalations or bpmn_timers
+    if result.incident is not None:
+        store.add_incident(session, {"instance_id": instance.id, "element_id": result.incident.element_id,
+                                     "message": result.incident.message[:4000], "created_at": now})
+        return Projection(created, InstanceStatus.INCIDENT.value, None, added)
+    if result.completed:
+        return Projection(created, InstanceStatus.COMPLETED.value, now, added)
+    return Projection(created, InstanceStatus.RUNNING.value, None, added)
+
+
+def find_meta(metas: Mapping[str, ProcessMeta], ready: ReadyHumanTask) -> HumanTaskMeta | None:
+    for process_id in ready.process_chain:
+        meta = metas.get(process_id)
+        if meta is not None and ready.bpmn_id in meta.human_tasks:
+            return meta.human_tasks[ready.bpmn_id]
+    for meta in metas.values():  # embedded subprocesses belong to their process' metadata
+        if ready.bpmn_id in meta.human_tasks:
+            return meta.human_tasks[ready.bpmn_id]
+    return None
+
+
+def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[ReadyHumanTask],
+                      metas: Mapping[str, ProcessMeta], pctx: ProjectionContext,
+                      now: datetime) -> tuple[list[NewTask], bool]:
+    open_rows = store.open_tasks(session, instance.id)
+    ready_ids = {r.spiff_id for r in ready}
+    # Gone from the workflow: interrupted by an event, or the process ended or was cancelled.
+    store.cancel_tasks(session, [tid for sid, tid in open_rows.items() if sid not in ready_ids], now)
+    created: list[NewTask] = []
+    task_rows: list[dict[str, Any]] = []
+    timer_rows: list[dict[str, Any]] = []
+    consents: CaseConsents | None = None
+    for item in ready:
+        if item.spiff_id in open_rows:
+            continue
+        meta = find_meta(metas, item)
+        if meta is None or meta.office is None:
+            raise LookupError(f"no routing for user task '{item.bpmn_id}' (deploy-time check missed it)")
+        if instance.case_id is not None:
+            consents = consents or case_consents(session, instance.case_id)
+            meta = _for_case_owner(meta, consents)
+        row = _task_row(session, instance, item, meta, pctx, now)
+        task_rows.append(row)
+        if consents is not None:
+            assert meta.office is not None  # noqa: S101  # checked above
+            if consents.needs_consent(meta.office):
+                task_rows += _hold(session, instance, row, meta.office, consents, pctx, now)
+                continue
+        timer_rows += escalation_rows(instance.id, row["id"], row["spiff_task_id"], row["bpmn_id"],
+                                      row["escalate_after"], row["due_at"], pctx.calendar, now,
+                                      row["remind_before"])
+        created.append(NewTask(row["id"], row["office_id"], item.bpmn_id))
+    store.insert_rows(session, store.TASK, task_rows)
+    store.insert_rows(session, store.TIMER, timer_rows)
+    return created, bool(timer_rows)
+
+
+def _for_case_owner(meta: HumanTaskMeta, consents: CaseConsents) -> HumanTaskMeta:
+    """A lane "CM" means the case management that runs the case: a welfare organisation's
+    case manager (FW) gets the steps of the cases it owns."""
+    if meta.office == "CM" and consents.owner_code == "FW":
+        return replace(meta, office="FW")
+    return meta
+
+
+def _hold(session: Session, instance: InstanceRecord, row: dict[str, Any], office: str, consents: CaseConsents,
+          pctx: ProjectionContext, now: datetime) -> list[dict[str, Any]]:
+    """No consent for the office yet: the task waits, case management is asked to obtain it."""
+    assert instance.case_id is not None  # noqa: S101  # only cases have consents
+    row.update(state=TaskState.HELD.value, due_at=None, due_sort=NO_DUE_DATE)
+    if consents.owner_office_id is None:
+        return []
+    request = request_row(session, instance.case_id, instance.id, row["process_id"], office,
+                          consents.owner_office_id, pctx.calendar, now)
+    return [request] if request else []
+
+
+def _office_id(session: Session, code: str, cache: dict[str, int]) -> int:
+    if code not in cache:
+        cache.clear()
+        cache.update({c: i for c, i in session.execute(select(Office.code, Office.id))})
+    if code not in cache:
+        raise LookupError(f"office '{code}' no longer exists")
+    return cache[code]
+
+
+def _task_row(session: Session, instance: InstanceRecord, item: ReadyHumanTask, meta: HumanTaskMeta,
+              pctx: ProjectionContext, now: datetime) -> dict[str, Any]:
+    assert meta.office is not None  # noqa: S101  # checked by the caller
+    assignee_id = None
+    if meta.assignee:
+        assignee_id = session.scalar(select(User.id).where(User.username == meta.assignee.lower()))
+    row: dict[str, Any] = {
+        "id": uuid4(), "instance_id": instance.id, "case_id": instance.case_id, "spiff_task_id": item.spiff_id,
+        "process_id": item.process_chain[-1], "bpmn_id": item.bpmn_id, "name": (meta.name or item.name)[:300],
+        "office_id": _office_id(session, meta.office, pctx.office_ids), "assignee_id": assignee_id,
+        "state": TaskState.CLAIMED.value if assignee_id else TaskState.OPEN.value,
+        "created_at": now, "due_at": due_at(meta.due_in, _due_start(meta, item, now, pctx.calendar), pctx.calendar),
+        "escalation_level": 0, "escalate_after": meta.escalate_after, "due_in": meta.due_in,
+        "remind_before": meta.remind_before or pctx.remind_before,
+        "due_sort": NO_DUE_DATE,
+        "form_key": meta.form_key, "data": {}, "version": 1,
+    }
+    row["due_sort"] = due_sort_of(row["due_at"])
+    return row
+
+
+def _due_start(meta: HumanTaskMeta, item: ReadyHumanTask, now: datetime, calendar: WorkingDayCalendar) -> datetime:
+    """Deadlines count from the task's creation, or from a date in the data (``dueFrom``),
+    e.g. first contact is due 10 working days after the referral, not after data entry."""
+    if not meta.due_from:
+        return now
+    value: Any = item.data
+    for part in meta.due_from.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    try:
+        day = date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        day = None
+    if day is None:
+        return now
+    return datetime.combine(day, time(12), tzinfo=calendar.tz)
+
+
+def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepResult, now: datetime) -> bool:
+    rows = store.bpmn_timers(session, instance.id)
+    wanted = {t.spiff_id: t for t in result.timers}
+    moved = False
+    store.delete_timers(session, (timer_id for sid, (timer_id, _) in rows.items() if sid not in wanted))
+    new_rows = []
+    for spiff_id, timer in wanted.items():
+        existing = rows.get(spiff_id)
+        if existing is None:
+            new_rows.append({"id": uuid4(), "instance_id": instance.id, "spiff_task_id": spiff_id,
+                             "kind": TimerKind.BPMN.value, "level": 0, "bpmn_id": timer.bpmn_id[:200],
+                             "fire_at": timer.fire_at, "created_at": now, "attempts": 0})
+        elif existing[1] != timer.fire_at:
+            store.move_timer(session, existing[0], timer.fire_at)
+            moved = True
+    store.insert_rows(session, store.TIMER, new_rows)
+    return bool(new_rows) or moved
+
+
+def _record_history(session: Session, instance: InstanceRecord, result: StepResult) -> None:
+    store.add_history(session, [
+        {"instance_id": instance.id, "spiff_task_id": f.spiff_id, "bpmn_id": f.bpmn_id[:200],
+         "name": f.name[:300], "kind": f.kind[:64], "state": f.state,
+         "finished_at": datetime.fromtimestamp(f.finished_at, tz=UTC)}
+        for f in result.finished
+        if f.state == "COMPLETED" and f.kind not in INTERNAL_SPEC_TYPES and f.bpmn_id != "Root"
+    ])

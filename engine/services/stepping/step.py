@@ -1,0 +1,120 @@
+"""One engine step, the same for every use case that moves a workflow.
+
+Start a process, complete a human task, fire due timers, retry after an incident, migrate:
+each locks the instance row (the caller does), then comes here to restore the live state,
+let the runtime run, mirror the result into our tables (:mod:`.projection`), save the state
+with a compare-and-set on its version, and audit what happened. Nothing here commits: the
+step belongs to the caller's unit of work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.bpmn.runtime import StepResult
+from engine.bpmn.state import STATE_FORMAT
+from engine.domain.actors import SYSTEM, Actor
+from engine.domain.errors import Conflict, NotFound
+from engine.persistence import audit_log, store
+from engine.persistence.definitions import (
+    calls_of,
+    latest_definition,
+    process_meta_of,
+    resolve_dependencies,
+    spec_key_of,
+)
+from engine.persistence.models import InstanceStatus
+from engine.persistence.signals import notify_timers_changed
+from engine.persistence.store import InstanceRecord
+from engine.services.context import EngineContext
+from engine.services.stepping.deadlines import DEFAULT_REMIND_BEFORE
+from engine.services.stepping.projection import Projection, ProjectionContext, apply_step
+from engine.services.stepping.specs import InstanceSpec, instance_spec
+
+Workflow = Any  # a SpiffWorkflow BpmnWorkflow (untyped library)
+
+
+def audit_instance(session: Session, actor: Actor, action: str, object_type: str, object_id: object,
+                   instance: InstanceRecord | None = None, details: Mapping[str, Any] | None = None) -> None:
+    """An audit entry about something in an instance, filed under its case."""
+    audit_log.record(session, actor, action, object_type, object_id,
+                     case_id=instance.case_id if instance else None,
+                     instance_id=instance.id if instance else None, details=details)
+
+
+def projection_context(ctx: EngineContext) -> ProjectionContext:
+    return ProjectionContext(ctx.calendar, ctx.office_ids,
+                             str(ctx.config.get("KIM_REMIND_BEFORE") or DEFAULT_REMIND_BEFORE))
+
+
+def restore(session: Session, ctx: EngineContext, instance: InstanceRecord) -> tuple[Workflow, InstanceSpec]:
+    """The instance's live workflow, rebuilt from its saved state on its compiled specs."""
+    spec = instance_spec(session, instance)
+    return ctx.runtime.restore(spec.bundle, instance.state), spec
+
+
+def advance(session: Session, ctx: EngineContext, instance: InstanceRecord,
+            run: Callable[[Workflow], StepResult]) -> tuple[StepResult, Projection, Workflow]:
+    """Restore, ``run`` one action on the workflow, persist and project the result."""
+    workflow, spec = restore(session, ctx, instance)
+    result = run(workflow)
+    return result, persist_step(session, ctx, instance, workflow, result, spec), workflow
+
+
+def persist_step(session: Session, ctx: EngineContext, instance: InstanceRecord, workflow: Workflow,
+                 result: StepResult, spec: InstanceSpec) -> Projection:
+    """Project the step into our tables and save the live state (compare-and-set on its version)."""
+    projection = apply_step(session, instance, result, spec.metas, projection_context(ctx))
+    if not store.save_instance(session, instance, ctx.runtime.snapshot(workflow), projection.status,
+                               projection.ended_at, STATE_FORMAT):
+        raise Conflict("the process was changed by someone else; try again")
+    if projection.timers_added:
+        notify_timers_changed(session)
+    if projection.status == InstanceStatus.COMPLETED.value and instance.case_id is not None:
+        _close_case(session, instance, result.data)
+    return projection
+
+
+def _close_case(session: Session, instance: InstanceRecord, data: Mapping[str, Any]) -> None:
+    """The case's process ended: the case is closed, with the reason the closure step recorded."""
+    reason = data.get("closure_reason") or store.last_value(session, instance.id, "closure_reason")
+    if store.close_case(session, instance.case_id, str(reason)[:64] if reason else None, clock.now()):
+        audit_log.record(session, SYSTEM, "case.close", "case", instance.case_id, case_id=instance.case_id,
+                         instance_id=instance.id, details={"reason": reason})
+
+
+@dataclass(frozen=True)
+class Started:
+    instance_id: UUID
+    task_ids: list[UUID]
+    status: str
+
+
+def start(session: Session, ctx: EngineContext, process_id: str, data: Mapping[str, Any], actor: Actor,
+          case_id: UUID | None = None, business_key: str | None = None) -> Started:
+    """Start the newest version of ``process_id`` inside the caller's transaction."""
+    definition = latest_definition(session, "process", process_id)
+    if definition is None:
+        raise NotFound(f"no deployed process '{process_id}'")
+    deps = resolve_dependencies(session, calls_of(process_meta_of(definition)), {process_id})
+    instance = InstanceRecord(
+        id=uuid4(), definition_id=definition.id, dependency_ids={k: d.id for k, d in deps.items()},
+        spec_key=spec_key_of([definition, *sorted(deps.values(), key=lambda d: d.id)]),
+        case_id=case_id, status=InstanceStatus.RUNNING.value, state="", version=1)
+    store.insert_instance(session, {
+        "id": instance.id, "definition_id": instance.definition_id, "dependency_ids": instance.dependency_ids,
+        "spec_key": instance.spec_key, "case_id": case_id, "business_key": business_key,
+        "status": instance.status, "state": "", "state_format": STATE_FORMAT, "version": 1,
+        "started_at": clock.now(), "started_by": actor.username})
+    spec = instance_spec(session, instance)
+    workflow, result = ctx.runtime.start(spec.bundle, dict(data))
+    projection = persist_step(session, ctx, instance, workflow, result, spec)
+    audit_instance(session, actor, "instance.start", "process_instance", instance.id, instance,
+                   {"process_id": process_id, "version": definition.version})
+    return Started(instance.id, [t.id for t in projection.created], projection.status)

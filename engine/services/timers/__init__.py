@@ -1,0 +1,1 @@
+"""Timers: fire due BPMN timers, "due soon" reminders and escalation levels."""

@@ -1,0 +1,40 @@
+"""Build the engine for a process: database, calendar, runtime, and the operations models may call.
+
+Entry points (the web app, the CLI, the scheduler) call :func:`create_context` once per
+process. This is the one module that knows every room, because it plugs the rooms'
+operations into the runtime (BPMN service tasks call them by name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.bpmn.runtime import Runtime
+from engine.config import load_config
+from engine.persistence.database import make_database
+from engine.services.calendar import municipal_calendar_from_config
+from engine.services.context import EngineContext
+from engine.services.screening.decisions import evaluate_decision
+
+
+def create_context(overrides: Mapping[str, Any] | None = None) -> EngineContext:
+    config = load_config(overrides)
+    calendar = municipal_calendar_from_config(config)  # NRW holidays + KIM_CLOSING_DAYS + table
+    runtime = Runtime(calendar)
+    ctx = EngineContext(make_database(config["KIM_DATABASE_URL"]), calendar, runtime, config)
+    runtime.services.update(_engine_services(ctx))
+    return ctx
+
+
+def _engine_services(ctx: EngineContext) -> dict[str, Any]:
+    """Operations that BPMN service tasks may call. Each reads what it needs in its own
+    short read-only transaction; none writes, so an engine step stays one transaction."""
+
+    def residence_paths(params: dict[str, Any]) -> Any:
+        inputs = params.get("inputs")
+        if not isinstance(inputs, dict):
+            raise ValueError("the screening needs a parameter 'inputs' holding an object")
+        return evaluate_decision(ctx, "residence_paths", inputs).to_json()
+
+    return {"residence_paths": residence_paths}
