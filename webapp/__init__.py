@@ -12,6 +12,11 @@ from flask import Flask
 from engine.config import load_config
 from engine.forms import FormRegistry
 from engine.services.wiring import create_context
+from webapp import admin, auth, casework, modeler, notifications, reports, supervision
+from webapp.cli import register_cli
+from webapp.core.errors import register_error_handlers
+from webapp.core.i18n import init_i18n
+from webapp.core.security import init_security
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024 + 64 * 1024  # a 2 MiB model plus multipart overhead
 
@@ -49,46 +54,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _register(app: Flask) -> None:
-    from webapp.api import api
-    from webapp.auth import auth
-    from webapp.cli import register_cli
-    from webapp.errors import register_error_handlers
-    from webapp.i18n import init_i18n
-    from webapp.security import init_security
-    from webapp.ui import ui
+AREAS = (auth, casework, supervision, modeler, reports, admin, notifications)
+"""Each area registers its blueprints, navigation entries and OpenAPI part in its ``init_app``."""
 
+
+def _register(app: Flask) -> None:
     init_i18n(app)
     init_security(app)
     register_error_handlers(app)
-    app.register_blueprint(api)
-    app.register_blueprint(auth)
-    app.register_blueprint(ui)
-    from webapp.dashboard import dashboard  # supervisor dashboard /supervision, /api/v1/reports/dashboard
-    app.register_blueprint(dashboard)
-    from webapp.modeler import register_modeler  # the modeler pages and GET /api/v1/offices
-    register_modeler(app)
-    from webapp.model_review import register_model_review  # forms editor, model versions, diff
-    register_model_review(app)
-    from webapp.api_models import register_api_models  # model check, drafts, publish/approve
-    register_api_models(app)
-    from webapp.migration_pages import register_migration  # case migration to new versions, instance view
-    register_migration(app)
-    from webapp.reports import register_reports  # indicators (KPIs) API and page
-    register_reports(app)
-    from webapp.admin_calendar import register_admin_calendar  # working-day calendar, closing days
-    register_admin_calendar(app)
-    from webapp.notifications import notifications  # /notifications page and /api/v1/notifications
-    app.register_blueprint(notifications)
+    for area in AREAS:
+        area.init_app(app)
     register_cli(app)
+    app.after_request(_security_headers)
 
-    @app.after_request
-    def security_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -20,7 +20,7 @@ from engine.demo.samples import PROCESSES_DIR, SAMPLES, form_data
 from engine.domain.errors import InvalidInput
 from engine.domain.residence import screening_fields
 from engine.forms import DEFAULT_FORMS_DIR, FormRegistry
-from webapp.forms_html import fields_for, parse_posted
+from webapp.core.forms_html import fields_for, parse_posted
 
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 REGISTRY = FormRegistry()

@@ -174,11 +174,11 @@ def test_office_filter_lists_only_the_callers_offices(seeded: Web) -> None:
 
 
 def test_escalated_list_is_capped_and_says_so(seeded: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    import webapp.dashboard
+    import webapp.supervision.pages
     from engine.services.reporting.supervision import dashboard as service
 
     monkeypatch.setattr(service, "ESCALATED_LIMIT", 10)
-    monkeypatch.setattr(webapp.dashboard, "ESCALATED_LIMIT", 10)
+    monkeypatch.setattr(webapp.supervision.pages, "ESCALATED_LIMIT", 10)
     html = _signed_in(seeded, "adele").get("/supervision").get_data(as_text=True)  # 14 escalated tasks
     section = html[html.index('id="t-escalated"'):html.index('id="t-overdue_steps"')]
     assert section.count("<tr><td>") == 10

@@ -1,0 +1,19 @@
+"""Administration: the working-day calendar and the audit trail for auditors."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from engine.services.admin import closing_days
+from webapp.admin import calendar, openapi
+from webapp.admin.audit import api_audit
+from webapp.core.nav import NavItem, register_nav
+from webapp.core.openapi import register_openapi
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(calendar.admin_calendar)
+    app.register_blueprint(api_audit)
+    register_openapi(app, calendar.describe)
+    register_openapi(app, openapi.describe)
+    register_nav(app, NavItem("admin_calendar.page", "Arbeitskalender", closing_days.ADMIN_ROLES, order=90))

@@ -1,0 +1,63 @@
+"""Sign in and out (browser). The REST API uses personal tokens instead (see security.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from engine.services.admin import sessions
+from webapp.core.security import CSRF_FIELD, SessionUser, csrf_token, engine_context
+
+auth = Blueprint("auth", __name__, template_folder="templates")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths: an open redirect would help phishing."""
+    if not target:
+        return url_for("ui.inbox")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("ui.inbox")
+    return target
+
+
+@auth.get("/login")
+def login_form() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("ui.inbox"))
+    return render_template("login.html", csrf=csrf_token(), error=None, username="",
+                           next=request.args.get("next", ""))
+
+
+@auth.post("/login")
+def login() -> Any:
+    username = request.form.get("username", "")
+    try:
+        signed_in = sessions.sign_in(engine_context(), username, request.form.get("password", ""),
+                                     request.remote_addr or "unknown")
+    except sessions.LoginFailed:
+        return render_template("login.html", csrf=csrf_token(), username=username,
+                               error=_("Anmeldung fehlgeschlagen. Bitte prüfen Sie Benutzername und Passwort."),
+                               next=request.form.get("next", "")), 401
+    lang = session.get("lang")
+    session.clear()  # nothing of the anonymous session survives the sign-in
+    if lang:
+        session["lang"] = lang
+    user = sessions.resume(engine_context(), signed_in.session_id)
+    assert user is not None  # noqa: S101  # just created
+    login_user(SessionUser(signed_in.session_id, user))
+    session[CSRF_FIELD] = csrf_token()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@auth.post("/logout")
+def logout() -> Any:
+    if current_user.is_authenticated:
+        sessions.sign_out(engine_context(), current_user.id)
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login_form"))

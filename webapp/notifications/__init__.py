@@ -1,0 +1,16 @@
+"""The in-app notifications: the list page, the unread badge and the API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from webapp.core.nav import NavItem, register_nav
+from webapp.core.openapi import register_openapi
+from webapp.notifications.pages import ALL_ROLES, describe_api, notifications
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(notifications)
+    register_nav(app, NavItem("notifications.page", "Benachrichtigungen", ALL_ROLES, order=80,
+                              count_key="notifications"))
+    register_openapi(app, describe_api)

@@ -1,0 +1,17 @@
+"""The indicators (Kennzahlen): page, CSV and API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from engine.services.reporting import kpis
+from webapp.core.nav import NavItem, register_nav
+from webapp.core.openapi import register_openapi
+from webapp.reports.pages import describe, reports
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(reports)
+    register_openapi(app, describe)
+    register_nav(app, NavItem("reports.kpis_page", "Kennzahlen", kpis.REPORT_ROLES, order=80,
+                              offices=(kpis.REPORT_OFFICE,)))

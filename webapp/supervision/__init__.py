@@ -1,0 +1,15 @@
+"""The supervisor dashboard (Steuerung) for office leads: pages, CSV downloads and its API."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from webapp.core.nav import NavItem, register_nav
+from webapp.core.openapi import register_openapi
+from webapp.supervision.pages import dashboard, describe_api
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(dashboard)
+    register_nav(app, NavItem("dashboard.page", "Steuerung", ("supervisor", "admin"), order=40))
+    register_openapi(app, describe_api)
