@@ -44,21 +44,57 @@ def entry_hash(values: Mapping[str, Any]) -> str:
     return hashlib.sha256(_content(values).encode()).hexdigest()
 
 
+QUEUE_KEY = "kim_audit_queue"
+
+
 def record(session: Session, actor: Actor, action: str, object_type: str, object_id: object = None,
            case_id: UUID | None = None, instance_id: UUID | None = None,
            details: Mapping[str, Any] | None = None) -> None:
-    """Append one entry in the caller's transaction."""
+    """Queue one entry in the caller's transaction; it is appended just before the commit."""
+    entry: dict[str, Any] = {
+        "at": clock.now(), "actor": actor.username, "action": action, "object_type": object_type,
+        "object_id": _s(object_id), "case_id": case_id, "instance_id": instance_id,
+        "details": json.loads(json.dumps(dict(details or {}), default=str)),
+    }
+    session.info.setdefault(QUEUE_KEY, []).append(entry)
+
+
+def has_queued(session: Session) -> bool:
+    return bool(session.info.get(QUEUE_KEY))
+
+
+def take_queued(session: Session) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = session.info.pop(QUEUE_KEY, None) or []
+    return entries
+
+
+def discard_queued(session: Session) -> None:
+    session.info.pop(QUEUE_KEY, None)
+
+
+def append_queued(session: Session) -> None:
+    """SQLAlchemy ``before_commit`` hook: the queued entries go in with the transaction."""
+    entries = take_queued(session)
+    if entries:
+        append(session, entries)
+
+
+def append(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Chain and insert ``entries`` in this transaction, in the order they were queued.
+
+    Writers are serialized while they append: on PostgreSQL with a transaction-scoped advisory
+    lock, held from here to the commit that follows at once; on SQLite by the write lock.
+    """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
-    prev = conn.execute(select(AUDIT.c.hash).order_by(AUDIT.c.id.desc()).limit(1)).scalar()
-    values: dict[str, Any] = {
-        "at": clock.now(), "actor": actor.username, "action": action, "object_type": object_type,
-        "object_id": _s(object_id), "case_id": case_id, "instance_id": instance_id,
-        "details": json.loads(json.dumps(dict(details or {}), default=str)), "prev_hash": prev or GENESIS,
-    }
-    values["hash"] = entry_hash(values)
-    conn.execute(insert(AUDIT), [values])
+    prev = conn.execute(select(AUDIT.c.hash).order_by(AUDIT.c.id.desc()).limit(1)).scalar() or GENESIS
+    rows = []
+    for entry in entries:
+        values = {**entry, "prev_hash": prev}
+        values["hash"] = prev = entry_hash(values)
+        rows.append(values)
+    conn.execute(insert(AUDIT), rows)
 
 
 @dataclass(frozen=True)

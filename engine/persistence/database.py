@@ -9,9 +9,8 @@ transactions and row locks (``FOR UPDATE``) serialize work on one process instan
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,40 +18,41 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.persistence import audit_log
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 @dataclass(frozen=True)
 class Database:
-    """A pair of engines on one database: ``write`` takes the write lock at BEGIN on SQLite."""
+    """A pair of engines on one database: ``write`` takes the write lock at BEGIN on SQLite.
+
+    Each engine has its session factory here, made once with the database (sessions keep what
+    they loaded after commit and flush only when asked: units of work control both).
+    """
 
     url: str
     write: Engine
     read: Engine
+    write_sessions: sessionmaker[Session] = field(init=False, repr=False, compare=False)
+    read_sessions: sessionmaker[Session] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name, engine in (("write_sessions", self.write), ("read_sessions", self.read)):
+            factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+            event.listen(factory, "before_commit", audit_log.append_queued)  # queued audit entries go in last
+            object.__setattr__(self, name, factory)
 
     @property
     def is_sqlite(self) -> bool:
         return self.write.dialect.name == "sqlite"
 
     def session(self, write: bool = True) -> Session:
-        return _session_factory(self.write if write else self.read)()
+        return (self.write_sessions if write else self.read_sessions)()
 
     def dispose(self) -> None:
         self.write.dispose()
         self.read.dispose()
-
-
-_factories: dict[int, sessionmaker[Session]] = {}
-_factories_lock = threading.Lock()
-
-
-def _session_factory(engine: Engine) -> sessionmaker[Session]:
-    with _factories_lock:
-        factory = _factories.get(id(engine))
-        if factory is None:
-            factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
-            _factories[id(engine)] = factory
-        return factory
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:

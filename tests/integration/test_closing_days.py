@@ -22,8 +22,8 @@ from engine.demo.walker import office_actors
 from engine.domain.actors import SYSTEM, Actor
 from engine.domain.errors import InvalidInput, NotAllowed, NotFound
 from engine.persistence.models import AuditEntry, HumanTask, Timer
-from engine.services.admin import closing_days
 from engine.services import calendar as calendar_module
+from engine.services.admin import closing_days
 from engine.services.calendar import MunicipalCalendar
 from engine.services.casework import cases
 from engine.services.casework.instances import start_instance

@@ -20,8 +20,9 @@ from engine.bpmn.runtime import INTERNAL_SPEC_TYPES, ReadyHumanTask, StepResult
 from engine.calendar import WorkingDayCalendar
 from engine.domain.model import HumanTaskMeta, ProcessMeta
 from engine.persistence import store
-from engine.persistence.models import NO_DUE_DATE, InstanceStatus, Office, TaskState, TimerKind, User, due_sort_of
+from engine.persistence.models import NO_DUE_DATE, InstanceStatus, TaskState, TimerKind, User, due_sort_of
 from engine.persistence.store import InstanceRecord
+from engine.services.context import OfficeIds
 from engine.services.stepping.consent_hold import CaseConsents, case_consents, request_row
 from engine.services.stepping.deadlines import DEFAULT_REMIND_BEFORE, due_at, escalation_rows
 
@@ -46,7 +47,7 @@ class Projection:
 @dataclass
 class ProjectionContext:
     calendar: WorkingDayCalendar
-    office_ids: dict[str, int]  # office code -> id; ids never change once created
+    offices: OfficeIds  # office code -> id, an immutable snapshot per lookup
     remind_before: str = DEFAULT_REMIND_BEFORE  # KIM_REMIND_BEFORE; a task's remindBefore wins
 
 
@@ -134,15 +135,6 @@ def _hold(session: Session, instance: InstanceRecord, row: dict[str, Any], offic
     return [request] if request else []
 
 
-def _office_id(session: Session, code: str, cache: dict[str, int]) -> int:
-    if code not in cache:
-        cache.clear()
-        cache.update({c: i for c, i in session.execute(select(Office.code, Office.id))})
-    if code not in cache:
-        raise LookupError(f"office '{code}' no longer exists")
-    return cache[code]
-
-
 def _task_row(session: Session, instance: InstanceRecord, item: ReadyHumanTask, meta: HumanTaskMeta,
               pctx: ProjectionContext, now: datetime) -> dict[str, Any]:
     assert meta.office is not None  # noqa: S101  # checked by the caller
@@ -152,7 +144,7 @@ def _task_row(session: Session, instance: InstanceRecord, item: ReadyHumanTask, 
     row: dict[str, Any] = {
         "id": uuid4(), "instance_id": instance.id, "case_id": instance.case_id, "spiff_task_id": item.spiff_id,
         "process_id": item.process_chain[-1], "bpmn_id": item.bpmn_id, "name": (meta.name or item.name)[:300],
-        "office_id": _office_id(session, meta.office, pctx.office_ids), "assignee_id": assignee_id,
+        "office_id": pctx.offices.id_of(session, meta.office), "assignee_id": assignee_id,
         "state": TaskState.CLAIMED.value if assignee_id else TaskState.OPEN.value,
         "created_at": now, "due_at": due_at(meta.due_in, _due_start(meta, item, now, pctx.calendar), pctx.calendar),
         "escalation_level": 0, "escalate_after": meta.escalate_after, "due_in": meta.due_in,

@@ -49,7 +49,7 @@ def audit_instance(session: Session, actor: Actor, action: str, object_type: str
 
 
 def projection_context(ctx: EngineContext) -> ProjectionContext:
-    return ProjectionContext(ctx.calendar, ctx.office_ids,
+    return ProjectionContext(ctx.calendar, ctx.offices,
                              str(ctx.config.get("KIM_REMIND_BEFORE") or DEFAULT_REMIND_BEFORE))
 
 
