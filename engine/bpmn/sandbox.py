@@ -17,6 +17,12 @@ timer expressions, script tasks and DMN cells all run here instead of through Py
    stopped inside the process (a single C call ignores ``sys.settrace``, nothing caps memory), so
    such code runs in a child process under ``RLIMIT_AS`` and a CPU limit, and the parent kills
    it when the wall-clock limit passes. Names and results cross as JSON.
+4. **Operating-system fence** around each worker (:mod:`engine.bpmn.os_fence`): after start-up the
+   worker installs a seccomp allow-list, so code that got past RestrictedPython still cannot open
+   files, use the network or start programs. A worker that cannot install it refuses to start, and
+   the sandbox raises :class:`SandboxUnavailableError` instead of running model code unfenced.
+   ``KIM_SANDBOX_FENCE=off`` (for development on a machine without seccomp, never in production)
+   runs the workers without it and says so in the log.
 
 Values: only JSON-like data goes in and comes out (str, int, float, bool, None, list, dict).
 Dates, datetimes and durations are converted to ISO 8601 text (``"2026-01-01"``,
@@ -28,6 +34,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
+import logging
 import math
 import os
 import select
@@ -49,6 +56,7 @@ from engine.bpmn import sandbox_worker as core
 
 __all__ = [
     "Sandbox",
+    "SandboxUnavailableError",
     "SandboxViolation",
     "ScriptError",
     "ScriptMemoryExceeded",
@@ -62,6 +70,9 @@ _WORKER_PATH: Final = os.path.abspath(core.__file__)
 _STARTUP_TIMEOUT: Final = 15.0
 _GRACE: Final = 0.25  # IPC and scheduling slack on top of the time limit
 _MIN_MEMORY: Final = 64 * 1024 * 1024
+FENCE_SETTING: Final = "KIM_SANDBOX_FENCE"
+
+_log = logging.getLogger(__name__)
 
 MAX_FAST_NODES: Final = 100
 FAST_INPUT_BUDGET: Final = 8192  # roughly characters of input the fast path may look at
@@ -103,6 +114,26 @@ class ScriptTimeout(ScriptError):  # reason: name fixed by the public interface
 
 class ScriptMemoryExceeded(ScriptError):  # reason: name fixed by the public interface
     """Model code needed more memory than the limit."""
+
+
+class SandboxUnavailableError(RuntimeError):
+    """No worker can run model code here, e.g. the kernel refuses the seccomp fence.
+
+    A fault of the installation, not of the model. In a running case SpiffWorkflow turns it into
+    an incident with this message; the step did not run, and a retry after the fix continues.
+    """
+
+
+def fence_from_environment(environ: Mapping[str, str] = os.environ) -> bool:
+    """``KIM_SANDBOX_FENCE``: ``on`` (the default) requires the fence, ``off`` runs without it.
+
+    There is deliberately no "use it when available": a missing fence must be noticed, not
+    silently accepted on exactly the machine that lacks it.
+    """
+    value = environ.get(FENCE_SETTING, core.FENCE_ON).strip().lower() or core.FENCE_ON
+    if value not in (core.FENCE_ON, core.FENCE_OFF):
+        raise ValueError(f"{FENCE_SETTING} must be '{core.FENCE_ON}' or '{core.FENCE_OFF}', not {value!r}")
+    return value == core.FENCE_ON
 
 
 @dataclass(frozen=True)
@@ -215,10 +246,11 @@ class _WorkerGoneError(Exception):
 class _Worker:
     """One child process running ``sandbox_worker.py``."""
 
-    def __init__(self, memory_limit: int) -> None:
+    def __init__(self, memory_limit: int, zone_key: str, fenced: bool) -> None:
         self.owner_pid = os.getpid()
+        fence = core.FENCE_ON if fenced else core.FENCE_OFF
         self.process = subprocess.Popen(  # noqa: S603  # reason: fixed argv, our own interpreter and module
-            [sys.executable, "-I", _WORKER_PATH, str(memory_limit)],
+            [sys.executable, "-I", _WORKER_PATH, str(memory_limit), zone_key, fence],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             bufsize=0, close_fds=True, cwd="/", env={}, start_new_session=True,
         )
@@ -229,7 +261,7 @@ class _Worker:
             raise RuntimeError("the sandbox worker could not start") from err
         if not ready.get("ready"):
             self.kill()
-            raise RuntimeError("the sandbox worker could not start")
+            raise _refusal(ready)
 
     @property
     def pid(self) -> int:
@@ -301,6 +333,17 @@ class _Worker:
         _ABANDONED.append(self.process)  # never collected here, so no "still running" warning
 
 
+def _refusal(message: Mapping[str, Any]) -> RuntimeError:
+    reason = message.get("error")
+    if not reason:
+        return RuntimeError("the sandbox worker could not start")
+    return SandboxUnavailableError(
+        f"the sandbox worker cannot fence itself off from the operating system: {reason}. "
+        f"Model code does not run without that fence; on a machine without seccomp (e.g. for "
+        f"development) {FENCE_SETTING}=off allows it"
+    )
+
+
 _ABANDONED: list[subprocess.Popen[bytes]] = []
 _POOLS: weakref.WeakSet[_WorkerPool] = weakref.WeakSet()
 
@@ -308,9 +351,11 @@ _POOLS: weakref.WeakSet[_WorkerPool] = weakref.WeakSet()
 class _WorkerPool:
     """Up to ``size`` workers shared by all threads; each serves one request at a time."""
 
-    def __init__(self, memory_limit: int, size: int) -> None:
+    def __init__(self, memory_limit: int, size: int, zone_key: str, fenced: bool) -> None:
         self._memory_limit = memory_limit
         self._size = size
+        self._zone_key = zone_key
+        self._fenced = fenced
         self._closed = False
         self._reset()
         _POOLS.add(self)
@@ -347,7 +392,7 @@ class _WorkerPool:
                     break
                 self._cond.wait()
         try:
-            return _Worker(self._memory_limit)
+            return _Worker(self._memory_limit, self._zone_key, self._fenced)
         except BaseException:
             with self._cond:
                 self._count -= 1
@@ -399,7 +444,9 @@ class Sandbox:
         *,
         max_workers: int = 4,
         zone: ZoneInfo = clock.BERLIN,
+        fence: bool | None = None,
     ) -> None:
+        """``fence``: None reads ``KIM_SANDBOX_FENCE`` (see :func:`fence_from_environment`)."""
         if time_limit <= 0:
             raise ValueError("time_limit must be positive")
         if memory_limit_bytes < _MIN_MEMORY:
@@ -407,7 +454,10 @@ class Sandbox:
         self.time_limit = time_limit
         self.memory_limit_bytes = memory_limit_bytes
         self._zone = zone
-        self._pool = _WorkerPool(memory_limit_bytes, max(1, max_workers))
+        self.fenced = fence_from_environment() if fence is None else fence
+        if not self.fenced:
+            _log.warning("%s=off: model code runs without the operating-system fence", FENCE_SETTING)
+        self._pool = _WorkerPool(memory_limit_bytes, max(1, max_workers), zone.key, self.fenced)
         self._fast_builtins = core.make_builtins(clock.now, zone, _fast_mod)
         self._finalizer = weakref.finalize(self, self._pool.close)
 
@@ -502,6 +552,8 @@ class Sandbox:
             return ScriptTimeout(f"the code used more than {self.time_limit:g} s of CPU time")
         if stopped_by == signal.SIGKILL:
             return ScriptMemoryExceeded("the code was stopped by the operating system, probably for memory")
+        if stopped_by == signal.SIGSYS:
+            return ScriptError("the code was stopped by the sandbox's operating-system fence")
         return ScriptError("the sandbox worker stopped unexpectedly")
 
     def _check(self, reply: dict[str, Any]) -> dict[str, Any]:

@@ -13,11 +13,14 @@ shared by the parent (:mod:`engine.bpmn.sandbox`) and the worker process:
 * conversion of values to JSON-like data (dates become ISO 8601 text, durations ISO 8601
   durations), because names and results cross the process boundary as JSON;
 * the worker loop: length-prefixed JSON over stdin/stdout, under ``RLIMIT_AS``, a CPU limit, no
-  core dumps and no file writes. The parent enforces the wall-clock limit and kills the worker.
+  core dumps and no file writes, and - once started - behind the seccomp fence of
+  :mod:`engine.bpmn.os_fence` (no files, no sockets, no new programs). A worker that cannot install
+  the fence refuses to start unless the parent asked for none (``KIM_SANDBOX_FENCE=off``). The
+  parent enforces the wall-clock limit and kills the worker.
 
-It deliberately imports only the standard library and RestrictedPython: the parent starts it by
-file path with ``python -I``, so the worker loads nothing of the engine (no database URL, no
-secrets, no SpiffWorkflow) and starts in a few milliseconds.
+It deliberately imports only the standard library, RestrictedPython and its sibling ``os_fence``:
+the parent starts it by file path with ``python -I``, so the worker loads nothing of the engine
+(no database URL, no secrets, no SpiffWorkflow) and starts in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -50,6 +53,15 @@ from RestrictedPython.Guards import (
 )
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer, copy_locations
 
+if __package__:  # imported as engine.bpmn.sandbox_worker
+    from engine.bpmn import os_fence
+else:  # run by file path as the worker; ``python -I`` puts no folder of ours on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import os_fence  # type: ignore[import-not-found, no-redef]
+    finally:
+        del sys.path[0]
+
 Mode = Literal["eval", "exec"]
 
 MAX_SOURCE_CHARS: Final = 100_000
@@ -59,6 +71,8 @@ MAX_INT_BITS: Final = 14_000  # below Python's 4300-digit limit for int <-> str,
 MAX_MESSAGE_CHARS: Final = 500
 MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
 HEADER: Final = struct.Struct(">I")
+FENCE_ON: Final = "on"
+FENCE_OFF: Final = "off"
 
 # Names that can never be data worth reading and would open the namespace or the interpreter.
 FORBIDDEN_NAMES: Final = frozenset(
@@ -579,8 +593,8 @@ def handle_request(body: bytes) -> dict[str, Any]:
         return {"ok": False, "kind": "violation", "message": err.reason, "line": err.line}
     _limit_cpu(float(request["time_limit"]))
     moment = datetime.fromisoformat(request["now"])
-    builtins = make_builtins(lambda: moment, ZoneInfo(request["tz"]), operator.mod)
     try:
+        builtins = make_builtins(lambda: moment, _zone(request["tz"]), operator.mod)
         if mode == "eval":
             return _expression_reply(run_expression(code, request["names"], builtins))
         scope = run_script(code, request["names"], builtins)
@@ -590,6 +604,13 @@ def handle_request(body: bytes) -> dict[str, Any]:
         return {"ok": False, "kind": "memory", "message": str(err)}
     except BaseException as err:  # SystemExit, KeyboardInterrupt raised by model code are its own errors
         return {"ok": False, "kind": "error", "message": describe_exception(err)}
+
+
+_ZONES: dict[str, ZoneInfo] = {}  # loaded before the fence: behind it no zone file can be read
+
+
+def _zone(key: str) -> ZoneInfo:
+    return _ZONES.get(key) or ZoneInfo(key)
 
 
 def _expression_reply(value: Any) -> dict[str, Any]:
@@ -653,12 +674,24 @@ def _read_frame(channel: IO[bytes]) -> bytes | None:
 
 
 def main(argv: list[str]) -> int:
-    """Serve requests until the parent closes our stdin."""
-    memory_limit = int(argv[0])
-    ZoneInfo("Europe/Berlin")  # warm the zone cache before the limits apply
+    """Serve requests until the parent closes our stdin.
+
+    ``argv``: the memory limit in bytes, the time zone of the engine, and ``on`` or ``off`` for
+    the operating-system fence. Without the fence it asked for, the worker refuses to start.
+    """
+    memory_limit, zone_key = int(argv[0]), argv[1] if len(argv) > 1 else "Europe/Berlin"
+    fenced = (argv[2] if len(argv) > 2 else FENCE_ON) != FENCE_OFF
+    _ZONES[zone_key] = ZoneInfo(zone_key)  # load the zone file while files can still be read
     out = _take_stdout()
     _apply_limits(memory_limit)
-    out.write(encode_frame({"ready": True, "pid": os.getpid()}))
+    if fenced:
+        try:
+            os_fence.install()
+        except os_fence.FenceUnavailableError as err:
+            out.write(encode_frame({"ready": False, "error": str(err)}))
+            out.flush()
+            return 1
+    out.write(encode_frame({"ready": True, "pid": os.getpid(), "fenced": fenced}))
     out.flush()
     while (body := _read_frame(sys.stdin.buffer)) is not None:
         out.write(_reply_frame(handle_request(body)))
