@@ -11,6 +11,8 @@ afterwards), set up with the engine's own functions (schema, offices, the four-s
 bench/data with its forms, one caseworker of office CM with an API token per client), and N
 server processes ``kim serve`` on consecutive loopback ports. Every client thread holds one
 keep-alive connection (http.client) to one server, the clients spread over the servers.
+Before the first phase every server takes one case through all four steps and reads the inbox
+once (untimed), so that no phase pays for first imports and model caches.
 
 Phases (counts are multiplied by --scale):
 
@@ -24,10 +26,11 @@ Phases (counts are multiplied by --scale):
                 the next task comes from the answer's next_tasks)
     complete_8  800 cases x 4 completions, 8 clients, each client its own cases
 
-A phase that finds too few open tasks or started cases (run alone with --phases) first starts
-the missing cases untimed. Per phase: requests, errors by status code (connection failures as
-``conn:<error>``, wrong answers as ``bad:<what>``), throughput over all requests, and
-p50/p95/p99 latency of the successful requests. At the end a table and
+A phase that finds too few open tasks or started cases (run alone with --phases, or after
+failed starts) first starts the missing cases untimed, in a few rounds; the report keeps them.
+Per phase: requests, errors by status code (connection failures as ``conn:<error>``, wrong
+answers as ``bad:<what>``), throughput over all requests, and p50/p95/p99 latency of the
+successful requests. At the end a table and
 bench/results/http-<db>-<timestamp>.json (figures, machine, database, server command).
 
     python bench/http.py [--db sqlite|postgres] [--processes N] [--workers N]
