@@ -19,8 +19,8 @@ install: $(STAMP)
 # Browser assets from npm (no CDN): bpmn-js (case diagrams, modeler), dmn-js (decision tables),
 # Chart.js (supervisor dashboard). Copied into webapp/static/vendor, which the app serves.
 ASSETS_STAMP := webapp/static/vendor/.stamp
-$(ASSETS_STAMP): package.json Makefile
-	npm install --no-audit --no-fund --loglevel=error
+$(ASSETS_STAMP): package.json package-lock.json Makefile
+	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR) webapp/static/vendor/dmn-js webapp/static/vendor/chart.js
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js node_modules/bpmn-js/dist/bpmn-modeler.production.min.js $(VENDOR)/
 	cp -r node_modules/bpmn-js/dist/assets/. $(VENDOR)/
@@ -50,8 +50,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The fast loop (plain `pytest`) deselects tests marked slow; `make test` runs every test.
 test: lint typecheck browser assets
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "slow or not slow"
 
 bench: $(STAMP)
 	$(BIN)/python bench/history.py

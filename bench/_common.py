@@ -61,8 +61,8 @@ def bench_context(backend: str) -> Iterator[EngineContext]:
     ctx = create_context({"KIM_DATABASE_URL": url})
     try:
         upgrade(ctx.db.write)
-        directory.seed_offices(ctx.uow())
-        deployment.deploy(ctx.uow(), deployment.read_model_paths([LOOP_MODEL]), SYSTEM)
+        ctx.run(directory.seed_offices)
+        ctx.run(deployment.deploy, deployment.read_model_paths([LOOP_MODEL]), SYSTEM)
         yield ctx
     finally:
         ctx.db.dispose()

@@ -97,13 +97,13 @@ class Store:
         """Schema, offices, the four-step model, and one caseworker of office CM with an API token
         per client (a real office has many people, each with a token of their own)."""
         upgrade(self.ctx.db.write)
-        directory.seed_offices(self.ctx.uow())
-        deployment.deploy(self.ctx.uow(), deployment.read_model_paths([MODEL]), SYSTEM)
+        self.ctx.run(directory.seed_offices)
+        self.ctx.run(deployment.deploy, deployment.read_model_paths([MODEL]), SYSTEM)
         tokens = []
         for i in range(1, users + 1):
             username = f"bench{i:02d}"
-            directory.add_user(self.ctx.uow(), username, "caseworker", ["CM"])
-            tokens.append(directory.create_token(self.ctx.uow(), username))
+            self.ctx.run(directory.add_user, username, "caseworker", ["CM"])
+            tokens.append(self.ctx.run(directory.create_token, username))
         return tokens
 
     def open_tasks(self) -> int:

@@ -23,7 +23,7 @@ WINDOW = 20
 
 def run(backend: str) -> None:
     with bench_context(backend) as ctx:
-        started = start_instance(ctx, "counselling_loop", {}, SYSTEM)
+        started = ctx.run(start_instance, "counselling_loop", {}, SYSTEM)
         task_id = started.task_ids[0]
         means: dict[int, float] = {}
         window: list[float] = []
@@ -31,7 +31,7 @@ def run(backend: str) -> None:
         last = MARKS[-1] + WINDOW
         for i in range(last):
             data = {"weitere_sitzung": i < last - 1, "sitzung": i, "notiz": f"Sitzung {i}"}
-            window.append(timed(lambda d=data, t=task_id: complete_task(ctx, t, SYSTEM, d)))
+            window.append(timed(lambda d=data, t=task_id: ctx.run(complete_task, t, SYSTEM, d)))
             for mark in MARKS:
                 if i == mark + WINDOW - 1:
                     means[mark] = statistics.mean(window[-WINDOW:])

@@ -86,8 +86,8 @@ def run(backend: str, completed: int) -> None:
     from webapp import create_app
 
     with bench_context(backend) as ctx:
-        directory.add_user(ctx.uow(), "bench", "caseworker", ["CM"])
-        token = directory.create_token(ctx.uow(), "bench")
+        ctx.run(directory.add_user, "bench", "caseworker", ["CM"])
+        token = ctx.run(directory.create_token, "bench")
         instance_id, office_id = _instance(ctx)
         began = time.perf_counter()
         _fill(ctx, instance_id, office_id, completed, "completed")

@@ -38,13 +38,13 @@ def plain_spiff(n: int) -> float:
 
 def persisted(backend: str, n: int) -> float:
     with bench_context(backend) as ctx:
-        started = start_instance(ctx, "counselling_loop", {}, SYSTEM)
+        started = ctx.run(start_instance, "counselling_loop", {}, SYSTEM)
         task_id = started.task_ids[0]
         spent = 0.0
         for i in range(n):
             data = {"weitere_sitzung": i < n - 1, "sitzung": i, "notiz": f"Sitzung {i}"}
             began = time.perf_counter()
-            complete_task(ctx, task_id, SYSTEM, data)
+            ctx.run(complete_task, task_id, SYSTEM, data)
             spent += time.perf_counter() - began
             if i < n - 1:
                 task_id = open_task_id(ctx, started.instance_id)

@@ -49,7 +49,7 @@ ESCALATION_DUE = datetime.fromisoformat("2026-12-05T08:00:00+01:00")  # after le
 
 def deploy_models(ctx: EngineContext) -> None:
     data = ROOT / "tests" / "data"
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([data / "timers.bpmn", data / "routing.bpmn"]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([data / "timers.bpmn", data / "routing.bpmn"]), SYSTEM)
     deploy_probe(ctx, Path(tempfile.mkdtemp(prefix="kim-bench-probe-")))
 
 

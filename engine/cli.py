@@ -1,24 +1,31 @@
-"""The ``kim`` command line (INTERFACES.md section 3).
+"""The ``kim`` command line (INTERFACES.md section 3), as click commands.
 
-Every command prints a one-line error and exits non-zero on bad input; tracebacks are for
-bugs only.
+The same commands serve the ``kim`` console script (:func:`main`, on the configuration from
+the environment) and ``flask --app webapp <command>`` (registered on the app by
+``webapp.cli``, on that app's configuration). Each command is an entry point: it opens one
+unit of work per use case (``ctx.run``) and commits it.
+
+Every command prints a one-line error and exits non-zero on bad input (2; 3 for a refused
+model, followed by one line per problem naming the element); tracebacks are for bugs only.
 """
 
 from __future__ import annotations
 
-import argparse
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, TypeVar
+
+import click
 
 from engine.domain.actors import SYSTEM
 from engine.domain.errors import EngineError, ModelInvalid
 from engine.persistence.migrate import upgrade
-from engine.scheduling.scheduler import add_arguments as add_scheduler_arguments
-from engine.scheduling.scheduler import scheduler_command
+from engine.scheduling.scheduler import DEFAULT_BATCH_LIMIT, scheduler_command
 from engine.services.admin import directory
 from engine.services.context import EngineContext
+from engine.services.notifications import digest, mail
 from engine.services.process_models import deployment
 from engine.services.timers.firing import fire_due_timers
 from engine.services.wiring import create_context
@@ -26,137 +33,178 @@ from engine.services.wiring import create_context
 EXIT_BAD_INPUT = 2
 EXIT_INVALID_MODEL = 3
 
-
-def _init_db(ctx: EngineContext, _args: argparse.Namespace) -> int:
-    upgrade(ctx.db.write)
-    added = directory.seed_offices(ctx.uow())
-    print(f"database ready ({ctx.db.write.url.render_as_string(hide_password=True)}); {added} offices added")
-    return 0
+ContextSource = Callable[[], EngineContext]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _deploy(ctx: EngineContext, args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in (args.paths or ["processes"])]
-    sources = deployment.read_model_paths(paths)
-    deployed = deployment.deploy(ctx.uow(), sources, SYSTEM)
-    for d in deployed:
-        note = "" if d.changed else " (unchanged)"
-        print(f"{d.kind} {d.key} version {d.version}{note}")
-    return 0
+class LazyContext:
+    """The console script's engine context: made on first use, disposed when the command ends."""
+
+    def __init__(self, factory: ContextSource) -> None:
+        self._factory = factory
+        self._ctx: EngineContext | None = None
+
+    def __call__(self) -> EngineContext:
+        if self._ctx is None:
+            self._ctx = self._factory()
+        return self._ctx
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.db.dispose()
+            self._ctx = None
 
 
-def _offices_add(ctx: EngineContext, args: argparse.Namespace) -> int:
-    office = directory.add_office(ctx.uow(), args.code, args.name)
-    print(f"office {office.code} added")
-    return 0
+def guarded(command: F) -> F:
+    """Engine errors become one line on stderr and an exit code (2, or 3 for a refused model)."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ModelInvalid as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            raise click.exceptions.Exit(EXIT_INVALID_MODEL) from exc
+        except (EngineError, ValueError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise click.exceptions.Exit(EXIT_BAD_INPUT) from exc
+
+    return run  # type: ignore[return-value]  # same signature as the wrapped command
 
 
-def _users_add(ctx: EngineContext, args: argparse.Namespace) -> int:
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
-    user = directory.add_user(ctx.uow(), args.username, args.role, args.office or [], password=password)
-    print(f"user {user.username} added")
-    return 0
+def build_cli(ctx_of: ContextSource, group_class: type[click.Group] = click.Group) -> click.Group:
+    """The engine's commands, each taking its engine context from ``ctx_of``."""
+    cli = group_class("kim", help="KIM Casework")
+    _admin_commands(cli, ctx_of)
+    _model_commands(cli, ctx_of)
+    _run_commands(cli, ctx_of)
+    return cli
 
 
-def _users_token(ctx: EngineContext, args: argparse.Namespace) -> int:
-    print(directory.create_token(ctx.uow(), args.username))
-    return 0
+def _admin_commands(cli: click.Group, ctx_of: ContextSource) -> None:
+    @cli.command("init-db", help="create or upgrade the schema, seed the offices")
+    @guarded
+    def init_db() -> None:
+        ctx = ctx_of()
+        upgrade(ctx.db.write)
+        added = ctx.run(directory.seed_offices)
+        click.echo(f"database ready ({ctx.db.write.url.render_as_string(hide_password=True)}); "
+                   f"{added} offices added")
+
+    @cli.group("offices", help="offices (routing targets of tasks)")
+    def offices() -> None:
+        pass
+
+    @offices.command("add")
+    @click.argument("code")
+    @click.argument("name")
+    @guarded
+    def offices_add(code: str, name: str) -> None:
+        office = ctx_of().run(directory.add_office, code, name)
+        click.echo(f"office {office.code} added")
+
+    @cli.group("users", help="people, their roles and personal API tokens")
+    def users() -> None:
+        pass
+
+    @users.command("add")
+    @click.argument("username")
+    @click.option("--role", required=True)
+    @click.option("--office", "offices", multiple=True)
+    @click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
+    @guarded
+    def users_add(username: str, role: str, offices: tuple[str, ...], password_stdin: bool) -> None:
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+        user = ctx_of().run(directory.add_user, username, role, list(offices), password=password)
+        click.echo(f"user {user.username} added")
+
+    @users.command("token", help="print a new personal API token (shown once, stored hashed)")
+    @click.argument("username")
+    @guarded
+    def users_token(username: str) -> None:
+        click.echo(ctx_of().run(directory.create_token, username))
 
 
-def _demo(ctx: EngineContext, args: argparse.Namespace) -> int:
-    from engine.demo.seed import seed_demo
+def _model_commands(cli: click.Group, ctx_of: ContextSource) -> None:
+    @cli.command("deploy", help="validate and deploy BPMN/DMN files or folders (default processes/)")
+    @click.argument("paths", nargs=-1)
+    @guarded
+    def deploy(paths: tuple[str, ...]) -> None:
+        sources = deployment.read_model_paths([Path(p) for p in (paths or ("processes",))])
+        for d in ctx_of().run(deployment.deploy, sources, SYSTEM):
+            click.echo(f"{d.kind} {d.key} version {d.version}{'' if d.changed else ' (unchanged)'}")
 
-    for line in seed_demo(ctx, cases=args.cases).lines():
-        print(line)
-    return 0
+    @cli.command("demo", help="seed a demo municipality with users and cases (once)")
+    @click.option("--cases", type=int, default=100, show_default=True, help="number of demo cases")
+    @guarded
+    def demo(cases: int) -> None:
+        from engine.demo.seed import seed_demo
 
-
-def _timers_run_due(ctx: EngineContext, _args: argparse.Namespace) -> int:
-    total = 0
-    while True:
-        report = fire_due_timers(ctx)
-        total += report.total + report.reminders  # deadline warnings count as fired timers too
-        if report.instances == 0:
-            break
-    print(f"{total} timers fired")
-    return 0
-
-
-def _notifications_send_due(ctx: EngineContext, _args: argparse.Namespace) -> int:
-    """Write today's digest if its time has come, then send every due notification mail once."""
-    from engine.services.notifications import digest, mail
-
-    written = digest.send_digests(ctx)
-    report = mail.send_all_due(ctx)
-    print(f"{written} digests written, {report.sent} mails sent, {report.retried} to retry later, "
-          f"{report.failed} given up")
-    return 0
+        for line in seed_demo(ctx_of(), cases=cases).lines():
+            click.echo(line)
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Usage mistakes end with one line on stderr, like every other error of the CLI."""
+def _run_commands(cli: click.Group, ctx_of: ContextSource) -> None:
+    @cli.group("timers", help="BPMN timers, reminders and escalations")
+    def timers() -> None:
+        pass
 
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"error: {message} (see '{self.prog} --help')\n")
+    @timers.command("run-due", help="fire every due timer once and exit")
+    @guarded
+    def timers_run_due() -> None:
+        ctx, total = ctx_of(), 0
+        while True:
+            report = fire_due_timers(ctx)
+            total += report.total + report.reminders  # deadline warnings count as fired timers too
+            if report.instances == 0:
+                break
+        click.echo(f"{total} timers fired")
 
+    @cli.group("notifications", help="the notification outbox")
+    def notifications() -> None:
+        pass
 
-Extension = Callable[["argparse._SubParsersAction[_OneLineParser]"], None]
+    @notifications.command("send-due", help="send due notification mails (and today's digest) once and exit")
+    @guarded
+    def notifications_send_due() -> None:
+        ctx = ctx_of()
+        written = digest.send_digests(ctx)
+        report = mail.send_all_due(ctx)
+        click.echo(f"{written} digests written, {report.sent} mails sent, {report.retried} to retry later, "
+                   f"{report.failed} given up")
 
-
-def build_parser(extend: Extension | None = None) -> argparse.ArgumentParser:
-    """The engine's commands; ``extend`` adds more (the web app adds ``serve`` and ``run``)."""
-    parser = _OneLineParser(prog="kim", description="KIM Casework")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
-    sub.add_parser("init-db", help="create or upgrade the schema").set_defaults(func=_init_db)
-    p = sub.add_parser("deploy", help="validate and deploy BPMN/DMN files or folders")
-    p.add_argument("paths", nargs="*")
-    p.set_defaults(func=_deploy)
-    offices = sub.add_parser("offices").add_subparsers(dest="action", required=True)
-    p = offices.add_parser("add")
-    p.add_argument("code")
-    p.add_argument("name")
-    p.set_defaults(func=_offices_add)
-    users = sub.add_parser("users").add_subparsers(dest="action", required=True)
-    p = users.add_parser("add")
-    p.add_argument("username")
-    p.add_argument("--role", required=True)
-    p.add_argument("--office", action="append")
-    p.add_argument("--password-stdin", action="store_true")
-    p.set_defaults(func=_users_add)
-    p = users.add_parser("token")
-    p.add_argument("username")
-    p.set_defaults(func=_users_token)
-    timers = sub.add_parser("timers").add_subparsers(dest="action", required=True)
-    timers.add_parser("run-due", help="fire every due timer once and exit").set_defaults(func=_timers_run_due)
-    notices = sub.add_parser("notifications").add_subparsers(dest="action", required=True)
-    notices.add_parser("send-due", help="send due notification mails (and today's digest) once and exit") \
-        .set_defaults(func=_notifications_send_due)
-    p = sub.add_parser("demo", help="seed a demo municipality with users and cases (once)")
-    p.add_argument("--cases", type=int, default=100, help="number of demo cases (default 100)")
-    p.set_defaults(func=_demo)
-    p = sub.add_parser("scheduler", help="fire timers continuously (one or more per installation)")
-    add_scheduler_arguments(p)
-    p.set_defaults(func=scheduler_command)
-    if extend is not None:
-        extend(sub)
-    return parser
+    @cli.command("scheduler", help="fire timers continuously (one or more per installation)")
+    @click.option("--batch-limit", type=click.IntRange(min=1), default=DEFAULT_BATCH_LIMIT, show_default=True,
+                  help="instances fired per batch")
+    @guarded
+    def scheduler(batch_limit: int) -> None:
+        scheduler_command(ctx_of(), batch_limit)
 
 
-def main(argv: Sequence[str] | None = None, context_factory: Callable[[], EngineContext] = create_context,
+Extension = Callable[[click.Group, ContextSource], None]
+
+
+def main(argv: Sequence[str] | None = None, context_factory: ContextSource = create_context,
          extend: Extension | None = None) -> int:
-    args = build_parser(extend).parse_args(argv)
-    ctx = context_factory()
+    """The ``kim`` console script; returns the exit code."""
+    source = LazyContext(context_factory)
+    cli = build_cli(source)
+    if extend is not None:
+        extend(cli, source)
     try:
-        code: int = args.func(ctx, args)
-        return code
-    except ModelInvalid as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return EXIT_INVALID_MODEL
-    except (EngineError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        result = cli.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="kim", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "kim"
+        click.echo(f"error: {exc.format_message()} (see '{where} --help')", err=True)
         return EXIT_BAD_INPUT
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        return 1
     finally:
-        ctx.db.dispose()
+        source.close()
 
 
 if __name__ == "__main__":

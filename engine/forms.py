@@ -18,10 +18,13 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 from engine.domain.errors import InvalidInput, NotFound
 
@@ -63,11 +66,12 @@ class Form:
 
 
 class StoredForms(Protocol):
-    """The newest stored version of each form (services.form_versions.DatabaseForms)."""
+    """The newest stored version of each form (engine.persistence.stored_forms.DatabaseForms),
+    read through the caller's session (its unit of work), never a connection of its own."""
 
-    def latest(self, key: str) -> Form | None: ...
+    def latest(self, key: str, session: Session) -> Form | None: ...
 
-    def keys(self) -> list[str]: ...
+    def keys(self, session: Session) -> list[str]: ...
 
 
 class FormRegistry:
@@ -80,18 +84,27 @@ class FormRegistry:
         self._cache: dict[str, tuple[float, Form]] = {}
         self._lock = threading.Lock()
 
-    def keys(self) -> list[str]:
+    def keys(self, session: Session | None = None) -> list[str]:
         files = {p.name[: -len(".schema.json")] for p in self.folder.glob("*.schema.json")}
-        return sorted(files | set(self.stored.keys() if self.stored is not None else ()))
+        if self.stored is None:
+            return sorted(files)
+        return sorted(files | set(self.stored.keys(self._session(session))))
 
-    def get(self, key: str) -> Form:
+    def get(self, key: str, session: Session | None = None) -> Form:
+        """The current form: stored versions (read through ``session``) win over the file."""
         if not FORM_KEY.match(key):
             raise NotFound(f"no form '{key}'")
         if self.stored is not None:
-            stored = self.stored.latest(key)
+            stored = self.stored.latest(key, self._session(session))
             if stored is not None:
                 return stored
         return self.file_form(key)
+
+    @staticmethod
+    def _session(session: Session | None) -> Session:
+        if session is None:  # a registry with stored forms is always asked inside a unit of work
+            raise TypeError("this form registry reads stored forms: pass the unit of work's session")
+        return session
 
     def file_form(self, key: str) -> Form:
         """The form as shipped in the folder, ignoring stored versions."""
@@ -116,13 +129,13 @@ class FormRegistry:
             self._cache[key] = (mtime, form)
         return form
 
-    def validate(self, key: str | None, data: Mapping[str, Any]) -> None:
+    def validate(self, key: str | None, data: Mapping[str, Any], session: Session | None = None) -> None:
         """Raise InvalidInput with one message per field; no form means any object is accepted."""
         if not isinstance(data, Mapping):
             raise InvalidInput("data must be an object", {"data": "must be an object"})
         if key is None:
             return
-        form = self.get(key)
+        form = self.get(key, session)
         validator = Draft202012Validator(form.schema, format_checker=FormatChecker())
         errors: dict[str, str] = {}
         for error in sorted(validator.iter_errors(dict(data)), key=lambda e: list(e.path)):

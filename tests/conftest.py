@@ -85,11 +85,22 @@ def fresh_database(database_url: str, tmp_path: Path) -> str:
     return database_url
 
 
+@pytest.fixture(scope="session")
+def all_forms(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped forms and the test models' forms in one folder (every completion is validated)."""
+    folder = tmp_path_factory.mktemp("forms")
+    for source in (DATA.parent.parent / "forms", DATA / "forms"):
+        for file in source.glob("*.json"):
+            shutil.copyfile(file, folder / file.name)
+    return folder
+
+
 @pytest.fixture
-def ctx(database_url: str, tmp_path: Path) -> Iterator[EngineContext]:
+def ctx(database_url: str, tmp_path: Path, all_forms: Path) -> Iterator[EngineContext]:
     url = fresh_database(database_url, tmp_path)
-    context = create_context({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path)})
-    directory.seed_offices(context.uow())
+    context = create_context({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path),
+                              "KIM_FORMS_PATH": str(all_forms)})
+    context.run(directory.seed_offices)
     yield context
     context.db.dispose()
 
@@ -104,4 +115,4 @@ def frozen_clock() -> Iterator[type[clock]]:  # type: ignore[valid-type]
 
 def deploy_files(ctx: EngineContext, *names: str) -> list[deployment.Deployed]:
     sources = deployment.read_model_paths([DATA / n for n in names])
-    return deployment.deploy(ctx.uow(), sources, SYSTEM)
+    return ctx.run(deployment.deploy, sources, SYSTEM)

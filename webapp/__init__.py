@@ -16,7 +16,9 @@ from webapp import admin, auth, casework, modeler, notifications, reports, super
 from webapp.cli import register_cli
 from webapp.core.errors import register_error_handlers
 from webapp.core.i18n import init_i18n
+from webapp.core.nav import init_nav
 from webapp.core.security import init_security
+from webapp.core.transactions import init_transactions
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024 + 64 * 1024  # a 2 MiB model plus multipart overhead
 
@@ -60,7 +62,9 @@ AREAS = (auth, casework, supervision, modeler, reports, admin, notifications)
 
 def _register(app: Flask) -> None:
     init_i18n(app)
+    init_transactions(app)
     init_security(app)
+    init_nav(app)
     register_error_handlers(app)
     for area in AREAS:
         area.init_app(app)

@@ -1,31 +1,26 @@
-"""``flask --app webapp <command>`` runs the same commands as the ``kim`` console script."""
+"""``flask --app webapp <command>``: the ``kim`` commands, acting on this app's configuration.
+
+The commands are the engine's click commands (engine.cli), given the app's own engine context,
+so ``create_app({"KIM_DATABASE_URL": X}).test_cli_runner().invoke(args=["init-db"])`` acts on X.
+"""
 
 from __future__ import annotations
 
-import argparse
+from flask import Flask, current_app
+from flask.cli import AppGroup
 
-import click
-from flask import Flask
-
-from engine.cli import build_parser
-from webapp.commands import extend, main
-
-
-def _command_names() -> list[str]:
-    for action in build_parser(extend)._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return list(action.choices)
-    return []
+from engine.cli import build_cli
+from engine.services.context import EngineContext
+from webapp.commands import extend
 
 
-_COMMANDS = _command_names()
+def _app_context() -> EngineContext:
+    ctx: EngineContext = current_app.extensions["kim"]
+    return ctx
 
 
 def register_cli(app: Flask) -> None:
-    for name in _COMMANDS:
-        def run(args: tuple[str, ...], name: str = name) -> None:
-            raise SystemExit(main([name, *args]))
-
-        command = click.command(name, context_settings={"ignore_unknown_options": True, "help_option_names": []})(
-            click.argument("args", nargs=-1, type=click.UNPROCESSED)(run))
+    commands = build_cli(_app_context, group_class=AppGroup)
+    extend(commands, _app_context)
+    for command in commands.commands.values():
         app.cli.add_command(command)

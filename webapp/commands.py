@@ -7,25 +7,19 @@ behind a load balancer on PostgreSQL). ``run`` is the embedded default behind
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import Any
 
+import click
 from waitress.server import create_server
 
+from engine.cli import ContextSource, guarded
 from engine.cli import main as engine_main
 from engine.scheduling.scheduler import configure_logging, run_scheduler
 from engine.services.context import EngineContext
-
-
-def _server_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=5000, help="port (default 5000)")
-    parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
 
 
 class _Stopped(SystemExit):
@@ -36,11 +30,11 @@ class _Stopped(SystemExit):
     """
 
 
-def _serve_until_signal(ctx: EngineContext, args: argparse.Namespace, stop: threading.Event) -> int:
+def _serve_until_signal(ctx: EngineContext, host: str, port: int, threads: int, stop: threading.Event) -> None:
     from webapp import create_app
 
     app = create_app(dict(ctx.config))
-    server = create_server(app, host=args.host, port=args.port, threads=args.threads, ident="KIM")
+    server = create_server(app, host=host, port=port, threads=threads, ident="KIM")
     log = logging.getLogger(__name__)
 
     def handle(signum: int, _frame: FrameType | None) -> None:
@@ -49,7 +43,7 @@ def _serve_until_signal(ctx: EngineContext, args: argparse.Namespace, stop: thre
         raise _Stopped
 
     previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
-    log.info("serving on http://%s:%s", args.host, args.port)
+    log.info("serving on http://%s:%s", host, port)
     try:
         server.run()
     except _Stopped:
@@ -58,35 +52,41 @@ def _serve_until_signal(ctx: EngineContext, args: argparse.Namespace, stop: thre
         server.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return 0
 
 
-def _serve(ctx: EngineContext, args: argparse.Namespace) -> int:
-    configure_logging()
-    return _serve_until_signal(ctx, args, threading.Event())
+def _server_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in (click.option("--threads", type=click.IntRange(min=1), default=8, show_default=True,
+                                help="worker threads"),
+                   click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True),
+                   click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")):
+        command = option(command)
+    return command
 
 
-def _run(ctx: EngineContext, args: argparse.Namespace) -> int:
-    """Web server and scheduler together; SIGTERM or Ctrl-C stops both."""
-    stop = threading.Event()
-    scheduler = threading.Thread(target=run_scheduler, args=(ctx, stop), name="kim-scheduler", daemon=True)
-    configure_logging()
-    scheduler.start()
-    logging.getLogger(__name__).info("scheduler started beside the web server")
-    try:
-        return _serve_until_signal(ctx, args, stop)
-    finally:
-        stop.set()
-        scheduler.join(10)
+def extend(cli: click.Group, ctx_of: ContextSource) -> None:
+    @cli.command("serve", help="the production web server")
+    @_server_options
+    @guarded
+    def serve(host: str, port: int, threads: int) -> None:
+        configure_logging()
+        _serve_until_signal(ctx_of(), host, port, threads, threading.Event())
 
-
-def extend(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("serve", help="the production web server")
-    _server_arguments(p)
-    p.set_defaults(func=_serve)
-    p = sub.add_parser("run", help="web server and scheduler together (the embedded default)")
-    _server_arguments(p)
-    p.set_defaults(func=_run)
+    @cli.command("run", help="web server and scheduler together (the embedded default)")
+    @_server_options
+    @guarded
+    def run(host: str, port: int, threads: int) -> None:
+        """Web server and scheduler together; SIGTERM or Ctrl-C stops both."""
+        ctx = ctx_of()
+        stop = threading.Event()
+        scheduler = threading.Thread(target=run_scheduler, args=(ctx, stop), name="kim-scheduler", daemon=True)
+        configure_logging()
+        scheduler.start()
+        logging.getLogger(__name__).info("scheduler started beside the web server")
+        try:
+            _serve_until_signal(ctx, host, port, threads, stop)
+        finally:
+            stop.set()
+            scheduler.join(10)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

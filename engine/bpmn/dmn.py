@@ -13,6 +13,8 @@ from typing import Any
 
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 
+from engine.bpmn import spiff_compat
+
 _QUESTION_MARK = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
 
 
@@ -31,9 +33,7 @@ class KimDMNEngine(DMNEngine):  # type: ignore[misc]  # untyped base
 
 def use_kim_dmn_engine(engine: Any) -> Any:
     """Switch a parsed DMNEngine to ours (same data, our evaluate)."""
-    if type(engine) is DMNEngine:
-        engine.__class__ = KimDMNEngine
-    return engine
+    return spiff_compat.swap_class(engine, DMNEngine, KimDMNEngine)
 
 
 def cell_expression(input_expr: str, match_expr: str) -> str:

@@ -29,6 +29,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn import spiff_compat
 from engine.bpmn.loader import SpecBundle
 from engine.bpmn.runtime import FinishedStep
 
@@ -163,7 +164,7 @@ def _drop_predicted_children(task: Any) -> None:
         if child.has_state(PREDICTED) and not _is_live(child):
             for node in list(child):
                 node.workflow.tasks.pop(node.id, None)
-            task._children.remove(child.id)
+            spiff_compat.child_ids(task).remove(child.id)
 
 
 def migrate_workflow(workflow: Any, new: SpecBundle) -> list[FinishedStep]:
@@ -196,5 +197,5 @@ def migrate_workflow(workflow: Any, new: SpecBundle) -> list[FinishedStep]:
             task.task_spec = target
         for task in live:
             if task.id in wf.tasks and task.has_state(TaskState.DEFINITE_MASK):
-                task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
+                spiff_compat.predict(task, TaskState.NOT_FINISHED_MASK)
     return replaced

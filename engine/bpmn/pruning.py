@@ -26,6 +26,8 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn import spiff_compat
+
 Dropped = Callable[[Any], None]
 
 
@@ -111,7 +113,7 @@ def _reroot(workflow: Any, new_root: Any, on_drop: Dropped | None) -> int:
     new_root.data = dict(new_root.data)  # it no longer inherits from a parent in the snapshot
     for task in doomed:
         _remove(workflow, task, on_drop)
-    new_root._parent = None
+    spiff_compat.set_parent_id(new_root, None)
     workflow.task_tree = new_root
     return len(doomed)
 
@@ -142,19 +144,19 @@ def _drop_dead_branches(workflow: Any, waiting_joins: set[str], on_drop: Dropped
             continue
         if isinstance(parent.task_spec, LoopTask) and not parent.has_state(TaskState.FINISHED_MASK):
             continue  # multi-instance and loop tasks track their children by id
-        if len(parent._children) < 2:
+        if len(spiff_compat.child_ids(parent)) < 2:
             continue
         for child in list(parent.children):
             if child is not None and _is_dead(child, waiting_joins):
                 for node in _subtree(child):
                     _remove(workflow, node, on_drop)
                     dropped += 1
-                parent._children.remove(child.id)
+                spiff_compat.child_ids(parent).remove(child.id)
     return dropped
 
 
 def _spliceable(task: Any, protected: set[Any]) -> bool:
-    if not task.has_state(TaskState.FINISHED_MASK) or task.parent is None or len(task._children) != 1:
+    if not task.has_state(TaskState.FINISHED_MASK) or task.parent is None or len(spiff_compat.child_ids(task)) != 1:
         return False
     if task.id in protected or isinstance(task.task_spec, Join | SubWorkflowTask | LoopTask):
         return False
@@ -169,9 +171,9 @@ def _splice_chains(workflow: Any, protected: set[Any], on_drop: Dropped | None) 
         if task.id not in workflow.tasks or not _spliceable(task, protected):
             continue
         parent, child = task.parent, task.children[0]
-        index = parent._children.index(task.id)
-        parent._children[index] = child.id
-        child._parent = parent.id
+        siblings = spiff_compat.child_ids(parent)
+        siblings[siblings.index(task.id)] = child.id
+        spiff_compat.set_parent_id(child, parent.id)
         _remove(workflow, task, on_drop)
         dropped += 1
     return dropped

@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn import spiff_compat
 from engine.bpmn.loader import SpecBundle
 from engine.bpmn.pruning import prune_workflow
 from engine.bpmn.sandbox import ScriptError
@@ -80,6 +81,7 @@ class Runtime:
     """Stateless apart from configuration; safe to share between threads."""
 
     def __init__(self, calendar: Any, services: Mapping[str, EngineService] | None = None) -> None:
+        spiff_compat.install()  # the engine clock inside SpiffWorkflow; refuses an unsupported version
         self.calendar = calendar
         self.services = dict(services or {})
 
@@ -195,7 +197,7 @@ def pending_timers(workflow: Any) -> list[PendingTimer]:
             continue
         if not _has_timer(getattr(task.task_spec, "event_definition", None)):
             continue
-        value = task._get_internal_data("event_value")
+        value = spiff_compat.internal(task, "event_value")
         if isinstance(value, dict):
             value = value.get("next")
         if isinstance(value, str):

@@ -1,8 +1,8 @@
 """BPMN timers that run on the engine clock and understand working days.
 
 SpiffWorkflow's timer event definitions read ``datetime.now`` themselves and only accept a
-Python expression. We swap in subclasses (after parsing, see :func:`install_clocked_timers`)
-that
+Python expression. We swap in subclasses (after parsing, see :func:`install_clocked_timers`;
+the swap and the internals they use are in :mod:`engine.bpmn.spiff_compat`) that
 
 * read time from :mod:`engine.clock`, so tests and the scheduler can move time;
 * accept a plain ISO 8601 value as Camunda writes it (``P14D``), a quoted expression as
@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import SpiffWorkflow.task as spiff_task_module
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -27,6 +26,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock
+from engine.bpmn import spiff_compat
 from engine.domain.durations import (
     Cycle,
     DurationError,
@@ -36,18 +36,6 @@ from engine.domain.durations import (
     timer_fire_at,
 )
 from engine.domain.model import ValidationProblem
-
-
-class _EngineTime:
-    """Stands in for the ``time`` module inside SpiffWorkflow's task module, so that the
-    state-change timestamps it records (our step history) follow the engine clock."""
-
-    @staticmethod
-    def time() -> float:
-        return clock.now().timestamp()
-
-
-spiff_task_module.time = _EngineTime
 
 
 def _calendar(my_task: Any) -> Any:
@@ -67,21 +55,21 @@ def _timer_value(my_task: Any, expression: str) -> Any:
 
 def _fired(my_task: Any, fire_at_iso: str) -> bool:
     if datetime.fromisoformat(fire_at_iso) <= clock.now():
-        my_task._set_internal_data(event_fired=True)
-    return bool(my_task._get_internal_data("event_fired", False))
+        spiff_compat.set_internal(my_task, event_fired=True)
+    return bool(spiff_compat.internal(my_task, "event_fired", False))
 
 
 class ClockedTimeDate(TimeDateEventDefinition):  # type: ignore[misc]  # untyped base
     """A timer at a fixed date and time."""
 
     def has_fired(self, my_task: Any) -> bool:
-        event_value = my_task._get_internal_data("event_value")
+        event_value = spiff_compat.internal(my_task, "event_value")
         if event_value is None:
             value = _timer_value(my_task, self.expression)
             if not isinstance(value, datetime):
                 value = timer_fire_at(clock.now(), value, _calendar(my_task))
             event_value = value.isoformat()
-            my_task._set_internal_data(event_value=event_value)
+            spiff_compat.set_internal(my_task, event_value=event_value)
         return _fired(my_task, event_value)
 
 
@@ -89,12 +77,12 @@ class ClockedDuration(DurationTimerEventDefinition):  # type: ignore[misc]  # un
     """A timer that fires a duration (calendar time or working days) after it starts waiting."""
 
     def has_fired(self, my_task: Any) -> bool:
-        event_value = my_task._get_internal_data("event_value")
+        event_value = spiff_compat.internal(my_task, "event_value")
         if event_value is None:
             value = _timer_value(my_task, self.expression)
             fire_at = value if isinstance(value, datetime) else timer_fire_at(clock.now(), value, _calendar(my_task))
             event_value = fire_at.isoformat()
-            my_task._set_internal_data(event_value=event_value)
+            spiff_compat.set_internal(my_task, event_value=event_value)
         return _fired(my_task, event_value)
 
 
@@ -108,7 +96,7 @@ class ClockedCycle(CycleTimerEventDefinition):  # type: ignore[misc]  # untyped 
         return value
 
     def cycle_complete(self, my_task: Any) -> bool:
-        state = my_task._get_internal_data("event_value")
+        state = spiff_compat.internal(my_task, "event_value")
         calendar = _calendar(my_task)
         if state is None:
             first = next_cycle_fire_at(self._cycle(my_task), None, clock.now(), calendar, fired=0)
@@ -123,15 +111,15 @@ class ClockedCycle(CycleTimerEventDefinition):  # type: ignore[misc]  # untyped 
             ready = True
         if state["next"] is None:
             my_task.internal_data["event_fired"] = True
-        my_task._set_internal_data(event_value=state)
+        spiff_compat.set_internal(my_task, event_value=state)
         return ready
 
     def update_task(self, my_task: Any) -> None:
         if self.cycle_complete(my_task):
             for output in my_task.task_spec.outputs:
-                child = my_task._add_child(output, TaskState.FUTURE)
-                child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
-                child.task_spec._update(child)
+                child = spiff_compat.add_child(my_task, output, TaskState.FUTURE)
+                spiff_compat.predict(child, TaskState.NOT_FINISHED_MASK)
+                spiff_compat.update(child)
 
 
 _SWAP = {
@@ -160,7 +148,7 @@ def install_clocked_timers(spec: Any) -> list[ValidationProblem]:
         for item in nested:
             replacement = _SWAP.get(type(item)) if item is not None else None
             if replacement is not None:
-                item.__class__ = replacement
+                spiff_compat.swap_class(item, type(item), replacement)
     return []
 
 

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import func, select
 
@@ -35,7 +34,7 @@ from engine.persistence.models import (
     User,
 )
 from engine.services.admin import directory
-from engine.services.casework import cases
+from engine.services.casework import cases, consents
 from engine.services.context import EngineContext
 from engine.services.process_models import deployment
 from engine.services.timers.firing import fire_due_timers
@@ -180,7 +179,7 @@ def seed_demo(ctx: EngineContext, cases: int = 100, now: datetime | None = None,
     over the last months; the clock is reset to real time afterwards.
     """
     report = DemoReport(DEMO_PASSWORD)
-    report.offices_added = directory.seed_offices(ctx.uow())
+    report.offices_added = ctx.run(directory.seed_offices)
     _ensure_processes(ctx)
     report.users, report.users_added = _ensure_users(ctx)
     if _demo_cases_exist(ctx):
@@ -202,7 +201,7 @@ def _ensure_processes(ctx: EngineContext) -> None:
         deployed = uow.session.scalar(select(func.count()).select_from(ProcessDefinition)
                                       .where(ProcessDefinition.key == cases.DEFAULT_PROCESS))
     if not deployed:
-        deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
+        ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
 
 
 def _demo_users() -> list[tuple[str, str, tuple[str, ...], str]]:
@@ -225,7 +224,7 @@ def _ensure_users(ctx: EngineContext) -> tuple[list[tuple[str, str, tuple[str, .
         if username in existing:
             continue
         password_hash = password_hash or directory.hash_password(DEMO_PASSWORD)  # argon2 is slow: hash once
-        directory.add_user(ctx.uow(), username, role, list(offices), display_name=name, password_hash=password_hash)
+        ctx.run(directory.add_user, username, role, list(offices), display_name=name, password_hash=password_hash)
         added += 1
     return [(u, r, o) for u, r, o, _n in _demo_users()], added
 
@@ -278,8 +277,8 @@ def _seed_case(ctx: EngineContext, actors: Mapping[str, Actor], stage: Stage, no
     waiting = timedelta(days=rng.randint(0, 9) if rng.random() < 0.7 else rng.randint(15, 45))
     monitoring = timedelta(days=93) if ("@monitoring", {}) in route else timedelta(0)
     clock.freeze(now - sum(gaps, timedelta(0)) - waiting - monitoring)
-    case = cases.open_case(ctx, opener, _case_body(rng, clock.local_now().date(), stage.young))
-    walker = CaseWalker.for_case(ctx, actors, UUID(case["id"]))
+    case = ctx.run(cases.open_case, opener, _case_body(rng, clock.local_now().date(), stage.young))
+    walker = CaseWalker.for_case(ctx, actors, case.id)
     for (action, changes), gap in zip(route, gaps, strict=True):
         clock.freeze(min(clock.now() + gap, now))
         _run_step(walker, action, changes, now)
@@ -310,4 +309,4 @@ def _withdraw_consent(walker: CaseWalker, office: str) -> None:
         consent_id = uow.session.scalar(select(Consent.id).join(Office, Office.id == Consent.office_id).where(
             Consent.case_id == walker.case_id, Office.code == office, Consent.withdrawn_at.is_(None)))
     if consent_id is not None:
-        cases.withdraw_consent(walker.ctx, walker.actors["CM"], walker.case_id, consent_id)
+        walker.ctx.run(consents.withdraw_consent, walker.actors["CM"], walker.case_id, consent_id)

@@ -7,7 +7,7 @@ the task's form first, so a walk proves the model and its forms together.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -15,9 +15,8 @@ from uuid import UUID
 from sqlalchemy import select
 
 from engine import clock
-from engine.demo.samples import FORMS, OFFICE_LABELS, consent_bodies, form_data
+from engine.demo.samples import OFFICE_LABELS, consent_bodies, form_data
 from engine.domain.actors import Actor
-from engine.forms import FormRegistry
 from engine.persistence.models import (
     HumanTask,
     Incident,
@@ -26,8 +25,9 @@ from engine.persistence.models import (
     User,
 )
 from engine.services.admin import directory
-from engine.services.casework import cases
-from engine.services.casework.instances import Completed, complete_task
+from engine.services.casework.consents import record_consent
+from engine.services.casework.instances import complete_task
+from engine.services.casework.views import Completion
 from engine.services.context import EngineContext
 from engine.services.timers.firing import FireReport, fire_due_timers
 
@@ -62,7 +62,6 @@ class CaseWalker:
     actors: Mapping[str, Actor]  # office code -> someone who works that office's tasks
     instance_id: UUID
     case_id: UUID | None = None
-    forms: FormRegistry = field(default_factory=lambda: FORMS)
 
     @classmethod
     def for_case(cls, ctx: EngineContext, actors: Mapping[str, Actor], case_id: UUID) -> CaseWalker:
@@ -92,11 +91,11 @@ class CaseWalker:
             raise LookupError(f"no open task '{bpmn_id}'; open: {self.open_ids()}")
         return found[0]
 
-    def complete(self, bpmn_id: str, **overrides: Any) -> Completed:
+    def complete(self, bpmn_id: str, **overrides: Any) -> Completion:
         """Complete the oldest open task ``bpmn_id`` with sample data changed by ``overrides``."""
         task = self.task(bpmn_id)
         data = form_data(task.form_key, **overrides)
-        done = complete_task(self.ctx, task.id, self.actors[task.office], data, forms=self.forms)
+        done = self.ctx.run(complete_task, task.id, self.actors[task.office], data)
         self.check()
         return done
 
@@ -124,7 +123,7 @@ class CaseWalker:
         if self.case_id is None:
             raise LookupError("consents belong to a case; this instance has none")
         for body in consent_bodies(scope):
-            cases.record_consent(self.ctx, self.actors["CM"], self.case_id, body)
+            self.ctx.run(record_consent, self.actors["CM"], self.case_id, body)
 
 
 def office_actors(ctx: EngineContext, codes: tuple[str, ...] = tuple(OFFICE_LABELS)) -> dict[str, Actor]:
@@ -135,7 +134,7 @@ def office_actors(ctx: EngineContext, codes: tuple[str, ...] = tuple(OFFICE_LABE
         with ctx.uow(write=False) as uow:
             exists = uow.session.scalar(select(User.id).where(User.username == username)) is not None
         if not exists:
-            directory.add_user(ctx.uow(), username, "caseworker", [code], display_name=f"Sachbearbeitung {code}")
+            ctx.run(directory.add_user, username, "caseworker", [code], display_name=f"Sachbearbeitung {code}")
         with ctx.uow(write=False) as uow:
             user = uow.session.scalar(select(User).where(User.username == username))
             assert user is not None  # noqa: S101  # created just above

@@ -85,6 +85,8 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
     Writers are serialized while they append: on PostgreSQL with a transaction-scoped advisory
     lock, held from here to the commit that follows at once; on SQLite by the write lock.
     """
+    if not entries:
+        return
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})

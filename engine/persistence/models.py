@@ -58,14 +58,6 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON, uuid.UUID: Uuid}
 
 
-class Role(StrEnum):
-    CASEWORKER = "caseworker"
-    SUPERVISOR = "supervisor"
-    PROCESS_OWNER = "process_owner"
-    ADMIN = "admin"
-    AUDITOR = "auditor"
-
-
 class TaskState(StrEnum):
     OPEN = "open"
     CLAIMED = "claimed"

@@ -38,6 +38,7 @@ class UnitOfWork:
         self.write = write
         self._session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._deferred: list[Callable[[Session], None]] = []
 
     @property
     def session(self) -> Session:
@@ -70,17 +71,24 @@ class UnitOfWork:
         finally:
             self._session = None
             self._after_commit.clear()
+            self._deferred.clear()
 
     def commit(self) -> None:
-        """Append the queued audit entries, commit, then run the after-commit callbacks."""
+        """Run the deferred writes, append the queued audit entries, commit, then run the
+        after-commit callbacks."""
         session = self.session
-        if not self.write and self.db.is_sqlite and audit_log.has_queued(session):
+        deferred, self._deferred = self._deferred, []
+        if not self.write and self.db.is_sqlite and (deferred or audit_log.has_queued(session)):
             entries = audit_log.take_queued(session)
             session.commit()  # ends the read transaction
             with self.db.session(write=True) as writer:
+                for write in deferred:
+                    write(writer)
                 audit_log.append(writer, entries)
                 writer.commit()
         else:
+            for write in deferred:
+                write(session)
             session.commit()  # the before_commit hook appends the queued audit entries
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
@@ -93,6 +101,15 @@ class UnitOfWork:
         audit_log.discard_queued(self.session)
         self.session.rollback()
         self._after_commit.clear()
+        self._deferred.clear()
+
+    def defer_write(self, write: Callable[[Session], None]) -> None:
+        """A small write that a read may cause (e.g. a session's last-seen time), done at commit.
+
+        In a write unit of work it runs in the same transaction; in a read-only one on SQLite in
+        the short write transaction that also appends the audit entries.
+        """
+        self._deferred.append(write)
 
     @contextmanager
     def attempt(self) -> Iterator[UnitOfWork]:

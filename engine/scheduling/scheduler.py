@@ -201,22 +201,10 @@ def run_scheduler(ctx: EngineContext, stop_event: threading.Event | None = None,
     return Scheduler(ctx, batch_limit).run(stop_event or threading.Event())
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``kim scheduler`` (for the CLI's sub-parser)."""
-    parser.add_argument("--batch-limit", type=_positive_int, default=DEFAULT_BATCH_LIMIT,
-                        help=f"instances fired per batch (default {DEFAULT_BATCH_LIMIT})")
-
-
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
-    return number
-
-
-def scheduler_command(ctx: EngineContext, args: argparse.Namespace) -> int:
+def scheduler_command(ctx: EngineContext, batch_limit: int = DEFAULT_BATCH_LIMIT) -> int:
     """``kim scheduler``: run until SIGTERM or SIGINT, then finish the instance at hand and exit 0."""
-    batch_limit = getattr(args, "batch_limit", DEFAULT_BATCH_LIMIT)
+    if batch_limit < 1:
+        raise ValueError("--batch-limit must be at least 1")
     configure_logging()
     stop = threading.Event()
     with stop_on_signals(stop):
@@ -255,10 +243,13 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m engine.scheduling``: the scheduler without the rest of the CLI."""
     parser = argparse.ArgumentParser(prog="kim-scheduler", description="fire timer rows as they come due")
-    add_arguments(parser)
+    parser.add_argument("--batch-limit", type=int, default=DEFAULT_BATCH_LIMIT,
+                        help=f"instances fired per batch (default {DEFAULT_BATCH_LIMIT})")
     args = parser.parse_args(argv)
+    if args.batch_limit < 1:
+        parser.error("--batch-limit must be at least 1")
     ctx = create_context()
     try:
-        return scheduler_command(ctx, args)
+        return scheduler_command(ctx, args.batch_limit)
     finally:
         ctx.db.dispose()

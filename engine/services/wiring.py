@@ -8,11 +8,14 @@ operations into the runtime (BPMN service tasks call them by name).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from engine.bpmn.runtime import Runtime
 from engine.config import load_config
+from engine.forms import DEFAULT_FORMS_DIR, FormRegistry
 from engine.persistence.database import make_database
+from engine.persistence.stored_forms import DatabaseForms
 from engine.services.calendar import municipal_calendar_from_config
 from engine.services.context import EngineContext
 from engine.services.screening.decisions import evaluate_decision
@@ -22,7 +25,9 @@ def create_context(overrides: Mapping[str, Any] | None = None) -> EngineContext:
     config = load_config(overrides)
     calendar = municipal_calendar_from_config(config)  # NRW holidays + KIM_CLOSING_DAYS + table
     runtime = Runtime(calendar)
-    ctx = EngineContext(make_database(config["KIM_DATABASE_URL"]), calendar, runtime, config)
+    db = make_database(config["KIM_DATABASE_URL"])
+    forms = FormRegistry(Path(config.get("KIM_FORMS_PATH") or DEFAULT_FORMS_DIR), stored=DatabaseForms())
+    ctx = EngineContext(db, calendar, runtime, config, forms)
     runtime.services.update(_engine_services(ctx))
     return ctx
 

@@ -59,10 +59,10 @@ def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, 
     app = create_app({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path / "instance"),
                       "KIM_FORMS_PATH": str(DATA / "forms"), "KIM_DEFAULT_PROCESS": "beratung"})
     ctx = app.extensions["kim"]
-    directory.seed_offices(ctx.uow())
+    ctx.run(directory.seed_offices)
     for name, role, offices in (("carla", "caseworker", ["CM"]), ("achim", "caseworker", ["ABH"])):
-        directory.add_user(ctx.uow(), name, role, offices, password_hash=_password_hash())
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([DATA / "beratung.bpmn"]), SYSTEM)
+        ctx.run(directory.add_user, name, role, offices, password_hash=_password_hash())
+    ctx.run(deployment.deploy, deployment.read_model_paths([DATA / "beratung.bpmn"]), SYSTEM)
     with LiveServer(app) as server:
         yield server.url, ctx
     ctx.db.dispose()

@@ -30,10 +30,10 @@ def kim_server(template_url: str, tmp_path: Path, **config: Any) -> Iterator[tup
     app = create_app({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path / "instance"),
                       "KIM_DEFAULT_PROCESS": "kim_pathway", **config})
     ctx = app.extensions["kim"]
-    directory.seed_offices(ctx.uow())
+    ctx.run(directory.seed_offices)
     for name, role, offices in USERS:
-        directory.add_user(ctx.uow(), name, role, list(offices), password_hash=_password_hash())
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
+        ctx.run(directory.add_user, name, role, list(offices), password_hash=_password_hash())
+    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
     with LiveServer(app) as server:
         yield server.url, ctx
     ctx.db.dispose()

@@ -26,7 +26,7 @@ def frozen() -> Iterator[None]:
 
 def test_lead_sees_charts_and_heatmap(browser: Any, live: tuple[str, Any], frozen: None) -> None:
     base, ctx = live
-    directory.add_user(ctx.uow(), "sina", "supervisor", ["CM"], password_hash=_password_hash())
+    ctx.run(directory.add_user, "sina", "supervisor", ["CM"], password_hash=_password_hash())
     seed = Seed(ctx)
     for _ in range(6):
         seed.task("CM", step="erstkontakt", due=date(2026, 11, 24), level=1)

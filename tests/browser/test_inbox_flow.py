@@ -16,9 +16,9 @@ NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad", "date_of_
             "referral": {"source": "ABH", "reason": "Perspektivberatung"}}
 
 
-def _open_case(ctx: Any) -> dict[str, Any]:
+def _open_case(ctx: Any) -> Any:
     carla = Actor("carla", "caseworker", frozenset({1}), None, frozenset({"CM"}))
-    return cases.open_case(ctx, carla, NEW_CASE)
+    return ctx.run(cases.open_case, carla, NEW_CASE)
 
 
 def test_claim_fill_fix_complete_next(browser: Any, live: tuple[str, Any]) -> None:
@@ -55,7 +55,7 @@ def test_claim_fill_fix_complete_next(browser: Any, live: tuple[str, Any]) -> No
 
     other = browser.new_page(locale="de-DE")
     sign_in(other, base, "achim")
-    response = other.goto(f"{base}/cases/{case['id']}")
+    response = other.goto(f"{base}/cases/{case.id}")
     assert response is not None
     assert response.status == 404
     assert "Haddad" not in other.content()
@@ -67,7 +67,7 @@ def test_case_page_shows_the_process_with_the_current_step(browser: Any, live: t
     case = _open_case(ctx)
     page = browser.new_page(locale="de-DE")
     sign_in(page, base, "carla")
-    page.goto(f"{base}/cases/{case['id']}")
+    page.goto(f"{base}/cases/{case.id}")
     page.wait_for_selector("#diagram[data-ready='true']", timeout=15_000)
     active = page.locator("[data-element-id='erstkontakt'].kim-active")
     assert active.count() == 1, "the open step is marked on the diagram"

@@ -14,7 +14,7 @@ from tests.webapp.conftest import _password_hash
 
 
 def _add_user(ctx: Any, name: str, role: str, offices: list[str]) -> None:
-    directory.add_user(ctx.uow(), name, role, offices, password_hash=_password_hash())
+    ctx.run(directory.add_user, name, role, offices, password_hash=_password_hash())
 
 
 def working_days(page: Any) -> int:

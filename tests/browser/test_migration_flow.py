@@ -23,10 +23,10 @@ NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad", "date_of_
 
 def test_dry_run_migrate_and_instance_view(browser: Any, live: tuple[str, Any]) -> None:
     base, ctx = live
-    directory.add_user(ctx.uow(), "paul", "process_owner", [], password_hash=_password_hash())
+    ctx.run(directory.add_user, "paul", "process_owner", [], password_hash=_password_hash())
     carla = Actor("carla", "caseworker", frozenset({1}), None, frozenset({"CM"}))
-    case = cases.open_case(ctx, carla, NEW_CASE)
-    deployed = deployment.deploy(ctx.uow(), deployment.read_model_paths([DATA / "migration" / "beratung_v2.bpmn"]),
+    case = ctx.run(cases.open_case, carla, NEW_CASE)
+    deployed = ctx.run(deployment.deploy, deployment.read_model_paths([DATA / "migration" / "beratung_v2.bpmn"]),
                                  SYSTEM)
     assert deployed[0].version == 2
 
@@ -35,7 +35,7 @@ def test_dry_run_migrate_and_instance_view(browser: Any, live: tuple[str, Any]) 
     page.goto(f"{base}/models/beratung/migrate")
     page.get_by_label("Zielversion").select_option(value="2")
     page.get_by_role("button", name="Probelauf starten").click()
-    row = page.get_by_role("row", name=re.compile(case["reference"]))
+    row = page.get_by_role("row", name=re.compile(case.reference))
     position = row.locator("li.position").inner_text()
     assert position.startswith("Erstkontakt dokumentieren (erstkontakt)")
     assert position.endswith("vorhanden")
@@ -49,7 +49,7 @@ def test_dry_run_migrate_and_instance_view(browser: Any, live: tuple[str, Any]) 
     expect(page.get_by_role("status")).to_have_text("1 Fall/Fälle migriert, 0 übersprungen.")
     expect(page.get_by_text("Keine laufenden Fälle auf anderen Versionen.")).to_be_visible()
 
-    page.goto(f"{base}/cases/{case['id']}/instance")
+    page.goto(f"{base}/cases/{case.id}/instance")
     assert page.locator("#instance-version").inner_text() == "beratung v2"
     versions = page.locator("#versions tbody tr")
     assert versions.count() == 2

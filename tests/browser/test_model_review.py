@@ -50,7 +50,7 @@ def _beratung_v2() -> bytes:
 
 def test_edit_form_with_live_preview_and_compare_versions(browser: Any, live: tuple[str, Any]) -> None:
     base, ctx = live
-    directory.add_user(ctx.uow(), "paul", "process_owner", [], password_hash=_password_hash())
+    ctx.run(directory.add_user, "paul", "process_owner", [], password_hash=_password_hash())
     page = browser.new_page(locale="de-DE")
     sign_in(page, base, "paul")
     page.get_by_role("link", name="Formulare").click()
@@ -79,7 +79,7 @@ def test_edit_form_with_live_preview_and_compare_versions(browser: Any, live: tu
     expect(page.get_by_role("status")).to_have_text("Version 1 gespeichert.")
     expect(page.get_by_role("row", name=re.compile(r"^1 paul"))).to_be_visible()
     paul = Actor("paul", "process_owner")
-    deployment.deploy(ctx.uow(), [ModelSource("beratung.bpmn", _beratung_v2())], paul)
+    ctx.run(deployment.deploy, [ModelSource("beratung.bpmn", _beratung_v2())], paul)
     page.get_by_role("link", name="Prozessmodelle").click()
     screenshot(page, "models-list")
     page.get_by_role("row", name=re.compile("Erstkontakt und Beratung")).get_by_role("link", name="Vergleichen").click()

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 from lxml import etree
@@ -59,8 +58,8 @@ def _published_source(page: Any, base: str, key: str, version: int) -> etree._El
 
 
 def _walk_to_the_abh(ctx: Any) -> CaseWalker:
-    case = cases.open_case(ctx, CARLA, NEW_CASE)
-    walker = CaseWalker.for_case(ctx, office_actors(ctx), UUID(case["id"]))
+    case = ctx.run(cases.open_case, CARLA, NEW_CASE)
+    walker = CaseWalker.for_case(ctx, office_actors(ctx), case.id)
     walker.complete("intake")
     scope = form_data("kim_consent")["consent_scope"]
     walker.record_consents(scope)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from uuid import UUID
 
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from engine.domain.actors import Actor
 from engine.persistence.models import HumanTask, User
-from engine.services.casework import cases, inbox
+from engine.services.casework import cases, task_actions
 from tests.browser.conftest import screenshot, sign_in
 
 NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad"},
@@ -22,15 +21,15 @@ NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad"},
 def _assign_two_tasks_to_carla(ctx: Any) -> None:
     from engine.services.admin import directory
 
-    directory.add_user(ctx.uow(), "sina", "supervisor", ["CM"])
+    ctx.run(directory.add_user, "sina", "supervisor", ["CM"])
     with ctx.uow(write=False) as uow:
         sina_id = uow.session.scalar(select(User.id).where(User.username == "sina"))
     sina = Actor("sina", "supervisor", frozenset({1}), sina_id, frozenset({"CM"}))
     for _ in range(2):
-        case = cases.open_case(ctx, sina, NEW_CASE)
+        case = ctx.run(cases.open_case, sina, NEW_CASE)
         with ctx.uow(write=False) as uow:
-            task_id = uow.session.scalar(select(HumanTask.id).where(HumanTask.case_id == UUID(case["id"])))
-        inbox.assign_task(ctx, sina, task_id, "carla")
+            task_id = uow.session.scalar(select(HumanTask.id).where(HumanTask.case_id == case.id))
+        ctx.run(task_actions.assign_task, sina, task_id, "carla")
 
 
 def test_badge_open_and_mark_all_read(browser: Any, live: tuple[str, Any]) -> None:

@@ -80,9 +80,9 @@ def make_context(database_url: str, tmp_path: Path, port: int, **extra: Any) -> 
     ctx = create_context({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path),
                           "KIM_SMTP_URL": f"smtp://127.0.0.1:{port}?timeout=5",
                           "KIM_BASE_URL": "https://kim.example.org", "KIM_MAIL_FROM": "kim@example.org", **extra})
-    directory.seed_offices(ctx.uow())
+    ctx.run(directory.seed_offices)
     for name, (role, offices, email) in PEOPLE.items():
-        directory.add_user(ctx.uow(), name, role, offices, email=email)
+        ctx.run(directory.add_user, name, role, offices, email=email)
     return ctx
 
 
@@ -130,7 +130,7 @@ def deploy_process(ctx: EngineContext, tmp_path: Path, process_id: str, props: d
                    office: str = "CM") -> None:
     path = tmp_path / f"{process_id}.bpmn"
     path.write_text(process_xml(process_id, props, office), encoding="utf-8")
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([path]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([path]), SYSTEM)
 
 
 def notifications_of(ctx: EngineContext, kind: str | None = None) -> list[tuple[str, str]]:

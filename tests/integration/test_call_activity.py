@@ -29,12 +29,12 @@ def _open_id(ctx: EngineContext, bpmn_id: str) -> object:
 def test_called_process_tasks_route_by_their_own_lanes_and_history_is_kept(ctx: EngineContext) -> None:
     deploy_files(ctx, "called_child.bpmn")
     deploy_files(ctx, "shapes.bpmn")
-    started = start_instance(ctx, "call_loop", {}, SYSTEM)
+    started = ctx.run(start_instance, "call_loop", {}, SYSTEM)
     for round_ in range(3):
         assert _open(ctx) == [("cc_task", "ABH")]
-        complete_task(ctx, _open_id(ctx, "cc_task"), SYSTEM, {"pruefung": round_})  # type: ignore[arg-type]
+        ctx.run(complete_task, _open_id(ctx, "cc_task"), SYSTEM, {"pruefung": round_})  # type: ignore[arg-type]
         assert _open(ctx) == [("cl_decide", "CM")]
-        complete_task(ctx, _open_id(ctx, "cl_decide"), SYSTEM, {"again": round_ < 2})  # type: ignore[arg-type]
+        ctx.run(complete_task, _open_id(ctx, "cl_decide"), SYSTEM, {"again": round_ < 2})  # type: ignore[arg-type]
     with ctx.uow(write=False) as uow:
         instance = uow.session.get(ProcessInstance, started.instance_id)
         done = uow.session.scalar(select(func.count()).select_from(StepHistory)
@@ -47,11 +47,11 @@ def test_called_process_tasks_route_by_their_own_lanes_and_history_is_kept(ctx: 
 def test_running_instance_keeps_the_called_version_it_started_with(ctx: EngineContext) -> None:
     deploy_files(ctx, "called_child.bpmn")
     deploy_files(ctx, "shapes.bpmn")
-    start_instance(ctx, "call_loop", {}, SYSTEM)
+    ctx.run(start_instance, "call_loop", {}, SYSTEM)
     renamed = (DATA / "called_child.bpmn").read_bytes().replace(b'name="ABH"', b'name="SOZ"')
-    deployment.deploy(ctx.uow(), [ModelSource("called_child.bpmn", renamed)], SYSTEM)
-    complete_task(ctx, _open_id(ctx, "cc_task"), SYSTEM, {})  # type: ignore[arg-type]
-    complete_task(ctx, _open_id(ctx, "cl_decide"), SYSTEM, {"again": True})  # type: ignore[arg-type]
+    ctx.run(deployment.deploy, [ModelSource("called_child.bpmn", renamed)], SYSTEM)
+    ctx.run(complete_task, _open_id(ctx, "cc_task"), SYSTEM, {})  # type: ignore[arg-type]
+    ctx.run(complete_task, _open_id(ctx, "cl_decide"), SYSTEM, {"again": True})  # type: ignore[arg-type]
     assert _open(ctx) == [("cc_task", "ABH")], "version 1 of the called process still routes to ABH"
-    start_instance(ctx, "call_loop", {}, SYSTEM)
+    ctx.run(start_instance, "call_loop", {}, SYSTEM)
     assert ("cc_task", "SOZ") in _open(ctx), "new instances use the new version"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from sqlalchemy import select
 
 from engine.domain.actors import SYSTEM, Actor
@@ -25,17 +23,17 @@ def _open_task(ctx: EngineContext) -> HumanTask:
 
 def test_case_closes_with_the_recorded_reason(ctx: EngineContext) -> None:
     deploy_files(ctx, "beratung.bpmn")
-    case = cases.open_case(ctx, CARLA, {"person": {"given_name": "Omid", "family_name": "Rahimi"},
+    case = ctx.run(cases.open_case, CARLA, {"person": {"given_name": "Omid", "family_name": "Rahimi"},
                                         "referral": {"source": "SOZ", "reason": "Beratung"},
                                         "process_id": "beratung"})
-    complete_task(ctx, _open_task(ctx).id, SYSTEM, {"kontakt_am": "2026-11-20", "sprache": "fa", "termine": 1})
+    ctx.run(complete_task, _open_task(ctx).id, SYSTEM, {"kontakt_am": "2026-11-20", "sprache": "fa", "termine": 1})
     with ctx.uow(write=False) as uow:
-        still_open = uow.session.get(CaseFile, UUID(case["id"]))
+        still_open = uow.session.get(CaseFile, case.id)
         assert still_open is not None
         assert still_open.status == "open"
-    complete_task(ctx, _open_task(ctx).id, SYSTEM, {"closure_reason": "MOVED_AWAY"})
+    ctx.run(complete_task, _open_task(ctx).id, SYSTEM, {"closure_reason": "MOVED_AWAY"})
     with ctx.uow(write=False) as uow:
-        closed = uow.session.get(CaseFile, UUID(case["id"]))
+        closed = uow.session.get(CaseFile, case.id)
         audited = uow.session.scalar(select(AuditEntry).where(AuditEntry.action == "case.close"))
     assert closed is not None
     assert closed.status == "closed"

@@ -78,8 +78,8 @@ def test_timers_run_due_fires_and_counts(ctx: EngineContext, capsys: pytest.Capt
     clock.freeze(datetime.fromisoformat("2026-11-20T09:00:00+01:00"))
     try:
         deploy_files(ctx, "timers.bpmn")
-        start_instance(ctx, "timer_interrupting", {}, SYSTEM)
-        start_instance(ctx, "timer_noninterrupting", {}, SYSTEM)
+        ctx.run(start_instance, "timer_interrupting", {}, SYSTEM)
+        ctx.run(start_instance, "timer_noninterrupting", {}, SYSTEM)
         clock.freeze(datetime.fromisoformat("2026-12-05T09:00:00+01:00"))
         assert _kim(ctx, "timers", "run-due") == 0
         assert capsys.readouterr().out.strip() == "2 timers fired"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from datetime import date, datetime
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from sqlalchemy import select
@@ -38,16 +37,16 @@ REFERRAL = {"source": "ABH", "reason": "Perspektivberatung", "referred_at": "202
 
 @pytest.fixture
 def actors(ctx: EngineContext, frozen_clock: object) -> dict[str, Actor]:
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
     return office_actors(ctx, ("CM", "ABH"))
 
 
 def intake_deadlines(ctx: EngineContext, actors: dict[str, Actor]) -> tuple[date, date]:
     """Open a case; the local due day of its intake task and the day its level-2 escalation fires."""
-    case = cases.open_case(ctx, actors["CM"], {"person": {"given_name": "A", "family_name": "B"},
+    case = ctx.run(cases.open_case, actors["CM"], {"person": {"given_name": "A", "family_name": "B"},
                                                 "referral": REFERRAL})
     with ctx.uow(write=False) as uow:
-        task = uow.session.scalars(select(HumanTask).where(HumanTask.case_id == UUID(case["id"]))).one()
+        task = uow.session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).one()
         level2 = uow.session.scalar(select(Timer.fire_at).where(Timer.task_id == task.id, Timer.level == 2))
     assert task.due_at is not None
     assert level2 is not None
@@ -58,11 +57,11 @@ def test_closing_day_moves_due_dates_and_escalations_of_new_tasks(ctx: EngineCon
                                                                   actors: dict[str, Actor]) -> None:
     # due Fri 04.12.; escalation level 2 five working days after the due day: Fri 11.12.
     assert intake_deadlines(ctx, actors) == (date(2026, 12, 4), date(2026, 12, 11))
-    closing_days.add_closing_day(ctx, ADMIN, {"day": "2026-11-24", "label": "Betriebsausflug"})
-    closing_days.add_closing_day(ctx, ADMIN, {"day": "2026-12-09", "label": ""})
+    ctx.run(closing_days.add_closing_day, ADMIN, {"day": "2026-11-24", "label": "Betriebsausflug"})
+    ctx.run(closing_days.add_closing_day, ADMIN, {"day": "2026-12-09", "label": ""})
     assert intake_deadlines(ctx, actors) == (date(2026, 12, 7), date(2026, 12, 15))
-    closing_days.delete_closing_day(ctx, ADMIN, date(2026, 11, 24))
-    closing_days.delete_closing_day(ctx, ADMIN, date(2026, 12, 9))
+    ctx.run(closing_days.delete_closing_day, ADMIN, date(2026, 11, 24))
+    ctx.run(closing_days.delete_closing_day, ADMIN, date(2026, 12, 9))
     assert intake_deadlines(ctx, actors) == (date(2026, 12, 4), date(2026, 12, 11))
 
 
@@ -73,7 +72,7 @@ def test_another_process_sees_the_change_at_its_next_refresh(ctx: EngineContext,
         with other.uow(write=False):
             pass
         assert other.calendar.is_working_day(date(2026, 11, 24))
-        closing_days.add_closing_day(ctx, ADMIN, {"day": "2026-11-24", "label": "Personalversammlung"})
+        ctx.run(closing_days.add_closing_day, ADMIN, {"day": "2026-11-24", "label": "Personalversammlung"})
         with other.uow(write=False):  # within the refresh interval: still the old answer
             pass
         assert other.calendar.is_working_day(date(2026, 11, 24))
@@ -88,18 +87,18 @@ def test_another_process_sees_the_change_at_its_next_refresh(ctx: EngineContext,
 
 
 def test_adding_and_deleting_is_audited_and_listed(ctx: EngineContext, frozen_clock: object) -> None:
-    added = closing_days.add_closing_day(ctx, ADMIN, {"day": "2026-12-24", "label": " Heiligabend "})
-    assert added["label"] == "Heiligabend"
-    assert added["created_by"] == "admin"
-    assert [d["day"] for d in closing_days.list_closing_days(ctx, ADMIN, 2026)] == ["2026-12-24"]
-    assert closing_days.list_closing_days(ctx, ADMIN, 2027) == []
-    closing_days.delete_closing_day(ctx, ADMIN, date(2026, 12, 24))
+    added = ctx.run(closing_days.add_closing_day, ADMIN, {"day": "2026-12-24", "label": " Heiligabend "})
+    assert added.label == "Heiligabend"
+    assert added.created_by == "admin"
+    assert [d.day.isoformat() for d in ctx.run(closing_days.list_closing_days, ADMIN, 2026)] == ["2026-12-24"]
+    assert ctx.run(closing_days.list_closing_days, ADMIN, 2027) == []
+    ctx.run(closing_days.delete_closing_day, ADMIN, date(2026, 12, 24))
     with ctx.uow(write=False) as uow:
         actions = list(uow.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "closing_day")
                                            .order_by(AuditEntry.id)))
     assert actions == ["closing_day.add", "closing_day.delete"]
     with pytest.raises(NotFound):
-        closing_days.delete_closing_day(ctx, ADMIN, date(2026, 12, 24))
+        ctx.run(closing_days.delete_closing_day, ADMIN, date(2026, 12, 24))
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -113,21 +112,21 @@ def test_adding_and_deleting_is_audited_and_listed(ctx: EngineContext, frozen_cl
 def test_bad_input_names_the_field(ctx: EngineContext, frozen_clock: object, body: dict[str, object],
                                    field: str) -> None:
     with pytest.raises(InvalidInput) as raised:
-        closing_days.add_closing_day(ctx, ADMIN, body)
+        ctx.run(closing_days.add_closing_day, ADMIN, body)
     assert field in raised.value.fields
 
 
 def test_duplicates_and_configured_days_are_refused(ctx: EngineContext, frozen_clock: object,
                                                     tmp_path: Path) -> None:
-    closing_days.add_closing_day(ctx, ADMIN, {"day": "2026-12-24"})
+    ctx.run(closing_days.add_closing_day, ADMIN, {"day": "2026-12-24"})
     with pytest.raises(InvalidInput) as raised:
-        closing_days.add_closing_day(ctx, ADMIN, {"day": "2026-12-24"})
+        ctx.run(closing_days.add_closing_day, ADMIN, {"day": "2026-12-24"})
     assert raised.value.fields == {"day": "already a closing day"}
     configured = create_context({"KIM_DATABASE_URL": ctx.db.url, "KIM_INSTANCE_PATH": str(tmp_path),
                                  "KIM_CLOSING_DAYS": "2026-12-31"})
     try:
         with pytest.raises(InvalidInput) as raised:
-            closing_days.add_closing_day(configured, ADMIN, {"day": "2026-12-31"})
+            configured.run(closing_days.add_closing_day, ADMIN, {"day": "2026-12-31"})
         assert raised.value.fields == {"day": "already configured"}
     finally:
         configured.db.dispose()
@@ -136,9 +135,9 @@ def test_duplicates_and_configured_days_are_refused(ctx: EngineContext, frozen_c
 def test_only_admins_manage_the_calendar(ctx: EngineContext, frozen_clock: object) -> None:
     for role in ("caseworker", "supervisor", "process_owner", "auditor"):
         with pytest.raises(NotAllowed):
-            closing_days.add_closing_day(ctx, Actor("x", role), {"day": "2026-12-24"})
+            ctx.run(closing_days.add_closing_day, Actor("x", role), {"day": "2026-12-24"})
         with pytest.raises(NotAllowed):
-            closing_days.calendar_year(ctx, Actor("x", role), 2026)
+            ctx.run(closing_days.calendar_year, Actor("x", role), 2026)
 
 
 def test_year_view_lists_nrw_holidays_and_both_kinds_of_closing_days(ctx: EngineContext, frozen_clock: object,
@@ -146,20 +145,20 @@ def test_year_view_lists_nrw_holidays_and_both_kinds_of_closing_days(ctx: Engine
     configured = create_context({"KIM_DATABASE_URL": ctx.db.url, "KIM_INSTANCE_PATH": str(tmp_path),
                                  "KIM_CLOSING_DAYS": "2027-12-31"})
     try:
-        closing_days.add_closing_day(configured, ADMIN, {"day": "2027-05-07", "label": "Brückentag"})
-        year = closing_days.calendar_year(configured, ADMIN, 2027)
+        configured.run(closing_days.add_closing_day, ADMIN, {"day": "2027-05-07", "label": "Brückentag"})
+        year = configured.run(closing_days.calendar_year, ADMIN, 2027)
     finally:
         configured.db.dispose()
-    holidays = {h["day"]: h["name"] for h in year["holidays"]}
+    holidays = {h.day.isoformat(): h.label for h in year.holidays}
     assert holidays["2027-05-27"] == "Fronleichnam"
     assert holidays["2027-11-01"] == "Allerheiligen"
     assert "2027-10-31" not in holidays  # Reformationstag is no holiday in NRW
     assert len(holidays) == 11
-    assert [(d["day"], d["source"]) for d in year["configured"]] == [("2027-12-31", "configuration")]
-    assert [(d["day"], d["label"]) for d in year["stored"]] == [("2027-05-07", "Brückentag")]
+    assert [(d.day.isoformat(), d.source) for d in year.configured] == [("2027-12-31", "configuration")]
+    assert [(d.day.isoformat(), d.label) for d in year.stored] == [("2027-05-07", "Brückentag")]
     # 261 weekdays in 2027, minus 7 holidays on weekdays, minus the two closing days
-    assert year["working_days"] == 261 - 7 - 2
-    assert {h["day"] for h in closing_days.calendar_year(ctx, ADMIN, 2026)["holidays"]} >= {"2026-06-04",
+    assert year.working_days == 261 - 7 - 2
+    assert {h.day.isoformat() for h in ctx.run(closing_days.calendar_year, ADMIN, 2026).holidays} >= {"2026-06-04",
                                                                                               "2026-11-01"}
 
 
@@ -179,7 +178,7 @@ def test_two_admins_adding_the_same_day_at_once_get_201_and_422(ctx: EngineConte
     def add() -> None:
         barrier.wait()
         try:
-            closing_days.add_closing_day(ctx, ADMIN, {"day": "2026-12-31", "label": "Silvester"})
+            ctx.run(closing_days.add_closing_day, ADMIN, {"day": "2026-12-31", "label": "Silvester"})
             outcomes.append("added")
         except InvalidInput as exc:
             outcomes.append(exc.fields["day"])
@@ -194,8 +193,8 @@ def test_two_admins_adding_the_same_day_at_once_get_201_and_422(ctx: EngineConte
 
 def test_working_day_timer_events_skip_stored_closing_days(ctx: EngineContext, frozen_clock: object) -> None:
     deploy_files(ctx, "timers.bpmn")
-    closing_days.add_closing_day(ctx, ADMIN, {"day": "2026-11-24", "label": "Betriebsausflug"})
-    start_instance(ctx, "timer_intermediate", {}, SYSTEM)  # a "10WD" intermediate timer
+    ctx.run(closing_days.add_closing_day, ADMIN, {"day": "2026-11-24", "label": "Betriebsausflug"})
+    ctx.run(start_instance, "timer_intermediate", {}, SYSTEM)  # a "10WD" intermediate timer
     with ctx.uow(write=False) as uow:
         fire_at = uow.session.scalar(select(Timer.fire_at).where(Timer.kind == "bpmn"))
     assert fire_at == datetime.fromisoformat("2026-12-07T23:59:59+01:00")  # not Fri 04.12.

@@ -20,7 +20,7 @@ CLICKS = 20
 
 def test_twenty_concurrent_completions_one_wins(ctx: EngineContext) -> None:
     deploy_files(ctx, "counselling_loop.bpmn")
-    started = start_instance(ctx, "counselling_loop", {}, SYSTEM)
+    started = ctx.run(start_instance, "counselling_loop", {}, SYSTEM)
     (task_id,) = started.task_ids
     with ctx.uow(write=False) as uow:
         before = uow.session.get(ProcessInstance, started.instance_id)
@@ -30,7 +30,7 @@ def test_twenty_concurrent_completions_one_wins(ctx: EngineContext) -> None:
     def click(n: int) -> str:
         barrier.wait()
         try:
-            complete_task(ctx, task_id, SYSTEM, {"weitere_sitzung": True, "klick": n})
+            ctx.run(complete_task, task_id, SYSTEM, {"weitere_sitzung": True, "klick": n})
         except Conflict:
             return "conflict"
         return "ok"
@@ -51,7 +51,7 @@ def test_twenty_concurrent_completions_one_wins(ctx: EngineContext) -> None:
 
 def test_completing_a_completed_task_is_a_conflict(ctx: EngineContext) -> None:
     deploy_files(ctx, "counselling_loop.bpmn")
-    (task_id,) = start_instance(ctx, "counselling_loop", {}, SYSTEM).task_ids
-    complete_task(ctx, task_id, SYSTEM, {"weitere_sitzung": False})
+    (task_id,) = ctx.run(start_instance, "counselling_loop", {}, SYSTEM).task_ids
+    ctx.run(complete_task, task_id, SYSTEM, {"weitere_sitzung": False})
     with pytest.raises(Conflict, match="completed"):
-        complete_task(ctx, task_id, SYSTEM, {"weitere_sitzung": False})
+        ctx.run(complete_task, task_id, SYSTEM, {"weitere_sitzung": False})

@@ -62,7 +62,7 @@ CALLER_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _deploy(ctx: EngineContext, *sources: ModelSource) -> list[deployment.Deployed]:
-    return deployment.deploy(ctx.uow(), list(sources), SYSTEM)
+    return ctx.run(deployment.deploy, list(sources), SYSTEM)
 
 
 def _definitions(ctx: EngineContext) -> int:

@@ -25,7 +25,7 @@ def test_deploy_creates_versions_and_is_content_addressed(ctx: EngineContext) ->
     again = deploy_files(ctx, "counselling_loop.bpmn")
     assert [(d.version, d.changed) for d in again] == [(1, False)]
     changed = (DATA / "counselling_loop.bpmn").read_bytes().replace(b"Beratungsschleife", b"Beratung neu")
-    second = deployment.deploy(ctx.uow(), [ModelSource("counselling_loop.bpmn", changed)], SYSTEM)
+    second = ctx.run(deployment.deploy, [ModelSource("counselling_loop.bpmn", changed)], SYSTEM)
     assert [(d.version, d.changed) for d in second] == [(2, True)]
     assert _count(ctx, ModelSourceRow) == 2
 
@@ -63,7 +63,7 @@ def test_unsafe_models_are_refused_with_a_reason(ctx: EngineContext, filename: s
 def test_user_task_without_office_is_refused(ctx: EngineContext) -> None:
     xml = (DATA / "counselling_loop.bpmn").read_bytes().replace(b'name="CM"', b'name="Standesamt"')
     with pytest.raises(ModelInvalid) as refused:
-        deployment.deploy(ctx.uow(), [ModelSource("x.bpmn", xml)], SYSTEM)
+        ctx.run(deployment.deploy, [ModelSource("x.bpmn", xml)], SYSTEM)
     assert "element 'session'" in str(refused.value)
     assert "Standesamt" in str(refused.value)
 
@@ -71,5 +71,5 @@ def test_user_task_without_office_is_refused(ctx: EngineContext) -> None:
 def test_bad_timer_value_is_refused(ctx: EngineContext) -> None:
     xml = (DATA / "timers.bpmn").read_bytes().replace(b"<bpmn:timeDuration>10WD", b"<bpmn:timeDuration>10 WD")
     with pytest.raises(ModelInvalid) as refused:
-        deployment.deploy(ctx.uow(), [ModelSource("timers.bpmn", xml)], SYSTEM)
+        ctx.run(deployment.deploy, [ModelSource("timers.bpmn", xml)], SYSTEM)
     assert "tw_wait" in str(refused.value)

@@ -16,7 +16,7 @@ from tests.conftest import deploy_files
 def test_while_true_script_becomes_an_incident(ctx: EngineContext) -> None:
     deploy_files(ctx, "runaway.bpmn", "good_script.bpmn")
     began = time.monotonic()
-    started = start_instance(ctx, "runaway", {}, SYSTEM)
+    started = ctx.run(start_instance, "runaway", {}, SYSTEM)
     assert time.monotonic() - began < 10
     assert started.status == "incident"
     with ctx.uow(write=False) as uow:
@@ -26,6 +26,6 @@ def test_while_true_script_becomes_an_incident(ctx: EngineContext) -> None:
     assert "time" in incident.message.lower()
     assert instance is not None
     assert instance.status == "incident"
-    healthy = start_instance(ctx, "good_script", {"betrag": 41}, SYSTEM)
+    healthy = ctx.run(start_instance, "good_script", {"betrag": 41}, SYSTEM)
     assert healthy.status == "running", "the engine keeps serving other instances"
     assert len(healthy.task_ids) == 1

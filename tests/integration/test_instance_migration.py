@@ -44,8 +44,9 @@ def actors(ctx: EngineContext) -> dict[str, Actor]:
 
 
 def walker_for(ctx: EngineContext, actors: dict[str, Actor], process_id: str) -> CaseWalker:
-    started = start_instance(ctx, process_id, {}, SYSTEM)
-    return CaseWalker(ctx, actors, started.instance_id, forms=FormRegistry(DATA / "forms"))
+    started = ctx.run(start_instance, process_id, {}, SYSTEM)
+    ctx.forms = FormRegistry(DATA / "forms")  # the test models' forms
+    return CaseWalker(ctx, actors, started.instance_id)
 
 
 def version_of(ctx: EngineContext, instance_id: UUID) -> int:
@@ -67,7 +68,7 @@ def test_case_at_a_user_task_takes_the_step_added_after_it(ctx: EngineContext, a
     task = walker.task("erstkontakt")
     deploy_files(ctx, "migration/intake_v2_added_step.bpmn")
 
-    item = only_item(instance_migration.dry_run(ctx, OWNER, "intake", {"to_version": 2}))
+    item = only_item(ctx.run(instance_migration.dry_run, OWNER, "intake", {"to_version": 2}))
     assert item["compatible"] is True
     assert item["reasons"] == []
     assert item["from_version"] == 1
@@ -106,7 +107,7 @@ def test_a_case_on_a_removed_element_is_incompatible_and_skipped(ctx: EngineCont
     walker = walker_for(ctx, actors, "intake")
     deploy_files(ctx, "migration/intake_v2_removed_step.bpmn")
 
-    item = only_item(instance_migration.dry_run(ctx, OWNER, "intake", {"to_version": 2}))
+    item = only_item(ctx.run(instance_migration.dry_run, OWNER, "intake", {"to_version": 2}))
     assert item["compatible"] is False
     assert item["positions"][0] == {"bpmn_id": "erstkontakt", "name": "Erstkontakt dokumentieren",
                                     "exists_in_target": False}
@@ -136,7 +137,7 @@ def test_timers_keep_their_moment(ctx: EngineContext, actors: dict[str, Actor], 
     clock.advance(timedelta(days=5))
     deploy_files(ctx, "migration/timer_interrupting_v2.bpmn")  # P7D instead of P14D, new step after the task
 
-    item = only_item(instance_migration.dry_run(ctx, OWNER, "timer_interrupting", {"to_version": 2}))
+    item = only_item(ctx.run(instance_migration.dry_run, OWNER, "timer_interrupting", {"to_version": 2}))
     assert item["compatible"] is True
     assert [(t["bpmn_id"], t["kind"], t["outcome"]) for t in item["timers"]] == [("ti_timer", "bpmn", "kept")]
     assert instance_migration.migrate(ctx, OWNER, "timer_interrupting",
@@ -166,7 +167,7 @@ def test_removed_boundary_timer_makes_the_case_incompatible(ctx: EngineContext, 
     deploy_files(ctx, "migration/timer_interrupting_v1.bpmn")
     walker_for(ctx, actors, "timer_interrupting")
     deploy_files(ctx, "migration/timer_interrupting_v2_no_timer.bpmn")
-    item = only_item(instance_migration.dry_run(ctx, OWNER, "timer_interrupting", {"to_version": 2}))
+    item = only_item(ctx.run(instance_migration.dry_run, OWNER, "timer_interrupting", {"to_version": 2}))
     assert item["compatible"] is False
     assert {(t["bpmn_id"], t["outcome"]) for t in item["timers"]} == {("ti_timer", "removed")}
     assert any("Randereignisse" in r for r in item["reasons"])
@@ -194,7 +195,7 @@ def test_a_task_whose_office_changed_is_rerouted(ctx: EngineContext, actors: dic
     deploy_files(ctx, "intake.bpmn")
     walker = walker_for(ctx, actors, "intake")
     deploy_files(ctx, "migration/intake_v2_rerouted.bpmn")
-    item = only_item(instance_migration.dry_run(ctx, OWNER, "intake", {"to_version": 2}))
+    item = only_item(ctx.run(instance_migration.dry_run, OWNER, "intake", {"to_version": 2}))
     (task,) = item["open_tasks"]
     assert (task["outcome"], task["office"], task["new_office"]) == ("rerouted", "CM", "KI")
     instance_migration.migrate(ctx, OWNER, "intake", {"to_version": 2, "all_compatible": True})
@@ -252,7 +253,7 @@ def test_completing_while_migrating_one_wins_cleanly(ctx: EngineContext, actors:
 def test_only_process_owners_and_admins_migrate(ctx: EngineContext, actors: dict[str, Actor]) -> None:
     deploy_files(ctx, "intake.bpmn")
     with pytest.raises(NotAllowed):
-        instance_migration.dry_run(ctx, actors["CM"], "intake", {"to_version": 1})
+        ctx.run(instance_migration.dry_run, actors["CM"], "intake", {"to_version": 1})
     with pytest.raises(NotAllowed):
         instance_migration.migrate(ctx, actors["CM"], "intake", {"to_version": 1, "all_compatible": True})
 
@@ -260,13 +261,13 @@ def test_only_process_owners_and_admins_migrate(ctx: EngineContext, actors: dict
 def test_bad_requests_name_the_field(ctx: EngineContext) -> None:
     deploy_files(ctx, "intake.bpmn")
     with pytest.raises(NotFound):
-        instance_migration.dry_run(ctx, OWNER, "no_such_process", {"to_version": 1})
+        ctx.run(instance_migration.dry_run, OWNER, "no_such_process", {"to_version": 1})
     cases = [({}, "to_version"), ({"to_version": "2"}, "to_version"), ({"to_version": 7}, "to_version"),
              ({"to_version": 1, "instance_ids": ["x"]}, "instance_ids"),
              ({"to_version": 1, "from_version": 0}, "from_version")]
     for body, field in cases:
         with pytest.raises(InvalidInput) as raised:
-            instance_migration.dry_run(ctx, OWNER, "intake", body)
+            ctx.run(instance_migration.dry_run, OWNER, "intake", body)
         assert field in raised.value.fields, body
     with pytest.raises(InvalidInput) as raised:
         instance_migration.migrate(ctx, OWNER, "intake", {"to_version": 1})
@@ -280,9 +281,9 @@ def test_from_version_filters_the_candidates(ctx: EngineContext, actors: dict[st
     deploy_files(ctx, "migration/intake_v2_rerouted.bpmn")
     second = walker_for(ctx, actors, "intake")
     deploy_files(ctx, "migration/intake_v2_added_step.bpmn")
-    report = instance_migration.dry_run(ctx, OWNER, "intake", {"to_version": 3, "from_version": 2})
+    report = ctx.run(instance_migration.dry_run, OWNER, "intake", {"to_version": 3, "from_version": 2})
     assert [i["instance_id"] for i in report["items"]] == [str(second.instance_id)]
-    report = instance_migration.dry_run(ctx, OWNER, "intake", {"to_version": 3})
+    report = ctx.run(instance_migration.dry_run, OWNER, "intake", {"to_version": 3})
     assert {i["instance_id"] for i in report["items"]} == {str(first.instance_id), str(second.instance_id)}
     with ctx.uow(write=False) as uow:
         assert uow.session.scalar(select(Office.code).join(HumanTask, HumanTask.office_id == Office.id)
@@ -302,22 +303,22 @@ def test_a_case_inside_a_called_process_follows_its_new_version(ctx: EngineConte
 
     deploy_files(ctx, "called_child.bpmn")
     deploy_files(ctx, "shapes.bpmn")
-    started = start_instance(ctx, "call_loop", {}, SYSTEM)
+    started = ctx.run(start_instance, "call_loop", {}, SYSTEM)
     task_id = _open_task(ctx, "cc_task")
     deploy_files(ctx, "migration/called_child_v2.bpmn")  # the caller is unchanged: still version 1
 
-    item = only_item(instance_migration.dry_run(ctx, OWNER, "call_loop", {"to_version": 1}))
+    item = only_item(ctx.run(instance_migration.dry_run, OWNER, "call_loop", {"to_version": 1}))
     assert item["instance_id"] == str(started.instance_id)
     assert item["compatible"] is True
     assert {"bpmn_id": "cc_task", "name": "Prüfung in der ABH", "exists_in_target": True} in item["positions"]
     assert instance_migration.migrate(ctx, OWNER, "call_loop", {"to_version": 1, "all_compatible": True})[
         "migrated"] == [str(started.instance_id)]
-    assert instance_migration.dry_run(ctx, OWNER, "call_loop", {"to_version": 1})["items"] == [], "up to date"
+    assert ctx.run(instance_migration.dry_run, OWNER, "call_loop", {"to_version": 1})["items"] == [], "up to date"
 
     assert _open_task(ctx, "cc_task") == task_id, "the task inside the called process keeps its row"
-    complete_task(ctx, task_id, SYSTEM, {"pruefung": 1})
-    complete_task(ctx, _open_task(ctx, "cc_extra"), SYSTEM, {})  # the step the called process gained
-    complete_task(ctx, _open_task(ctx, "cl_decide"), SYSTEM, {"again": False})
+    ctx.run(complete_task, task_id, SYSTEM, {"pruefung": 1})
+    ctx.run(complete_task, _open_task(ctx, "cc_extra"), SYSTEM, {})  # the step the called process gained
+    ctx.run(complete_task, _open_task(ctx, "cl_decide"), SYSTEM, {"again": False})
     with ctx.uow(write=False) as uow:
         assert uow.session.scalar(select(ProcessInstance.status).where(
             ProcessInstance.id == started.instance_id)) == "completed"
@@ -327,9 +328,9 @@ def test_a_token_on_a_renamed_element_of_a_called_process_blocks(ctx: EngineCont
                                                                  frozen_clock: object) -> None:
     deploy_files(ctx, "called_child.bpmn")
     deploy_files(ctx, "shapes.bpmn")
-    start_instance(ctx, "call_loop", {}, SYSTEM)
+    ctx.run(start_instance, "call_loop", {}, SYSTEM)
     deploy_files(ctx, "migration/called_child_v2_renamed.bpmn")
-    item = only_item(instance_migration.dry_run(ctx, OWNER, "call_loop", {"to_version": 1}))
+    item = only_item(ctx.run(instance_migration.dry_run, OWNER, "call_loop", {"to_version": 1}))
     assert item["compatible"] is False
     assert any("cc_task" in reason for reason in item["reasons"])
 
@@ -339,7 +340,7 @@ def test_a_passed_element_may_be_removed(ctx: EngineContext, actors: dict[str, A
     walker = walker_for(ctx, actors, "intake")
     walker.complete("erstkontakt", **ERSTKONTAKT)  # now at vorpruefung; erstkontakt anchors the live tree
     deploy_files(ctx, "migration/intake_v2_removed_step.bpmn")
-    item = only_item(instance_migration.dry_run(ctx, OWNER, "intake", {"to_version": 2}))
+    item = only_item(ctx.run(instance_migration.dry_run, OWNER, "intake", {"to_version": 2}))
     assert item["compatible"] is True
     assert [p["bpmn_id"] for p in item["positions"]] == ["vorpruefung"]
     assert instance_migration.migrate(ctx, OWNER, "intake", {"to_version": 2, "all_compatible": True})["migrated"]

@@ -8,9 +8,10 @@ that story; counts from 1 to 4 must come out suppressed.
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -35,15 +36,15 @@ def at(day: str, hour: int = 9) -> datetime:
 
 @pytest.fixture
 def actors(ctx: EngineContext) -> dict[str, Actor]:
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
     return office_actors(ctx)
 
 
 def open_case(ctx: EngineContext, actors: dict[str, Actor], source: str, referred_at: str) -> CaseWalker:
     body = {"person": PERSON, "referral": {"source": source, "reason": "Perspektivberatung",
                                            "referred_at": referred_at}}
-    case = cases.open_case(ctx, actors["CM"], body)
-    return CaseWalker.for_case(ctx, actors, UUID(case["id"]))
+    case = ctx.run(cases.open_case, actors["CM"], body)
+    return CaseWalker.for_case(ctx, actors, case.id)
 
 
 def on(day: str, walkers: list[CaseWalker], step: str, **changes: Any) -> None:
@@ -97,7 +98,7 @@ def test_november_figures_are_counted_exactly(ctx: EngineContext, actors: dict[s
     try:
         walk_november(ctx, actors)
         clock.freeze(at("2026-11-20", 18))
-        report = kpis.kpi_report(ctx, actors["KI"], kpis.parse_range({}))  # default: this month
+        report = ctx.run(kpis.kpi_report, actors["KI"], kpis.parse_range({}))  # default: this month
     finally:
         clock.reset()
     assert (report["from"], report["to"]) == ("2026-11-01", "2026-11-30")
@@ -142,8 +143,8 @@ def test_ranges_outside_the_activity_count_nothing(ctx: EngineContext, actors: d
     try:
         walk_november(ctx, actors)
         clock.freeze(at("2026-12-02"))
-        october = kpis.kpi_report(ctx, actors["KI"], kpis.parse_range({"from": "2026-10-01", "to": "2026-10-31"}))
-        second_half = kpis.kpi_report(ctx, actors["KI"], kpis.parse_range({"from": "2026-11-16",
+        october = ctx.run(kpis.kpi_report, actors["KI"], kpis.parse_range({"from": "2026-10-01", "to": "2026-10-31"}))
+        second_half = ctx.run(kpis.kpi_report, actors["KI"], kpis.parse_range({"from": "2026-11-16",
                                                                              "to": "2026-11-30"}))
     finally:
         clock.reset()
@@ -165,9 +166,10 @@ def test_overdue_tasks_and_escalations_by_office_and_age(ctx: EngineContext, act
             open_case(ctx, actors, "ABH", "2026-11-02")
         clock.freeze(at("2026-12-10"))
         fire_due_timers(ctx)  # level 1 (due) and level 2 (5 working days later) fire now
-        first_half = kpis.kpi_report(ctx, actors["KI"], kpis.parse_range({"from": "2026-11-01", "to": "2026-11-15"}))
-        november = kpis.kpi_report(ctx, actors["KI"], kpis.parse_range({"from": "2026-11-01", "to": "2026-11-30"}))
-        december = kpis.kpi_report(ctx, actors["KI"], kpis.parse_range({"from": "2026-12-01", "to": "2026-12-31"}))
+        first_half = ctx.run(kpis.kpi_report, actors["KI"],
+                             kpis.parse_range({"from": "2026-11-01", "to": "2026-11-15"}))
+        november = ctx.run(kpis.kpi_report, actors["KI"], kpis.parse_range({"from": "2026-11-01", "to": "2026-11-30"}))
+        december = ctx.run(kpis.kpi_report, actors["KI"], kpis.parse_range({"from": "2026-12-01", "to": "2026-12-31"}))
     finally:
         clock.reset()
     assert by_key(first_half)["overdue_tasks"]["value"] == 0  # not yet due at the end of 15 November
@@ -208,12 +210,22 @@ def test_csv_rows_mark_suppressed_values_and_use_german_numbers() -> None:
         kpis.counted("x", "Fälle", "", 7, [({"a": "1"}, "A", 3), ({"a": "2"}, "B", 4)]).to_json(),
         kpis.Indicator("d", "Dauer", "days", "", None, False,
                        [kpis.Cell({"p": "1"}, "Phase", 2.5, "days", 6)]).to_json()]}
-    rows = kpis.csv_rows(report)
+    rows = list(csv.reader(io.StringIO(kpis.kpi_csv(report).decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:3] == ["Kennzahl", "Aufschlüsselung", "Wert"]
     assert rows[1] == ["Fälle", "", "7", "Anzahl", "", "01.11.2026", "30.11.2026"]
     assert rows[2][1:3] == ["A", "<5"]
     assert rows[3][1:3] == ["B", "<5"]
     assert rows[4] == ["Dauer", "Phase", "2,5", "Kalendertage (Median)", "6", "01.11.2026", "30.11.2026"]
+
+
+def test_csv_neutralises_text_excel_would_run_as_a_formula() -> None:
+    """Labels come from people (referral sources) and process owners (option labels): the
+    indicator CSV gets the same guard as the dashboard's."""
+    report = {"from": "2026-11-01", "to": "2026-11-30", "indicators": [
+        kpis.counted("referrals", "Zuweisungen", "", 9, [({"source": "x"}, '=HYPERLINK("http://evil")', 9)])
+        .to_json()]}
+    rows = list(csv.reader(io.StringIO(kpis.kpi_csv(report).decode("utf-8-sig")), delimiter=";"))
+    assert rows[2][1] == "'=HYPERLINK(\"http://evil\")"
 
 
 def test_secondary_suppression_hides_the_cell_that_would_reveal_a_small_one() -> None:

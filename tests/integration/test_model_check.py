@@ -44,7 +44,7 @@ Found = list[tuple[str | None, str, str]]
 
 
 def problems_of(ctx: EngineContext, content: bytes, filename: str = "pruefling.bpmn") -> Found:
-    return [(p.element_id, p.severity, p.message) for p in check_model(ctx, filename, content)]
+    return [(p.element_id, p.severity, p.message) for p in ctx.run(check_model, filename, content)]
 
 
 def test_a_good_model_has_no_problems(ctx: EngineContext) -> None:
@@ -55,7 +55,7 @@ def test_our_processes_pass_the_check_once_their_dependencies_are_deployed(ctx: 
     from pathlib import Path
 
     processes = Path(__file__).parents[2] / "processes"
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([processes / "residence_paths",
+    ctx.run(deployment.deploy, deployment.read_model_paths([processes / "residence_paths",
                                                               processes / "identity_clarification.bpmn",
                                                               processes / "permit_application.bpmn"]), SYSTEM)
     for name in ("kim_pathway.bpmn", "identity_clarification.bpmn", "permit_application.bpmn"):

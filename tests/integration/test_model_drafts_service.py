@@ -21,23 +21,18 @@ PETRA = Actor("petra", "process_owner", user_id=2)
 INTAKE = (DATA / "intake.bpmn").read_text(encoding="utf-8")
 
 
-@pytest.fixture(autouse=True)
-def _test_forms(ctx: EngineContext) -> None:
-    ctx.config["KIM_FORMS_PATH"] = str(DATA / "forms")  # type: ignore[index]  # a plain dict; intake's forms
-
-
 def _variant(n: int) -> bytes:
     return INTAKE.replace('name="Erledigt"', f'name="Erledigt {n}"').encode()
 
 
 def test_concurrent_publishes_of_one_key_never_fail_with_a_server_error(ctx: EngineContext) -> None:
     deploy_files(ctx, "intake.bpmn")
-    drafts = [model_drafts.create_draft(ctx, PAUL if n % 2 else PETRA, "intake.bpmn", _variant(n))["id"]
+    drafts = [ctx.run(model_drafts.create_draft, PAUL if n % 2 else PETRA, "intake.bpmn", _variant(n)).id
               for n in range(4)]
 
     def publish(draft_id: int) -> str:
         try:
-            result = model_drafts.publish_draft(ctx, PAUL, draft_id)
+            result = ctx.run(model_drafts.publish_draft, PAUL, draft_id)
         except Conflict:
             return "conflict"
         assert isinstance(result, Published)
@@ -60,17 +55,17 @@ def test_concurrent_publishes_of_one_key_never_fail_with_a_server_error(ctx: Eng
 def test_a_refused_publish_changes_nothing(ctx: EngineContext) -> None:
     deploy_files(ctx, "intake.bpmn")
     bad = INTAKE.replace('name="CM"', 'name="Hausmeisterei"').encode()
-    draft = model_drafts.create_draft(ctx, PAUL, "intake.bpmn", bad)
+    draft = ctx.run(model_drafts.create_draft, PAUL, "intake.bpmn", bad)
     refusal = r"^Das Modell hat 2 Fehler und wurde nicht veröffentlicht\.$"
     with pytest.raises(ModelCheckFailed, match=refusal) as refused:
-        model_drafts.publish_draft(ctx, PAUL, draft["id"])
+        ctx.run(model_drafts.publish_draft, PAUL, draft.id)
     assert {p.element_id for p in refused.value.checked} == {"erstkontakt", "abschluss"}
-    assert model_drafts.get_draft(ctx, PAUL, draft["id"])["version"] == 1, "the draft row was not touched"
+    assert ctx.run(model_drafts.get_draft, PAUL, draft.id).version == 1, "the draft row was not touched"
 
 
 def test_the_check_accepts_a_unit_of_work_as_well(ctx: EngineContext) -> None:
     from tests.integration.test_model_check import LINE, bpmn
 
-    assert check_model(ctx.uow(), "pruefling.bpmn", bpmn(LINE)) == [], "forms/ of the product: kim_intake exists"
+    assert ctx.run(check_model, "pruefling.bpmn", bpmn(LINE)) == [], "forms/ of the product: kim_intake exists"
     with ctx.uow() as uow:
         assert check_model(uow, "pruefling.bpmn", bpmn(LINE.replace("CM", "XYZ")))[0].element_id == "t1"

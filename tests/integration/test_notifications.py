@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 from sqlalchemy import select
 
 from engine import clock
 from engine.persistence.models import Notification
-from engine.services.casework import cases, inbox
+from engine.services.casework import cases, consents, task_actions
 from engine.services.casework.instances import complete_task
 from engine.services.context import EngineContext
 from engine.services.notifications import mail
@@ -62,7 +61,7 @@ def smtp(port: int) -> Iterator[Inbox]:
 
 
 def open_cases(ctx: EngineContext, n: int = 1, process_id: str = "erstkontakt") -> list[dict[str, Any]]:
-    return [cases.open_case(ctx, actor(ctx, "carla"), {
+    return [ctx.run(cases.open_case, actor(ctx, "carla"), {
         "person": {"given_name": "Amina", "family_name": f"Haddad{i}"},
         "referral": {"source": "ABH", "reason": "Perspektivberatung"}, "process_id": process_id})
         for i in range(n)]
@@ -88,7 +87,7 @@ def test_reminder_fires_two_working_days_before_due_at_eight_and_notifies_once(
     assert smtp.recipients() == ["carla@example.org", "conrad@example.org", "sina@example.org"]
     (message,) = smtp.to("carla@example.org")
     text = message.get_content()
-    assert message["Subject"] == f"Bald fällig: Erstkontakt dokumentieren (Fall {case['reference']})"
+    assert message["Subject"] == f"Bald fällig: Erstkontakt dokumentieren (Fall {case.reference})"
     assert "04.12.2026" in text
     assert f"https://kim.example.org/tasks/{open_task_ids(nctx)[0]}" in text
     assert "Haddad" not in text, "no personal data in mail"
@@ -102,7 +101,7 @@ def test_reminder_fires_two_working_days_before_due_at_eight_and_notifies_once(
 
 def test_claimed_task_reminds_only_its_assignee(nctx: EngineContext, smtp: Inbox) -> None:
     open_cases(nctx)
-    inbox.claim_task(nctx, actor(nctx, "conrad"), open_task_ids(nctx)[0])
+    nctx.run(task_actions.claim_task, actor(nctx, "conrad"), open_task_ids(nctx)[0])
     at("2026-12-02T08:00:00+01:00")
     fire_due_timers(nctx)
     assert notifications_of(nctx) == [("conrad", "due_soon")]
@@ -115,7 +114,7 @@ def test_colleague_claiming_after_the_reminder_gets_no_second_one(nctx: EngineCo
     task_id = open_task_ids(nctx)[0]
     at("2026-12-02T08:00:00+01:00")
     fire_due_timers(nctx)
-    inbox.claim_task(nctx, actor(nctx, "conrad"), task_id)
+    nctx.run(task_actions.claim_task, actor(nctx, "conrad"), task_id)
     with nctx.uow() as uow:  # the reminder firing once more (a retried step, a second scheduler)
         assert notifications.task_due_soon(uow.session, nctx, task_id) == 0
         uow.commit()
@@ -151,7 +150,7 @@ def test_configured_default_and_past_reminders(database_url: str, tmp_path: Path
 def test_completed_tasks_lose_their_reminder(nctx: EngineContext) -> None:
     open_cases(nctx, n=2)
     first, second = open_task_ids(nctx)
-    complete_task(nctx, first, actor(nctx, "carla"), {})
+    nctx.run(complete_task, first, actor(nctx, "carla"), {})
     assert [t.task_id for t in timers_of(nctx, "reminder")] == [second]
     at("2026-12-02T08:00:00+01:00")
     assert fire_due_timers(nctx).reminders == 1
@@ -161,14 +160,14 @@ def test_assignment_notifies_the_new_assignee_once(nctx: EngineContext, smtp: In
     open_cases(nctx)
     task_id = open_task_ids(nctx)[0]
     sina, carla = actor(nctx, "sina"), actor(nctx, "carla")
-    inbox.assign_task(nctx, carla, task_id, "carla")
+    nctx.run(task_actions.assign_task, carla, task_id, "carla")
     assert notifications_of(nctx) == [], "assigning oneself is no news"
-    inbox.assign_task(nctx, sina, task_id, "conrad")
-    inbox.assign_task(nctx, sina, task_id, "carla")
-    inbox.assign_task(nctx, sina, task_id, "conrad")  # back and forth within the hour
+    nctx.run(task_actions.assign_task, sina, task_id, "conrad")
+    nctx.run(task_actions.assign_task, sina, task_id, "carla")
+    nctx.run(task_actions.assign_task, sina, task_id, "conrad")  # back and forth within the hour
     assert notifications_of(nctx) == [("carla", "assigned"), ("conrad", "assigned")]
     clock.advance(timedelta(hours=2))
-    inbox.assign_task(nctx, sina, task_id, "carla")
+    nctx.run(task_actions.assign_task, sina, task_id, "carla")
     assert notifications_of(nctx) == [("carla", "assigned"), ("carla", "assigned"), ("conrad", "assigned")]
     mail.send_all_due(nctx)
     (first, _second) = smtp.to("carla@example.org")
@@ -178,7 +177,7 @@ def test_assignment_notifies_the_new_assignee_once(nctx: EngineContext, smtp: In
 
 def test_overdue_and_escalation_reach_the_right_people(nctx: EngineContext, smtp: Inbox) -> None:
     open_cases(nctx)
-    inbox.claim_task(nctx, actor(nctx, "carla"), open_task_ids(nctx)[0])
+    nctx.run(task_actions.claim_task, actor(nctx, "carla"), open_task_ids(nctx)[0])
     notifications_before = len(rows(nctx))
     at("2026-12-05T00:00:00+01:00")
     fire_due_timers(nctx)
@@ -256,7 +255,7 @@ def test_two_concurrent_firings_notify_each_person_once(nctx: EngineContext) -> 
 
 def test_refusing_mail_server_retries_later_and_loses_nothing(nctx: EngineContext, port: int) -> None:
     open_cases(nctx)
-    inbox.assign_task(nctx, actor(nctx, "sina"), open_task_ids(nctx)[0], "carla")
+    nctx.run(task_actions.assign_task, actor(nctx, "sina"), open_task_ids(nctx)[0], "carla")
     at("2026-12-02T08:00:00+01:00")
     assert fire_due_timers(nctx).reminders == 1  # case work goes on while mail cannot
     report = mail.send_due_mails(nctx)  # nothing listens on the port
@@ -284,7 +283,7 @@ def test_refusing_mail_server_retries_later_and_loses_nothing(nctx: EngineContex
 
 def test_mail_is_given_up_only_after_about_a_day(nctx: EngineContext) -> None:
     open_cases(nctx)
-    inbox.assign_task(nctx, actor(nctx, "sina"), open_task_ids(nctx)[0], "carla")
+    nctx.run(task_actions.assign_task, actor(nctx, "sina"), open_task_ids(nctx)[0], "carla")
     waited = timedelta(0)
     for attempt in range(1, mail.MAX_ATTEMPTS + 1):
         report = mail.send_due_mails(nctx)
@@ -382,7 +381,7 @@ def test_reminder_firing_is_audited(nctx: EngineContext) -> None:
     with nctx.uow(write=False) as uow:
         entries = list(uow.session.execute(select(AuditEntry.actor, AuditEntry.case_id, AuditEntry.details)
                                            .where(AuditEntry.action == "task.remind")))
-    assert [(a, str(c), d) for a, c, d in entries] == [("system", case["id"], {"notified": 4})]
+    assert [(a, str(c), d) for a, c, d in entries] == [("system", str(case.id), {"notified": 4})]
 
 
 def test_a_task_released_by_consent_keeps_its_models_reminder(nctx: EngineContext, tmp_path: Path) -> None:
@@ -390,7 +389,7 @@ def test_a_task_released_by_consent_keeps_its_models_reminder(nctx: EngineContex
     (case,) = open_cases(nctx, process_id="abh_pruefung")
     assert timers_of(nctx, "reminder") == [], "held for consent: no deadline runs yet"
     at("2026-11-23T09:00:00+01:00")
-    cases.record_consent(nctx, actor(nctx, "carla"), UUID(case["id"]), {
+    nctx.run(consents.record_consent, actor(nctx, "carla"), case.id, {
         "office": "ABH", "purpose": "Klärung der Identität", "categories": ["identity"]})
     # due Monday 07.12.2026 (10 working days); the model's 1WD reminder, not the 2WD default
     assert [t.fire_at for t in timers_of(nctx, "reminder")] == [

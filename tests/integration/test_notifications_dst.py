@@ -14,7 +14,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import HumanTask, Timer
-from engine.services.casework import inbox
+from engine.services.casework import inbox, task_actions
 from engine.services.casework.instances import start_instance
 from engine.services.context import EngineContext
 from engine.services.notifications.digest import next_digest_at, send_digests
@@ -40,7 +40,7 @@ def dctx(database_url: str, tmp_path: Path) -> Iterator[EngineContext]:
 
 def start_at(ctx: EngineContext, when: str, process_id: str) -> HumanTask:
     clock.freeze(moment(when))
-    start_instance(ctx, process_id, {}, SYSTEM)
+    ctx.run(start_instance, process_id, {}, SYSTEM)
     with ctx.uow(write=False) as uow:
         task = uow.session.scalar(select(HumanTask).where(HumanTask.process_id == process_id))
         assert task is not None
@@ -105,22 +105,24 @@ def test_one_working_day_over_fall_back(dctx: EngineContext) -> None:
 def test_follow_up_starts_at_local_midnight_after_each_change(dctx: EngineContext) -> None:
     task = start_at(dctx, "2026-10-22T09:00:00+02:00", "wd3")
     carla = actor(dctx, "carla")
-    changed = inbox.set_follow_up(dctx, carla, task.id, "2026-10-26")
-    assert changed["follow_up_at"] == "2026-10-25T23:00:00+00:00"  # 00:00 CET
+    changed = dctx.run(task_actions.set_follow_up, carla, task.id, "2026-10-26")
+    assert changed.follow_up_at is not None
+    assert changed.follow_up_at.isoformat() == "2026-10-25T23:00:00+00:00"
     listing = inbox.TaskFilter(view="office")
     clock.freeze(moment("2026-10-25T23:59:00+01:00"))
-    assert inbox.list_tasks(dctx, carla, listing)["total"] == 0, "still Sunday in Berlin"
+    assert dctx.run(inbox.list_tasks, carla, listing).total == 0, "still Sunday in Berlin"
     clock.freeze(moment("2026-10-26T00:00:00+01:00"))
-    assert inbox.list_tasks(dctx, carla, listing)["total"] == 1
+    assert dctx.run(inbox.list_tasks, carla, listing).total == 1
     spring = start_at(dctx, "2026-03-27T09:00:00+01:00", "wd2")
-    changed = inbox.set_follow_up(dctx, carla, spring.id, "2026-03-30")
-    assert changed["follow_up_at"] == "2026-03-29T22:00:00+00:00"  # 00:00 CEST
+    changed = dctx.run(task_actions.set_follow_up, carla, spring.id, "2026-03-30")
+    assert changed.follow_up_at is not None
+    assert changed.follow_up_at.isoformat() == "2026-03-29T22:00:00+00:00"
 
 
 def test_working_day_timer_over_fall_back(dctx: EngineContext) -> None:
     deploy_files(dctx, "timers.bpmn")
     clock.freeze(moment("2026-10-16T09:00:00+02:00"))
-    start_instance(dctx, "timer_intermediate", {}, SYSTEM)  # 10WD timer: end of Fri 2026-10-30
+    dctx.run(start_instance, "timer_intermediate", {}, SYSTEM)  # 10WD timer: end of Fri 2026-10-30
     with dctx.uow(write=False) as uow:
         (fire_at,) = uow.session.scalars(select(Timer.fire_at).where(Timer.kind == "bpmn"))
     assert fire_at == moment("2026-10-30T23:59:59+01:00")

@@ -14,7 +14,7 @@ import pytest
 
 from engine import clock
 from engine.scheduling.scheduler import Scheduler
-from engine.services.casework import cases, inbox
+from engine.services.casework import cases, task_actions
 from engine.services.context import EngineContext
 from tests.integration.notify_support import (
     actor,
@@ -65,7 +65,7 @@ def sctx(database_url: str, tmp_path: Path, port: int) -> Iterator[EngineContext
     clock.freeze(datetime.fromisoformat("2026-11-20T09:00:00+01:00"))
     context = make_context(database_url, tmp_path, port)
     deploy_process(context, tmp_path, "erstkontakt", {"dueIn": "10WD"})
-    cases.open_case(context, actor(context, "carla"), {
+    context.run(cases.open_case, actor(context, "carla"), {
         "person": {"given_name": "Amina", "family_name": "Haddad"},
         "referral": {"source": "ABH", "reason": "Perspektivberatung"}, "process_id": "erstkontakt"})
     yield context
@@ -79,7 +79,7 @@ def test_scheduler_mails_assignments_reminders_and_the_digest(sctx: EngineContex
         with running(sctx):
             wait_for(lambda: len(smtp.messages) == 3, timeout=15)  # digest: carla, conrad, sina
             assert {m["Subject"] for m in smtp.messages} == {"KIM Casework: 1 neue Aufgabe in Ihren Ämtern"}
-            inbox.assign_task(sctx, actor(sctx, "sina"), open_task_ids(sctx)[0], "conrad")
+            sctx.run(task_actions.assign_task, actor(sctx, "sina"), open_task_ids(sctx)[0], "conrad")
             wait_for(lambda: len(smtp.to("conrad@example.org")) == 2, timeout=15)
         live_at("2026-12-02T07:59:58+01:00")
         with running(sctx):

@@ -30,9 +30,9 @@ def _office(ctx: EngineContext, office_id: int) -> str:
 
 
 def test_lane_by_code_or_name_and_candidate_groups_win(ctx: EngineContext, frozen_clock: object) -> None:
-    directory.add_user(ctx.uow(), "jana", "caseworker", ["JC"])
+    ctx.run(directory.add_user, "jana", "caseworker", ["JC"])
     deploy_files(ctx, "routing.bpmn")
-    start_instance(ctx, "routing", {}, SYSTEM)
+    ctx.run(start_instance, "routing", {}, SYSTEM)
     tasks = _tasks(ctx)
     assert _office(ctx, tasks["abh_check"].office_id) == "ABH"       # lane "abh" (code, any case)
     assert _office(ctx, tasks["soz_task"].office_id) == "SOZ"        # lane "Sozialamt" (office name)
@@ -48,7 +48,7 @@ def test_lane_by_code_or_name_and_candidate_groups_win(ctx: EngineContext, froze
 
 def test_due_dates_in_working_days_and_calendar_days(ctx: EngineContext, frozen_clock: object) -> None:
     deploy_files(ctx, "routing.bpmn")
-    start_instance(ctx, "routing", {}, SYSTEM)  # Friday 2026-11-20
+    ctx.run(start_instance, "routing", {}, SYSTEM)  # Friday 2026-11-20
     tasks = _tasks(ctx)
     assert tasks["abh_check"].due_at == datetime.fromisoformat("2026-12-04T23:59:59+01:00")  # 10WD
     assert tasks["soz_task"].due_at == datetime.fromisoformat("2026-12-04T23:59:59+01:00")   # P14D
@@ -65,7 +65,7 @@ def test_working_days_skip_nrw_holidays(ctx: EngineContext, start: str, due: str
     clock.freeze(datetime.fromisoformat(start))
     try:
         deploy_files(ctx, "routing.bpmn")
-        start_instance(ctx, "routing", {}, SYSTEM)
+        ctx.run(start_instance, "routing", {}, SYSTEM)
         expected = datetime.fromisoformat(f"{due}T23:59:59").replace(tzinfo=clock.BERLIN)
         assert _tasks(ctx)["abh_check"].due_at == expected
     finally:
@@ -80,9 +80,9 @@ def test_configured_closing_days_are_not_working_days(database_url: str, tmp_pat
     closing = create_context({"KIM_DATABASE_URL": url, "KIM_CLOSING_DAYS": "2026-11-23,2026-11-24"})
     try:
         clock.freeze(datetime.fromisoformat("2026-11-20T09:00:00+01:00"))
-        directory.seed_offices(closing.uow())
+        closing.run(directory.seed_offices)
         deploy_files(closing, "routing.bpmn")
-        start_instance(closing, "routing", {}, SYSTEM)
+        closing.run(start_instance, "routing", {}, SYSTEM)
         # Mon 23 and Tue 24 closed: 10 working days end on Tue 8 Dec instead of Fri 4 Dec.
         assert _tasks(closing)["abh_check"].due_at == datetime.fromisoformat("2026-12-08T23:59:59+01:00")
     finally:

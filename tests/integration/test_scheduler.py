@@ -54,7 +54,7 @@ PROBE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 def deploy_probe(ctx: EngineContext, folder: Path) -> None:
     path = folder / "timer_probe.bpmn"
     path.write_text(PROBE_BPMN, encoding="utf-8")
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([path]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([path]), SYSTEM)
 
 
 def wait_for(condition: Callable[[], object], timeout: float, interval: float = 0.01) -> float:
@@ -108,7 +108,7 @@ def test_new_instance_wakes_the_scheduler_and_its_timer_fires_on_time(probe: Eng
     with running_scheduler(probe) as scheduler:
         assert scheduler.idle.wait(10), "nothing to do: the scheduler sleeps"
         cycles = scheduler.stats.cycles
-        start_instance(probe, "timer_probe", {"wait": "PT1.5S"}, SYSTEM)
+        probe.run(start_instance, "timer_probe", {"wait": "PT1.5S"}, SYSTEM)
         woke_after = wait_for(lambda: scheduler.stats.cycles > cycles, timeout=5)
         assert woke_after < 0.5, f"woke {woke_after:.2f} s after the commit"
         wait_for(lambda: timer_fires(probe), timeout=5)
@@ -117,8 +117,8 @@ def test_new_instance_wakes_the_scheduler_and_its_timer_fires_on_time(probe: Eng
 
 
 def test_sleeping_scheduler_wakes_at_fire_at_without_any_change(probe: EngineContext) -> None:
-    start_instance(probe, "timer_probe", {"wait": "PT2S"}, SYSTEM)
-    start_instance(probe, "timer_probe", {"wait": "PT4S"}, SYSTEM)
+    probe.run(start_instance, "timer_probe", {"wait": "PT2S"}, SYSTEM)
+    probe.run(start_instance, "timer_probe", {"wait": "PT4S"}, SYSTEM)
     with running_scheduler(probe):
         wait_for(lambda: len(timer_fires(probe)) == 2, timeout=10)
     for fire_at, fired_at in timer_fires(probe):
@@ -129,7 +129,7 @@ def test_sleeping_scheduler_wakes_at_fire_at_without_any_change(probe: EngineCon
 def _start_at(moment: str, ctx: EngineContext, process_id: str, data: dict[str, Any], n: int = 1) -> None:
     clock.set_offset(datetime.fromisoformat(moment) - datetime.now(UTC))
     for _ in range(n):
-        start_instance(ctx, process_id, data, SYSTEM)
+        ctx.run(start_instance, process_id, data, SYSTEM)
 
 
 def test_catches_up_on_everything_due_while_stopped(probe: EngineContext) -> None:
@@ -138,7 +138,7 @@ def test_catches_up_on_everything_due_while_stopped(probe: EngineContext) -> Non
         _start_at("2026-11-20T09:00:00+01:00", probe, "routing", {}, n=3)  # 6 tasks due 2026-12-04, end of day
         _start_at("2026-12-04T23:51:00+01:00", probe, "timer_probe", {"wait": "PT20M"})
         for minutes in range(1, 10):
-            start_instance(probe, "timer_probe", {"wait": f"PT{minutes}M"}, SYSTEM)
+            probe.run(start_instance, "timer_probe", {"wait": f"PT{minutes}M"}, SYSTEM)
         with running_scheduler(probe) as scheduler:
             assert scheduler.idle.wait(10)
             assert scheduler.stats.fired.total == 0, "nothing is due yet"
@@ -172,9 +172,9 @@ def broken_runtime(probe: EngineContext, monkeypatch: pytest.MonkeyPatch) -> lis
 
 def test_a_failing_instance_is_retried_later_and_does_not_stop_the_others(
         probe: EngineContext, broken_runtime: list[UUID]) -> None:
-    broken = start_instance(probe, "timer_probe", {"wait": "PT1S", "broken": True}, SYSTEM).instance_id
+    broken = probe.run(start_instance, "timer_probe", {"wait": "PT1S", "broken": True}, SYSTEM).instance_id
     for _ in range(3):
-        start_instance(probe, "timer_probe", {"wait": "PT1S"}, SYSTEM)
+        probe.run(start_instance, "timer_probe", {"wait": "PT1S"}, SYSTEM)
     with running_scheduler(probe) as scheduler:
         wait_for(lambda: len(timer_fires(probe)) == 3 and broken_runtime, timeout=10)
         wait_for(scheduler.idle.is_set, timeout=5)
@@ -209,7 +209,7 @@ def test_a_failing_cycle_is_retried_after_a_pause(probe: EngineContext, monkeypa
         return real(session)
 
     monkeypatch.setattr(scheduler_module, "next_fire_at", flaky)
-    start_instance(probe, "timer_probe", {"wait": "PT0.5S"}, SYSTEM)
+    probe.run(start_instance, "timer_probe", {"wait": "PT0.5S"}, SYSTEM)
     with running_scheduler(probe) as scheduler:
         wait_for(lambda: timer_fires(probe), timeout=10)
     assert scheduler.stats.errors == 1
@@ -221,7 +221,7 @@ def test_retry_delay_doubles_from_a_minute_up_to_an_hour() -> None:
 
 
 def test_bpmn_timers_of_an_instance_in_incident_wait_without_busy_looping(probe: EngineContext) -> None:
-    stuck = start_instance(probe, "timer_probe", {"wait": "PT1S"}, SYSTEM).instance_id
+    stuck = probe.run(start_instance, "timer_probe", {"wait": "PT1S"}, SYSTEM).instance_id
     with probe.uow() as uow:
         uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == stuck).values(status="incident"))
         uow.commit()

@@ -18,9 +18,9 @@ PROCESSES = Path(__file__).resolve().parents[2] / "processes" / "residence_paths
 
 
 def test_screening_result_is_in_the_next_task_data(ctx: EngineContext) -> None:
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES]), SYSTEM)
     deploy_files(ctx, "screening_full.bpmn")
-    started = start_instance(ctx, "screening_full", {"screening_inputs": BASE}, SYSTEM)
+    started = ctx.run(start_instance, "screening_full", {"screening_inputs": BASE}, SYSTEM)
     assert started.status == "running"
     with ctx.uow(write=False) as uow:
         (task,) = uow.session.scalars(select(HumanTask))
@@ -30,20 +30,20 @@ def test_screening_result_is_in_the_next_task_data(ctx: EngineContext) -> None:
     assert '"recommended":"25a"' in instance.state, "the screening result is process data"
     from engine.services.casework.instances import complete_task
 
-    done = complete_task(ctx, task.id, SYSTEM, {"gelesen": True})
+    done = ctx.run(complete_task, task.id, SYSTEM, {"gelesen": True})
     assert done.instance_status == "completed"
 
 
 def test_incomplete_screening_inputs_make_an_incident(ctx: EngineContext) -> None:
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES]), SYSTEM)
     deploy_files(ctx, "screening_call.bpmn")
-    started = start_instance(ctx, "screening_call", {"status": "DULDUNG"}, SYSTEM)
+    started = ctx.run(start_instance, "screening_call", {"status": "DULDUNG"}, SYSTEM)
     assert started.status == "incident", "the model passes only status and eval_date"
 
 
 def test_screening_without_deployed_tables_is_an_incident_not_a_crash(ctx: EngineContext) -> None:
     deploy_files(ctx, "screening_call.bpmn")
-    started = start_instance(ctx, "screening_call", {"status": "DULDUNG"}, SYSTEM)
+    started = ctx.run(start_instance, "screening_call", {"status": "DULDUNG"}, SYSTEM)
     assert started.status == "incident"
     with ctx.uow(write=False) as uow:
         assert list(uow.session.scalars(select(HumanTask))) == []

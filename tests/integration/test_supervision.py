@@ -20,7 +20,7 @@ from engine.domain.errors import InvalidInput, NotAllowed
 from engine.persistence.models import AuditEntry
 from engine.services.admin import directory
 from engine.services.context import EngineContext
-from engine.services.reporting.supervision import export
+from engine.services.reporting import csv_export as export
 from engine.services.reporting.supervision.dashboard import Dashboard, build_dashboard, process_diagram
 from engine.services.reporting.supervision.scope import DashboardQuery, Period, parse_query
 from tests.supervision_seed import BERLIN, NOW, Seed
@@ -65,7 +65,7 @@ def test_working_day_age_buckets_and_small_cells_hidden(ctx: EngineContext, over
     cal = ctx.calendar
     assert [cal.working_days_between(d, NOW.date()) for d in (date(2026, 11, 18), date(2026, 11, 17),
             date(2026, 11, 11), date(2026, 11, 10), date(2026, 10, 28), date(2026, 10, 27))] == [5, 6, 10, 11, 20, 21]
-    board = build_dashboard(ctx, overdue_seed.actor("admin"), _query())
+    board = ctx.run(build_dashboard, overdue_seed.actor("admin"), _query())
     cm = _row(board, "overdue", office="CM")
     assert cm["values"] == {"office": "CM", "wd_1_5": 6, "wd_6_10": 5, "wd_11_20": None, "wd_over_20": 7,
                             "total": None}
@@ -78,34 +78,34 @@ def test_working_day_age_buckets_and_small_cells_hidden(ctx: EngineContext, over
 
 
 def test_supervisor_sees_own_office_only(ctx: EngineContext, overdue_seed: Seed) -> None:
-    board = build_dashboard(ctx, overdue_seed.actor("supervisor", "CM"), _query())
+    board = ctx.run(build_dashboard, overdue_seed.actor("supervisor", "CM"), _query())
     data = board.to_json()
     assert data["offices"] == ["CM"]
     assert [r["values"]["office"] for r in data["tables"]["overdue"]["rows"]] == ["CM"]
     assert all(r["values"]["step"] != "pruefung" for r in data["tables"]["overdue_steps"]["rows"]), "ABH step hidden"
     assert all(item["office"] == "CM" for item in data["escalated_tasks"])
     with pytest.raises(NotAllowed):
-        build_dashboard(ctx, overdue_seed.actor("supervisor", "CM"), _query(office="ABH"))
+        ctx.run(build_dashboard, overdue_seed.actor("supervisor", "CM"), _query(office="ABH"))
     with pytest.raises(InvalidInput) as bad:
-        build_dashboard(ctx, overdue_seed.actor("supervisor", "CM"), _query(office="XYZ"))
+        ctx.run(build_dashboard, overdue_seed.actor("supervisor", "CM"), _query(office="XYZ"))
     assert bad.value.fields == {"office": "unknown office code"}
 
 
 @pytest.mark.parametrize("role", ["caseworker", "process_owner", "auditor"])
 def test_other_roles_are_refused(ctx: EngineContext, overdue_seed: Seed, role: str) -> None:
     with pytest.raises(NotAllowed):
-        build_dashboard(ctx, overdue_seed.actor(role, "CM"), _query())
+        ctx.run(build_dashboard, overdue_seed.actor(role, "CM"), _query())
 
 
 def test_coordination_sees_every_office(ctx: EngineContext, overdue_seed: Seed) -> None:
-    board = build_dashboard(ctx, overdue_seed.actor("supervisor", "KI"), _query())
+    board = ctx.run(build_dashboard, overdue_seed.actor("supervisor", "KI"), _query())
     assert "ABH" in board.offices
     assert "CM" in board.offices
     assert _row(board, "overdue", office="ABH")["values"]["total"] == 5
 
 
 def test_overdue_by_step_workload_and_escalations(ctx: EngineContext, overdue_seed: Seed) -> None:
-    board = build_dashboard(ctx, overdue_seed.actor("supervisor", "CM"), _query())
+    board = ctx.run(build_dashboard, overdue_seed.actor("supervisor", "CM"), _query())
     assert _row(board, "overdue_steps", step="erstkontakt")["values"]["overdue"] == 12  # 5+1+3+2+1
     planung = _row(board, "overdue_steps", step="planung")
     assert planung["values"]["overdue"] == 8
@@ -118,10 +118,10 @@ def test_overdue_by_step_workload_and_escalations(ctx: EngineContext, overdue_se
 
 def test_workload_hides_the_total_next_to_one_small_part(ctx: EngineContext, now: datetime) -> None:
     seed = Seed(ctx)
-    carla = directory.add_user(ctx.uow(), "carla", "caseworker", ["CM"], password_hash="x")
+    carla = ctx.run(directory.add_user, "carla", "caseworker", ["CM"], password_hash="x")
     for i in range(8):
         seed.task("CM", state="claimed" if i < 3 else "open", assignee=carla.id if i < 3 else None)
-    board = build_dashboard(ctx, seed.actor("supervisor", "CM"), _query())
+    board = ctx.run(build_dashboard, seed.actor("supervisor", "CM"), _query())
     row = _row(board, "workload", office="CM")
     assert row["values"] == {"office": "CM", "open": None, "assigned": None, "unassigned": 5}
     assert row["suppressed"] == ["assigned", "open"], "8 - 5 would give away the 3"
@@ -131,13 +131,13 @@ def test_escalated_list_shows_references_only_to_the_office_lead(ctx: EngineCont
     seed = Seed(ctx)
     seed.task("CM", due=date(2026, 11, 10), level=2, case_ref="KIM-2026-0007")
     seed.task("ABH", due=date(2026, 11, 20), level=1, case_ref="KIM-2026-0008")
-    lead = build_dashboard(ctx, seed.actor("supervisor", "CM"), _query()).escalated
+    lead = ctx.run(build_dashboard, seed.actor("supervisor", "CM"), _query()).escalated
     assert [(i["office"], i["case_reference"], i["escalation_level"], i["overdue_working_days"])
             for i in lead] == [("CM", "KIM-2026-0007", 2, 11)]
     assert lead[0]["task_id"] is not None
     assert lead[0]["case_id"] is not None
     for actor in (seed.actor("admin"), seed.actor("supervisor", "KI")):
-        items = build_dashboard(ctx, actor, _query()).escalated
+        items = ctx.run(build_dashboard, actor, _query()).escalated
         assert {i["office"] for i in items} == {"CM", "ABH"}
         assert all(i["case_reference"] is None and i["task_id"] is None and i["case_id"] is None for i in items)
 
@@ -148,9 +148,9 @@ def test_escalations_reached_within_the_period(ctx: EngineContext, now: datetime
     for _ in range(6):
         seed.task("CM", due=date(2026, 11, 10), level=2, fired=[(1, inside), (2, inside)])
     seed.task("CM", due=date(2026, 9, 20), level=2, fired=[(1, before), (2, before)])
-    board = build_dashboard(ctx, seed.actor("supervisor", "CM"), _query())
+    board = ctx.run(build_dashboard, seed.actor("supervisor", "CM"), _query())
     assert _row(board, "escalations_period", office="CM")["values"] == {"office": "CM", "fired_1": 6, "fired_2": 6}
-    longer = build_dashboard(ctx, seed.actor("supervisor", "CM"), _query(start=date(2026, 9, 1)))
+    longer = ctx.run(build_dashboard, seed.actor("supervisor", "CM"), _query(start=date(2026, 9, 1)))
     assert _row(longer, "escalations_period", office="CM")["values"]["fired_1"] == 7
 
 
@@ -165,7 +165,7 @@ def test_waiting_time_median_and_p90_per_step(ctx: EngineContext, now: datetime)
         seed.task("CM", step="planung", state="completed", created=start, completed=start + timedelta(days=days))
     for age in (5, 1, 4, 2, 3, 6):
         seed.task("CM", step="pruefung", created=NOW - timedelta(days=age))
-    board = build_dashboard(ctx, seed.actor("supervisor", "CM"), _query())
+    board = ctx.run(build_dashboard, seed.actor("supervisor", "CM"), _query())
     first = _row(board, "waiting", step="erstkontakt")["values"]
     assert (first["completed"], first["median_days"], first["p90_days"], first["open"]) == (5, 3.0, 10.0, 0)
     small = _row(board, "waiting", step="planung")
@@ -185,7 +185,7 @@ def test_due_against_completed_per_local_day(ctx: EngineContext, now: datetime) 
     for _ in range(6):
         seed.task("CM", state="completed", completed=late_evening)
     seed.task("CM", state="completed", completed=datetime(2026, 11, 24, 0, 30, tzinfo=BERLIN))
-    board = build_dashboard(ctx, seed.actor("supervisor", "CM"), _query(date(2026, 11, 22), date(2026, 11, 24)))
+    board = ctx.run(build_dashboard, seed.actor("supervisor", "CM"), _query(date(2026, 11, 22), date(2026, 11, 24)))
     table = board.to_json()["tables"]["daily"]
     assert [(r["values"]["day"], r["values"]["due"], r["values"]["completed"]) for r in table["rows"]] == [
         ("2026-11-22", 0, 0), ("2026-11-23", 5, 6), ("2026-11-24", 0, None)]
@@ -201,21 +201,21 @@ def test_heatmap_counts_waiting_and_late_per_element(ctx: EngineContext, now: da
     for _ in range(5):
         seed.timer("warten")
     seed.timer("warten", owner="ABH")
-    board = build_dashboard(ctx, seed.actor("supervisor", "CM"), _query())
+    board = ctx.run(build_dashboard, seed.actor("supervisor", "CM"), _query())
     first = _row(board, "heatmap", step="erstkontakt")["values"]
     assert (first["waiting"], first["late"], first["late_share"]) == (10, 5, 50)
     plan = _row(board, "heatmap", step="planung")
     assert (plan["values"]["waiting"], plan["values"]["late"], plan["values"]["late_share"]) == (6, None, None)
     assert _row(board, "heatmap", step="warten")["values"]["waiting"] == 5, "timer of an ABH-owned case not counted"
-    everything = build_dashboard(ctx, seed.actor("admin"), _query())
+    everything = ctx.run(build_dashboard, seed.actor("admin"), _query())
     assert _row(everything, "heatmap", step="warten")["values"]["waiting"] == 6
-    diagram = process_diagram(ctx, seed.actor("supervisor", "CM"), "beratung")
+    diagram = ctx.run(process_diagram, seed.actor("supervisor", "CM"), "beratung")
     assert 'id="erstkontakt"' in diagram["xml"]
     assert diagram["version"] == 1
 
 
 def test_dashboard_reads_are_audited(ctx: EngineContext, overdue_seed: Seed) -> None:
-    build_dashboard(ctx, overdue_seed.actor("supervisor", "CM", name="sina"), _query())
+    ctx.run(build_dashboard, overdue_seed.actor("supervisor", "CM", name="sina"), _query())
     with ctx.uow(write=False) as uow:
         entry = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "report.dashboard")).one()
     assert entry.actor == "sina"
@@ -223,7 +223,7 @@ def test_dashboard_reads_are_audited(ctx: EngineContext, overdue_seed: Seed) -> 
 
 
 def test_csv_for_german_excel(ctx: EngineContext, overdue_seed: Seed) -> None:
-    board = build_dashboard(ctx, overdue_seed.actor("supervisor", "CM"), _query())
+    board = ctx.run(build_dashboard, overdue_seed.actor("supervisor", "CM"), _query())
     raw = export.table_csv(board.tables["overdue"])
     assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 byte order mark for Excel"
     lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
@@ -242,7 +242,7 @@ def test_waiting_csv_uses_decimal_comma(ctx: EngineContext, now: datetime) -> No
     start = datetime(2026, 11, 2, 9, tzinfo=BERLIN)
     for hours in (36, 36, 36, 36, 36):
         seed.task("CM", state="completed", created=start, completed=start + timedelta(hours=hours))
-    board = build_dashboard(ctx, seed.actor("supervisor", "CM"), _query())
+    board = ctx.run(build_dashboard, seed.actor("supervisor", "CM"), _query())
     lines = export.table_csv(board.tables["waiting"]).decode("utf-8-sig").splitlines()
     assert lines[1].split(";")[3:6] == ["5", "1,5", "1,5"]
 

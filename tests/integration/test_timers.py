@@ -33,7 +33,7 @@ def _fire_at(moment: str, ctx: EngineContext) -> int:
 
 def test_interrupting_boundary_timer(ctx: EngineContext, frozen_clock: object) -> None:
     deploy_files(ctx, "timers.bpmn")
-    start_instance(ctx, "timer_interrupting", {}, SYSTEM)
+    ctx.run(start_instance, "timer_interrupting", {}, SYSTEM)
     (row,) = _bpmn_timers(ctx)
     assert row.fire_at == datetime.fromisoformat("2026-12-04T09:00:00+01:00")  # P14D, Camunda literal
     assert _fire_at("2026-12-04T08:59:59+01:00", ctx) == 0
@@ -45,7 +45,7 @@ def test_interrupting_boundary_timer(ctx: EngineContext, frozen_clock: object) -
 
 def test_non_interrupting_boundary_timer(ctx: EngineContext, frozen_clock: object) -> None:
     deploy_files(ctx, "timers.bpmn")
-    start_instance(ctx, "timer_noninterrupting", {}, SYSTEM)
+    ctx.run(start_instance, "timer_noninterrupting", {}, SYSTEM)
     assert _fire_at("2026-11-27T09:00:01+01:00", ctx) == 1  # "P7D", SpiffWorkflow's quoted form
     assert _open_tasks(ctx) == ["tn_report", "tn_task"]
     assert _fire_at("2026-12-30T09:00:00+01:00", ctx) == 0
@@ -53,7 +53,7 @@ def test_non_interrupting_boundary_timer(ctx: EngineContext, frozen_clock: objec
 
 def test_intermediate_timer_in_working_days(ctx: EngineContext, frozen_clock: object) -> None:
     deploy_files(ctx, "timers.bpmn")
-    start_instance(ctx, "timer_intermediate", {}, SYSTEM)
+    ctx.run(start_instance, "timer_intermediate", {}, SYSTEM)
     (row,) = _bpmn_timers(ctx)
     assert row.fire_at == datetime.fromisoformat("2026-12-04T23:59:59+01:00")  # 10WD: end of the 10th day
     assert _fire_at("2026-12-04T23:00:00+01:00", ctx) == 0
@@ -65,7 +65,7 @@ def test_intermediate_timer_in_working_days(ctx: EngineContext, frozen_clock: ob
 
 def test_time_date_timer(ctx: EngineContext, frozen_clock: object) -> None:
     deploy_files(ctx, "timers.bpmn")
-    start_instance(ctx, "timer_date", {}, SYSTEM)
+    ctx.run(start_instance, "timer_date", {}, SYSTEM)
     assert _fire_at("2026-12-31T23:59:59+01:00", ctx) == 0
     assert _fire_at("2027-01-01T00:00:00+01:00", ctx) == 1
     assert _open_tasks(ctx) == ["td_task"]
@@ -73,7 +73,7 @@ def test_time_date_timer(ctx: EngineContext, frozen_clock: object) -> None:
 
 def test_cycle_timer_fires_each_repetition_once(ctx: EngineContext, frozen_clock: object) -> None:
     deploy_files(ctx, "timers.bpmn")
-    start_instance(ctx, "timer_cycle", {}, SYSTEM)
+    ctx.run(start_instance, "timer_cycle", {}, SYSTEM)
     start = clock.now()
     for n in (1, 2, 3):
         clock.freeze(start + timedelta(days=28 * n, seconds=1))
@@ -87,7 +87,7 @@ def test_cycle_timer_fires_each_repetition_once(ctx: EngineContext, frozen_clock
 
 def test_overdue_task_escalates_to_level_one_then_two(ctx: EngineContext, frozen_clock: object) -> None:
     deploy_files(ctx, "routing.bpmn")
-    start_instance(ctx, "routing", {}, SYSTEM)  # abh_check due 2026-12-04 (10WD)
+    ctx.run(start_instance, "routing", {}, SYSTEM)  # abh_check due 2026-12-04 (10WD)
 
     def level() -> int:
         with ctx.uow(write=False) as uow:

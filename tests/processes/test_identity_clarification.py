@@ -37,11 +37,11 @@ ENDS = {
 
 @pytest.fixture
 def start(ctx: EngineContext, frozen_clock: object) -> Callable[[], CaseWalker]:
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
     actors: dict[str, Actor] = office_actors(ctx, ("ABH", "CM", "KI"))
 
     def _start() -> CaseWalker:
-        started = start_instance(ctx, "identity_clarification",
+        started = ctx.run(start_instance, "identity_clarification",
                                  {"identity": "NOT_CLARIFIED", "passport_valid": False}, SYSTEM)
         return CaseWalker(ctx, actors, started.instance_id)
 

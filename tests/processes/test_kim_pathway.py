@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 from lxml import etree
@@ -52,7 +51,7 @@ ENDS = {  # scenario -> end events it reaches (the called processes' ends are te
 
 @pytest.fixture
 def actors(ctx: EngineContext) -> dict[str, Actor]:
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
     return office_actors(ctx)
 
 
@@ -60,8 +59,8 @@ def actors(ctx: EngineContext) -> dict[str, Actor]:
 def open_case(ctx: EngineContext, actors: dict[str, Actor], frozen_clock: object) -> Callable[..., CaseWalker]:
     def _open(**person: Any) -> CaseWalker:
         body = {"person": {**PERSON, **person}, "referral": REFERRAL}
-        case = cases.open_case(ctx, actors["CM"], body)
-        return CaseWalker.for_case(ctx, actors, UUID(case["id"]))
+        case = ctx.run(cases.open_case, actors["CM"], body)
+        return CaseWalker.for_case(ctx, actors, case.id)
 
     return _open
 

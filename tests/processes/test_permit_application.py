@@ -34,11 +34,11 @@ ENDS = {
 
 @pytest.fixture
 def start(ctx: EngineContext, frozen_clock: object) -> Callable[[], CaseWalker]:
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
     actors: dict[str, Actor] = office_actors(ctx, ("ABH", "CM", "SOZ", "JC"))
 
     def _start() -> CaseWalker:
-        started = start_instance(ctx, "permit_application", {"permit_path": "25b"}, SYSTEM)
+        started = ctx.run(start_instance, "permit_application", {"permit_path": "25b"}, SYSTEM)
         return CaseWalker(ctx, actors, started.instance_id)
 
     return _start

@@ -326,7 +326,7 @@ def screen(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     tmp = tmp_path_factory.mktemp("residence_paths")
     context: EngineContext = create_context({"KIM_DATABASE_URL": fresh_database(database_url, tmp),
                                              "KIM_INSTANCE_PATH": str(tmp)})
-    deployment.deploy(context.uow(), deployment.read_model_paths([TABLES]), SYSTEM)
+    context.run(deployment.deploy, deployment.read_model_paths([TABLES]), SYSTEM)
 
     def run(changes: dict[str, Any]) -> dict[str, Any]:
         return evaluate_decision(context, "residence_paths", {**BASE, **changes}).to_json()
@@ -387,7 +387,7 @@ def test_every_rule_of_every_table_decides_a_case(screen: Screen) -> None:
 
 
 def test_ranking_table_ranks_60a_2b_before_legal_review(ctx: EngineContext) -> None:
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([TABLES / "ranking.dmn"]), SYSTEM)
+    ctx.run(deployment.deploy, deployment.read_model_paths([TABLES / "ranking.dmn"]), SYSTEM)
     statuses = {f"status_{p}": "NOT_MET" for p in ("25a", "25b", "19d", "16g", "60c", "60d")}
     ranked = evaluate_decision(ctx, "residence_paths_ranking", {**statuses, "status_60a_2b": "POSSIBLE"})
     assert ranked.outputs == [{"recommended": "60a_2b", "legal_review": "NOT_APPLICABLE"}]
@@ -396,6 +396,6 @@ def test_ranking_table_ranks_60a_2b_before_legal_review(ctx: EngineContext) -> N
 
 
 def test_the_folder_deploys_as_nine_decisions(ctx: EngineContext) -> None:
-    deployed = deployment.deploy(ctx.uow(), deployment.read_model_paths([TABLES]), SYSTEM)
+    deployed = ctx.run(deployment.deploy, deployment.read_model_paths([TABLES]), SYSTEM)
     assert sorted(d.key for d in deployed) == sorted(residence.ALL_DECISIONS)
     assert {(d.kind, d.version) for d in deployed} == {("decision", 1)}

@@ -14,10 +14,10 @@ def test_counts_of_one_to_four_are_withheld(value: object, small: bool) -> None:
 
 
 def test_dashboard_and_indicators_share_the_threshold() -> None:
-    from engine.services.reporting import kpi_figures
-    from engine.services.reporting.supervision import tables
+    from engine.services.reporting import disclosure, kpi_figures
 
     assert SUPPRESS_BELOW == 5
     assert kpi_figures.MIN_COUNT == SUPPRESS_BELOW
-    assert tables.is_small(4)
-    assert not tables.is_small(5)
+    assert disclosure.is_small(4)
+    assert not disclosure.is_small(5)
+    assert kpi_figures.suppress(4) == disclosure.withhold(4) == (None, True)

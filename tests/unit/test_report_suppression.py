@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engine.services.reporting.supervision.tables import COUNT, LABEL, MEASURE, TOTAL, Column, suppress
+from engine.services.reporting.disclosure import suppress
+from engine.services.reporting.tables import COUNT, LABEL, MEASURE, TOTAL, Column
 
 COLS = [Column("office", "Amt", LABEL), Column("a", "A", COUNT), Column("b", "B", COUNT),
         Column("sum", "Summe", TOTAL, ("a", "b"))]

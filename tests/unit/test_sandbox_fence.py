@@ -224,7 +224,7 @@ def test_a_case_step_that_needs_an_unfenceable_worker_stops_with_an_incident_tha
     monkeypatch.setattr(sandbox_module, "_WORKER_PATH", _launcher(tmp_path, NO_SECCOMP))
     monkeypatch.setattr(sandbox_module, "_default", None)  # the engine's sandbox, started afresh
     try:
-        started = start_instance(ctx, "good_script", {"betrag": 41}, SYSTEM)
+        started = ctx.run(start_instance, "good_script", {"betrag": 41}, SYSTEM)
     finally:
         sandbox_module.default_sandbox().close()
     assert started.status == "incident"

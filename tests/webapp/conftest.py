@@ -57,12 +57,12 @@ def web(database_url: str, tmp_path: Path) -> Iterator[Web]:
                       "KIM_FORMS_PATH": str(DATA / "forms"), "KIM_DEFAULT_PROCESS": "intake",
                       "TESTING": True})
     ctx: EngineContext = app.extensions["kim"]
-    directory.seed_offices(ctx.uow())
+    ctx.run(directory.seed_offices)
     tokens = {}
     for name, (role, offices) in USERS.items():
-        directory.add_user(ctx.uow(), name, role, offices, password_hash=_password_hash())
-        tokens[name] = directory.create_token(ctx.uow(), name)
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([DATA / "intake.bpmn"]), SYSTEM)
+        ctx.run(directory.add_user, name, role, offices, password_hash=_password_hash())
+        tokens[name] = ctx.run(directory.create_token, name)
+    ctx.run(deployment.deploy, deployment.read_model_paths([DATA / "intake.bpmn"]), SYSTEM)
     yield Web(app, ctx, tokens)
     ctx.db.dispose()
 

@@ -15,8 +15,8 @@ from tests.webapp.conftest import Web, _password_hash, csrf_of, login
 
 @pytest.fixture
 def admin(web: Web) -> str:
-    directory.add_user(web.ctx.uow(), "adele", "admin", [], password_hash=_password_hash())
-    web.tokens["adele"] = directory.create_token(web.ctx.uow(), "adele")
+    web.ctx.run(directory.add_user, "adele", "admin", [], password_hash=_password_hash())
+    web.tokens["adele"] = web.ctx.run(directory.create_token, "adele")
     return "adele"
 
 

@@ -131,7 +131,7 @@ def test_a_consent_form_records_the_consents_it_grants(web: Web, open_case: Call
     from engine.services.process_models import deployment
     from tests.conftest import DATA
 
-    deployment.deploy(web.ctx.uow(), deployment.read_model_paths([DATA / "consent_flow.bpmn"]), SYSTEM)
+    web.ctx.run(deployment.deploy, deployment.read_model_paths([DATA / "consent_flow.bpmn"]), SYSTEM)
     granted = open_case(process_id="consent_flow")
     scope = [{"office": "ABH", "purpose": "Vorprüfung", "cat_residence": True}]
     done = _complete(web, "carla", granted["tasks"][0]["id"], {"consent_decision": "GRANTED", "consent_scope": scope})
@@ -149,8 +149,8 @@ def test_a_consent_form_records_the_consents_it_grants(web: Web, open_case: Call
 def test_cases_of_a_welfare_organisation_are_worked_there(web: Web) -> None:
     from engine.services.admin import directory
 
-    directory.add_user(web.ctx.uow(), "fiona", "caseworker", ["FW"])
-    token = directory.create_token(web.ctx.uow(), "fiona")
+    web.ctx.run(directory.add_user, "fiona", "caseworker", ["FW"])
+    token = web.ctx.run(directory.create_token, "fiona")
     web.tokens["fiona"] = token
     created = web.api("fiona", "POST", "/cases", json={
         "person": {"given_name": "Samir", "family_name": "Haidari"},

@@ -13,7 +13,7 @@ PROCESSES = Path(__file__).resolve().parents[2] / "processes" / "residence_paths
 
 
 def test_screening_through_the_api(web: Web) -> None:
-    deployment.deploy(web.ctx.uow(), deployment.read_model_paths([PROCESSES]), SYSTEM)
+    web.ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES]), SYSTEM)
     response = web.api("achim", "POST", "/decisions/residence_paths/evaluate", json={"inputs": BASE})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()

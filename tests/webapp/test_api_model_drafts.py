@@ -37,8 +37,8 @@ def _audit_actions(web: Web) -> list[str]:
 
 
 def _second_owner(web: Web) -> None:
-    directory.add_user(web.ctx.uow(), "petra", "process_owner", [], password_hash=_password_hash())
-    web.tokens["petra"] = directory.create_token(web.ctx.uow(), "petra")
+    web.ctx.run(directory.add_user, "petra", "process_owner", [], password_hash=_password_hash())
+    web.tokens["petra"] = web.ctx.run(directory.create_token, "petra")
 
 
 @pytest.mark.parametrize("user", ["carla", "sina", "aude"])

@@ -29,10 +29,10 @@ def owner_schema(database_url: str, tmp_path: Path) -> Iterator[Any]:
     app = create_app({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path / "instance"),
                       "KIM_FORMS_PATH": str(DATA / "forms"), "TESTING": True})
     ctx = app.extensions["kim"]
-    directory.seed_offices(ctx.uow())
-    directory.add_user(ctx.uow(), "paul", "process_owner", [], password_hash=_password_hash())
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([DATA / "intake.bpmn"]), SYSTEM)
-    token = directory.create_token(ctx.uow(), "paul")
+    ctx.run(directory.seed_offices)
+    ctx.run(directory.add_user, "paul", "process_owner", [], password_hash=_password_hash())
+    ctx.run(deployment.deploy, deployment.read_model_paths([DATA / "intake.bpmn"]), SYSTEM)
+    token = ctx.run(directory.create_token, "paul")
     app.test_client().post("/api/v1/model-drafts", headers={"Authorization": f"Bearer {token}"},
                            json={"filename": "intake.bpmn", "content": (DATA / "intake.bpmn").read_text("utf-8")})
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)

@@ -21,8 +21,8 @@ from tests.webapp.conftest import Web, _password_hash, login
 def seeded(web: Web) -> Iterator[Web]:
     clock.freeze(NOW)
     for name, role, offices in (("adele", "admin", []), ("kira", "supervisor", ["KI"])):
-        directory.add_user(web.ctx.uow(), name, role, offices, password_hash=_password_hash())
-        web.tokens[name] = directory.create_token(web.ctx.uow(), name)
+        web.ctx.run(directory.add_user, name, role, offices, password_hash=_password_hash())
+        web.tokens[name] = web.ctx.run(directory.create_token, name)
     seed = Seed(web.ctx)
     for _ in range(6):
         seed.task("CM", due=date(2026, 11, 24), level=1)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.persistence.models import AuditEntry
-from engine.services.process_models.form_versions import DatabaseForms
+from engine.persistence.stored_forms import DatabaseForms
 from tests.conftest import DATA
 from tests.webapp.conftest import Web, csrf_of, login
 
@@ -174,18 +174,24 @@ def test_task_uses_the_newest_form_afterwards(web: Web, open_case: Callable[...,
 
 def test_other_workers_notice_a_new_version(web: Web) -> None:
     """A second worker (its own cache) sees a save made elsewhere once it re-checks."""
-    other = DatabaseForms(web.ctx.db, recheck_seconds=0)
-    slow = DatabaseForms(web.ctx.db, recheck_seconds=3600)
-    assert other.latest("erstkontakt") is None
-    assert slow.latest("erstkontakt") is None
+    other = DatabaseForms(recheck_seconds=0)
+    slow = DatabaseForms(recheck_seconds=3600)
+
+    def latest(forms: DatabaseForms) -> object:
+        with web.ctx.db.session(write=False) as session:
+            return forms.latest("erstkontakt", session)
+
+    assert latest(other) is None
+    assert latest(slow) is None
     web.api("paul", "PUT", "/forms/erstkontakt", json={"schema": _with_field()})
-    seen = other.latest("erstkontakt")
+    seen = latest(other)
     assert seen is not None
-    assert (seen.version, seen.source) == (1, "db")
-    assert other.keys() == ["erstkontakt"]
-    assert slow.latest("erstkontakt") is None, "cached until the next re-check"
+    assert (seen.version, seen.source) == (1, "db")  # type: ignore[attr-defined]  # a Form
+    with web.ctx.db.session(write=False) as session:
+        assert other.keys(session) == ["erstkontakt"]
+    assert latest(slow) is None, "cached until the next re-check"
     slow.invalidate()
-    assert slow.latest("erstkontakt") is not None
+    assert latest(slow) is not None
 
 
 def test_editor_pages(web: Web) -> None:

@@ -96,7 +96,7 @@ def test_migrate_then_instance_view_shows_the_new_version(web: Web,
 
 def test_instance_view_roles(web: Web, open_case: Callable[..., dict[str, Any]]) -> None:
     case = open_case()
-    directory.add_user(web.ctx.uow(), "sven", "supervisor", ["SOZ"], password_hash=_password_hash())
+    web.ctx.run(directory.add_user, "sven", "supervisor", ["SOZ"], password_hash=_password_hash())
     expected = {"sina": 200, "paul": 200, "carla": 403, "achim": 403, "aude": 403, "sven": 404}
     for user, status in expected.items():
         client = web.client()

@@ -37,12 +37,12 @@ def pathway(database_url: str, tmp_path: Path) -> Iterator[Web]:
     url = fresh_database(database_url, tmp_path)
     app = create_app({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True})
     ctx = app.extensions["kim"]
-    directory.seed_offices(ctx.uow())
+    ctx.run(directory.seed_offices)
     tokens = {}
     for name, role, offices in (("carla", "caseworker", ["CM"]), ("paul", "process_owner", [])):
-        directory.add_user(ctx.uow(), name, role, offices, password_hash=_password_hash())
-        tokens[name] = directory.create_token(ctx.uow(), name)
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([PROCESSES]), SYSTEM)
+        ctx.run(directory.add_user, name, role, offices, password_hash=_password_hash())
+        tokens[name] = ctx.run(directory.create_token, name)
+    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES]), SYSTEM)
     yield Web(app, ctx, tokens)
     ctx.db.dispose()
 

@@ -24,7 +24,7 @@ PAUL = Actor("paul", "process_owner")
 def _deploy_v2(web: Web) -> None:
     changed = INTAKE.replace('name="Ergebnis besprechen"', 'name="Ergebnis mit der Person besprechen"').replace(
         'name="dueIn" value="10WD"', 'name="dueIn" value="15WD"')
-    deployment.deploy(web.ctx.uow(), [ModelSource("intake.bpmn", changed.encode())], PAUL)
+    web.ctx.run(deployment.deploy, [ModelSource("intake.bpmn", changed.encode())], PAUL)
 
 
 def _draft(web: Web) -> int:
@@ -142,7 +142,7 @@ def test_diff_page_and_its_data(web: Web) -> None:
 
 def test_decisions_are_listed_and_compared(web: Web) -> None:
     dmn = (DATA.parent.parent / "processes" / "residence_paths" / "ranking.dmn").read_text(encoding="utf-8")
-    deployment.deploy(web.ctx.uow(), [ModelSource("ranking.dmn", dmn.encode())], SYSTEM)
+    web.ctx.run(deployment.deploy, [ModelSource("ranking.dmn", dmn.encode())], SYSTEM)
     key = web.api("paul", "GET", "/process-models").get_json()["items"]
     decision = next(d for d in key if d["kind"] == "decision")["process_id"]
     client = web.client()

@@ -66,7 +66,7 @@ def test_admin_may_edit_models(web: Web) -> None:
     from engine.services.admin import directory
     from tests.webapp.conftest import _password_hash
 
-    directory.add_user(web.ctx.uow(), "ada", "admin", [], password_hash=_password_hash())
+    web.ctx.run(directory.add_user, "ada", "admin", [], password_hash=_password_hash())
     status, _page_html = _page(web, "ada", "/modeler/bpmn/intake?version=1")
     assert status == 200
 
@@ -97,12 +97,12 @@ def test_a_draft_opens_by_id_and_only_under_its_own_key(web: Web) -> None:
     assert page.status_code == 200
     assert _data(page.get_data(as_text=True), "draft-id") == str(draft_id)
     assert client.get(f"/modeler/dmn/intake?draft={draft_id}").status_code == 404
-    deployment.deploy(web.ctx.uow(), deployment.read_model_paths([DECISION]), SYSTEM)
+    web.ctx.run(deployment.deploy, deployment.read_model_paths([DECISION]), SYSTEM)
     assert client.get(f"/modeler/bpmn/screening_full?draft={draft_id}").status_code == 404
 
 
 def test_dmn_page_opens_a_decision_with_dmn_js(web: Web) -> None:
-    deployment.deploy(web.ctx.uow(), deployment.read_model_paths([PROCESSES_DIR / "residence_paths"]), SYSTEM)
+    web.ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR / "residence_paths"]), SYSTEM)
     status, page = _page(web, "paul", "/modeler/dmn/residence_paths_25a")
     assert status == 200
     assert _data(page, "kind") == "dmn"

@@ -124,7 +124,7 @@ def test_page_in_english(web: Web) -> None:
 
 
 def test_coordination_caseworkers_find_the_indicators_in_the_navigation(web: Web) -> None:
-    directory.add_user(web.ctx.uow(), "kim", "caseworker", ["KI"], password_hash=_password_hash())
+    web.ctx.run(directory.add_user, "kim", "caseworker", ["KI"], password_hash=_password_hash())
     client = web.client()
     login(client, "kim")
     assert 'href="/reports/kpis"' in client.get("/inbox").get_data(as_text=True)

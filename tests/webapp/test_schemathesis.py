@@ -26,10 +26,10 @@ def api_schema(database_url: str, tmp_path: Path) -> Iterator[Any]:
     app = create_app({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path / "instance"),
                       "KIM_FORMS_PATH": str(DATA / "forms"), "KIM_DEFAULT_PROCESS": "intake", "TESTING": True})
     ctx = app.extensions["kim"]
-    directory.seed_offices(ctx.uow())
-    directory.add_user(ctx.uow(), "carla", "caseworker", ["CM"], password_hash=_password_hash())
-    deployment.deploy(ctx.uow(), deployment.read_model_paths([DATA / "intake.bpmn"]), SYSTEM)
-    token = directory.create_token(ctx.uow(), "carla")
+    ctx.run(directory.seed_offices)
+    ctx.run(directory.add_user, "carla", "caseworker", ["CM"], password_hash=_password_hash())
+    ctx.run(deployment.deploy, deployment.read_model_paths([DATA / "intake.bpmn"]), SYSTEM)
+    token = ctx.run(directory.create_token, "carla")
     client = app.test_client()
     client.post("/api/v1/cases", json=NEW_CASE, headers={"Authorization": f"Bearer {token}"})
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine.services.admin import closing_days
+from engine.domain.permissions import Permission
 from webapp.admin import calendar, openapi
 from webapp.admin.audit import api_audit
 from webapp.core.nav import NavItem, register_nav
@@ -16,4 +16,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api_audit)
     register_openapi(app, calendar.describe)
     register_openapi(app, openapi.describe)
-    register_nav(app, NavItem("admin_calendar.page", "Arbeitskalender", closing_days.ADMIN_ROLES, order=90))
+    register_nav(app, NavItem("admin_calendar.page", "Arbeitskalender", Permission.MANAGE_CALENDAR, order=90))

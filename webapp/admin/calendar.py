@@ -17,16 +17,19 @@ from flask_babel import gettext as _
 from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotFound
+from engine.domain.permissions import Permission, require
 from engine.services.admin import closing_days
 from webapp.core.openapi import DATE, _op, _query
 from webapp.core.security import engine_context, login_required, require_actor
+from webapp.core.serialize import to_json
+from webapp.core.transactions import run
 
 admin_calendar = Blueprint("admin_calendar", __name__, template_folder="templates")
 
 
 def _admin() -> Actor:
     actor = require_actor()
-    closing_days.require_admin(actor)
+    require(actor, Permission.MANAGE_CALENDAR)
     return actor
 
 
@@ -45,7 +48,7 @@ def list_api() -> Any:
     year = _year(raw) if raw else None
     calendar = engine_context().calendar
     configured = sorted(d for d in calendar.closing_days if year is None or d.year == year)
-    return jsonify({"items": closing_days.list_closing_days(engine_context(), actor, year),
+    return jsonify({"items": to_json(run(closing_days.list_closing_days, actor, year)),
                     "configured": [{"day": d.isoformat(), "source": "configuration"} for d in configured]})
 
 
@@ -55,7 +58,7 @@ def add_api() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, description="the request body must be a JSON object")
-    return jsonify(closing_days.add_closing_day(engine_context(), actor, body)), 201
+    return jsonify(to_json(run(closing_days.add_closing_day, actor, body))), 201
 
 
 @admin_calendar.delete("/api/v1/calendar/closing-days/<day>")
@@ -65,7 +68,7 @@ def delete_api(day: str) -> Any:
         parsed = closing_days.parse_day(day[:20])
     except InvalidInput as exc:
         raise NotFound(f"no closing day '{day[:20]}'") from exc
-    closing_days.delete_closing_day(engine_context(), actor, parsed)
+    run(closing_days.delete_closing_day, actor, parsed)
     return "", 204
 
 
@@ -75,10 +78,10 @@ def page() -> Any:
     actor = _admin()
     try:
         year = _year(request.args.get("year"))
-        data = closing_days.calendar_year(engine_context(), actor, year)
+        data = run(closing_days.calendar_year, actor, year)
     except InvalidInput as exc:
         year = clock.local_now().year
-        data = closing_days.calendar_year(engine_context(), actor, year)
+        data = run(closing_days.calendar_year, actor, year)
         return render_template("admin_calendar.html", data=data, errors=exc.fields, values={}), 422
     return render_template("admin_calendar.html", data=data, errors={}, values={})
 
@@ -89,13 +92,13 @@ def add_page() -> Any:
     actor = _admin()
     values = {"day": request.form.get("day", ""), "label": request.form.get("label", "")}
     try:
-        added = closing_days.add_closing_day(engine_context(), actor, values)
+        added = run(closing_days.add_closing_day, actor, values)
     except InvalidInput as exc:
         year = _year_of(values["day"])
-        data = closing_days.calendar_year(engine_context(), actor, year)
+        data = run(closing_days.calendar_year, actor, year)
         return render_template("admin_calendar.html", data=data, errors=exc.fields, values=values), 422
-    flash(_("Schließtag %(day)s hinzugefügt.", day=_de(added["day"])), "ok")
-    return redirect(url_for("admin_calendar.page", year=added["day"][:4]))
+    flash(_("Schließtag %(day)s hinzugefügt.", day=_de(added.day.isoformat())), "ok")
+    return redirect(url_for("admin_calendar.page", year=added.day.year))
 
 
 @admin_calendar.post("/admin/calendar/closing-days/<day>/delete")
@@ -106,7 +109,7 @@ def delete_page(day: str) -> Any:
         parsed = closing_days.parse_day(day[:20])
     except InvalidInput:
         abort(404)
-    closing_days.delete_closing_day(engine_context(), actor, parsed)
+    run(closing_days.delete_closing_day, actor, parsed)
     flash(_("Schließtag %(day)s gelöscht.", day=_de(parsed.isoformat())), "ok")
     return redirect(url_for("admin_calendar.page", year=parsed.year))
 

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from engine.services.admin import sessions
-from webapp.core.security import CSRF_FIELD, SessionUser, csrf_token, engine_context
+from webapp.core.security import CSRF_FIELD, SessionUser, csrf_token
+from webapp.core.transactions import run
 
 auth = Blueprint("auth", __name__, template_folder="templates")
 
@@ -36,10 +37,8 @@ def login_form() -> Any:
 @auth.post("/login")
 def login() -> Any:
     username = request.form.get("username", "")
-    try:
-        signed_in = sessions.sign_in(engine_context(), username, request.form.get("password", ""),
-                                     request.remote_addr or "unknown")
-    except sessions.LoginFailed:
+    signed_in = run(sessions.sign_in, username, request.form.get("password", ""), request.remote_addr or "unknown")
+    if signed_in is None:  # the failure is recorded (committed with this request) for the throttle
         return render_template("login.html", csrf=csrf_token(), username=username,
                                error=_("Anmeldung fehlgeschlagen. Bitte prüfen Sie Benutzername und Passwort."),
                                next=request.form.get("next", "")), 401
@@ -47,7 +46,7 @@ def login() -> Any:
     session.clear()  # nothing of the anonymous session survives the sign-in
     if lang:
         session["lang"] = lang
-    user = sessions.resume(engine_context(), signed_in.session_id)
+    user = run(sessions.resume, signed_in.session_id)
     assert user is not None  # noqa: S101  # just created
     login_user(SessionUser(signed_in.session_id, user))
     session[CSRF_FIELD] = csrf_token()
@@ -57,7 +56,7 @@ def login() -> Any:
 @auth.post("/logout")
 def logout() -> Any:
     if current_user.is_authenticated:
-        sessions.sign_out(engine_context(), current_user.id)
+        run(sessions.sign_out, current_user.id)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login_form"))

@@ -41,8 +41,6 @@ def register_error_handlers(app: Flask) -> None:
         fields = getattr(exc, "fields", None)
         if isinstance(exc, ModelInvalid):
             fields = {p.element_id or "file": p.reason for p in exc.problems}
-        if getattr(exc, "code", "") == "login_failed":
-            return error_response(401, "unauthorized", str(exc))
         return error_response(_status_of(exc), exc.code, str(exc), fields)
 
     @app.errorhandler(HTTPException)

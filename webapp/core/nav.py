@@ -12,19 +12,19 @@ from typing import Any
 from flask import Flask, url_for
 
 from engine.domain.actors import Actor
+from engine.domain.permissions import Permission, has
 
 
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
     label: str  # German msgid, translated when rendered
-    roles: tuple[str, ...]
+    permission: Permission | None  # None: everybody signed in
     order: int = 50
     count_key: str | None = None  # key into the template's ``counts`` for a badge
-    offices: tuple[str, ...] = ()  # members of these offices see the entry whatever their role
 
     def shown_to(self, actor: Actor) -> bool:
-        return actor.role in self.roles or bool(set(self.offices) & set(actor.office_codes))
+        return self.permission is None or has(actor, self.permission)
 
 
 def register_nav(app: Flask, item: NavItem) -> None:
@@ -39,3 +39,14 @@ def nav_entries(app: Flask, actor: Actor | None) -> list[dict[str, Any]]:
         return []
     return [{"href": url_for(item.endpoint), "label": item.label, "count_key": item.count_key}
             for item in app.extensions.get("kim_nav", []) if item.shown_to(actor)]
+
+
+def init_nav(app: Flask) -> None:
+    """Templates ask ``can('permission')`` of the signed-in user (the same table as the services)."""
+
+    def can(permission: str) -> bool:
+        from webapp.core.security import current_actor
+
+        return has(current_actor(), Permission(permission))
+
+    app.jinja_env.globals["can"] = can

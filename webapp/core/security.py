@@ -19,6 +19,7 @@ from engine.domain.actors import Actor
 from engine.persistence.models import User
 from engine.services.admin import directory, sessions
 from engine.services.context import EngineContext
+from webapp.core.transactions import request_uow
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CSRF_HEADER = "X-CSRF-Token"
@@ -54,28 +55,36 @@ def init_security(app: Flask) -> None:
 
     @manager.user_loader  # type: ignore[untyped-decorator]  # flask-login ships no types
     def load_session_user(session_id: str) -> SessionUser | None:
-        user = sessions.resume(engine_context(), session_id)
+        if _bearer_token() is not None:
+            return None  # a request with a bearer token authenticates by the token alone
+        user = sessions.resume(request_uow(), session_id)
         return SessionUser(session_id, user) if user is not None else None
 
     app.before_request(_check_csrf)
 
 
-def bearer_actor() -> Actor | None:
+def _bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
-        return None
-    token = header[7:].strip()
-    with engine_context().uow(write=False) as uow:
-        user = directory.user_for_token(uow.session, token)
-        return directory.actor_for(user) if user is not None else None
+    return header[7:].strip() if header[:7].lower() == "bearer " else None
+
+
+def bearer_actor(token: str) -> Actor | None:
+    user = directory.user_for_token(request_uow().session, token)
+    return directory.actor_for(user) if user is not None else None
 
 
 def current_actor() -> Actor | None:
-    """The caller, cached per request; None if not signed in."""
+    """The caller, cached per request; None if not signed in.
+
+    A request that sends a bearer token is the token's holder or nobody: a wrong token never
+    falls back to the browser session.
+    """
     if "actor" not in g:
-        g.actor = bearer_actor()
-        g.via_token = g.actor is not None
-        if g.actor is None:
+        token = _bearer_token()
+        g.via_token = token is not None
+        if token is not None:
+            g.actor = bearer_actor(token)
+        else:
             from flask_login import current_user
 
             g.actor = current_user.actor if current_user.is_authenticated else None
@@ -112,8 +121,8 @@ def csrf_token() -> str:
 def _check_csrf() -> Any:
     """Only requests that a browser session authenticates can be forged cross-site; the login
     form is checked too once the browser has a token (against login CSRF)."""
-    if request.method in SAFE_METHODS or request.headers.get("Authorization", "").lower().startswith("bearer "):
-        return None
+    if request.method in SAFE_METHODS or _bearer_token() is not None:
+        return None  # a bearer request never uses the session cookie, so it cannot be forged with it
     from flask_login import current_user
 
     is_login = request.endpoint == "auth.login"

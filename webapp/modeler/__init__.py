@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine.services.process_models.form_versions import attach_database
+from engine.domain.permissions import Permission
 from engine.services.process_models.model_drafts import ModelCheckFailed
 from webapp.core.nav import NavItem, register_nav
 from webapp.core.openapi import register_openapi
@@ -25,8 +25,6 @@ from webapp.modeler.pages import modeler
 
 
 def init_app(app: Flask) -> None:
-    # the app's form registry prefers forms saved in the browser over the files in forms/
-    attach_database(app.extensions["kim_forms"], app.extensions["kim"])
     for blueprint in (modeler, api_directory.api_directory, api_definitions, api_models.api_models,
                       api_forms.api_forms, forms_pages, models_pages.models_pages, models_pages.api_model_diff,
                       api_migration.api_migration, migration_pages):
@@ -35,7 +33,6 @@ def init_app(app: Flask) -> None:
     for describe in (openapi.describe, api_models_openapi.describe, api_forms.describe, models_pages.describe,
                      api_migration.describe, api_directory.describe):
         register_openapi(app, describe)
-    viewers = ("process_owner", "admin", "supervisor")
-    register_nav(app, NavItem("models_pages.model_list", "Prozessmodelle", viewers, 60))
-    register_nav(app, NavItem("forms_pages.form_list", "Formulare", ("process_owner", "admin"), 61))
-    register_nav(app, NavItem("modeler.new_page", "Neues Prozessmodell", ("process_owner", "admin"), order=72))
+    register_nav(app, NavItem("models_pages.model_list", "Prozessmodelle", Permission.VIEW_MODELS, 60))
+    register_nav(app, NavItem("forms_pages.form_list", "Formulare", Permission.EDIT_FORMS, 61))
+    register_nav(app, NavItem("modeler.new_page", "Neues Prozessmodell", Permission.EDIT_MODELS, order=72))

@@ -13,7 +13,8 @@ from flask import Blueprint, abort, jsonify
 
 from engine.services.process_models.modeler import list_offices
 from webapp.core.openapi import _op, _ref
-from webapp.core.security import current_actor, engine_context
+from webapp.core.security import current_actor
+from webapp.core.transactions import run
 
 api_directory = Blueprint("api_directory", __name__, url_prefix="/api/v1")
 
@@ -22,7 +23,7 @@ api_directory = Blueprint("api_directory", __name__, url_prefix="/api/v1")
 def offices() -> Any:
     if current_actor() is None:
         abort(401, description="sign in or send 'Authorization: Bearer <token>'")
-    return jsonify({"items": list_offices(engine_context())})
+    return jsonify({"items": run(list_offices)})
 
 
 def describe() -> tuple[dict[str, Any], dict[str, Any]]:

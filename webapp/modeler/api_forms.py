@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 from markupsafe import Markup
 
 from engine.domain.errors import InvalidInput
@@ -17,6 +17,7 @@ from engine.services.process_models import form_versions
 from webapp.core.forms_html import fields_for
 from webapp.core.openapi import _op, _ref
 from webapp.core.security import engine_context, json_object_body, require_actor
+from webapp.core.transactions import run
 
 api_forms = Blueprint("api_forms", __name__, url_prefix="/api/v1")
 
@@ -24,8 +25,7 @@ api_forms = Blueprint("api_forms", __name__, url_prefix="/api/v1")
 
 
 def registry() -> FormRegistry:
-    forms: FormRegistry = current_app.extensions["kim_forms"]
-    return forms
+    return engine_context().forms
 
 
 def _version_query() -> int | None:
@@ -39,20 +39,20 @@ def _version_query() -> int | None:
 
 @api_forms.get("/forms")
 def list_forms() -> Any:
-    return jsonify({"items": form_versions.list_forms(registry(), require_actor())})
+    return jsonify({"items": run(form_versions.list_forms, require_actor())})
 
 
 @api_forms.get("/forms/<key>")
 def get_form(key: str) -> Any:
     actor = require_actor()
-    form = form_versions.get_form(engine_context(), registry(), actor, key[:200], _version_query())
-    form["versions"] = form_versions.form_history(engine_context(), registry(), actor, key[:200])
+    form = run(form_versions.get_form, actor, key[:200], _version_query())
+    form["versions"] = run(form_versions.form_history, actor, key[:200])
     return jsonify(form)
 
 
 @api_forms.put("/forms/<key>")
 def save_form(key: str) -> Any:
-    saved = form_versions.save_form(engine_context(), registry(), require_actor(), key[:200], json_object_body())
+    saved = run(form_versions.save_form, require_actor(), key[:200], json_object_body())
     return jsonify(saved), 201
 
 

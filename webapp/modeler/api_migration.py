@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from engine.services.process_models import instance_migration
-from webapp.core.security import engine_context, json_object_body, require_actor
+from webapp.core.security import json_object_body, require_actor
+from webapp.core.transactions import run, run_batch
 
 api_migration = Blueprint("api_migration", __name__, url_prefix="/api/v1")
 
@@ -21,13 +22,13 @@ api_migration = Blueprint("api_migration", __name__, url_prefix="/api/v1")
 @api_migration.post("/process-models/<process_id>/migrations/dry-run")
 def dry_run(process_id: str) -> Any:
     actor = require_actor()
-    return jsonify(instance_migration.dry_run(engine_context(), actor, process_id, json_object_body()))
+    return jsonify(run(instance_migration.dry_run, actor, process_id, json_object_body()))
 
 
 @api_migration.post("/process-models/<process_id>/migrations")
 def migrate(process_id: str) -> Any:
     actor = require_actor()
-    return jsonify(instance_migration.migrate(engine_context(), actor, process_id, json_object_body()))
+    return jsonify(run_batch(instance_migration.migrate, actor, process_id, json_object_body()))
 
 
 def _schemas() -> dict[str, Any]:

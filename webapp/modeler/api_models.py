@@ -13,10 +13,13 @@ from flask import Blueprint, Response, abort, jsonify, request
 
 from engine.bpmn.safe_xml import MAX_MODEL_BYTES
 from engine.domain.errors import InvalidInput
+from engine.domain.permissions import Permission, require
 from engine.services.process_models import model_check, model_drafts
-from engine.services.process_models.model_drafts import ModelCheckFailed, Published
+from engine.services.process_models.model_drafts import DraftView, ModelCheckFailed, Published
 from webapp.core.errors import error_response
-from webapp.core.security import engine_context, json_object_body, require_actor
+from webapp.core.security import json_object_body, require_actor
+from webapp.core.serialize import to_json
+from webapp.core.transactions import run
 
 api_models = Blueprint("api_models", __name__, url_prefix="/api/v1")
 
@@ -37,32 +40,26 @@ def _content(body: dict[str, Any]) -> bytes:
     return content
 
 
-def published_json(published: Published) -> dict[str, Any]:
-    return {"process_id": published.process_id, "version": published.version, "kind": published.kind,
-            "definition_id": published.definition_id, "draft_id": published.draft_id,
-            "deployed": list(published.deployed)}
-
-
-def publish_response(result: Published | dict[str, Any]) -> Any:
+def publish_response(result: Published | DraftView) -> Any:
     if isinstance(result, Published):
-        return jsonify(published_json(result)), 201
-    return jsonify({"status": "submitted", "draft": result}), 202
+        return jsonify(to_json(result)), 201
+    return jsonify({"status": "submitted", "draft": to_json(result)}), 202
 
 
 @api_models.post("/model-checks")
 def check() -> Any:
     actor = require_actor()
-    model_drafts.require_model_role(actor)
+    require(actor, Permission.EDIT_MODELS)
     body = json_object_body()
     filename = model_drafts.clean_filename(body.get("filename"))
-    problems = model_check.check_model(engine_context(), filename, _content(body))
+    problems = run(model_check.check_model, filename, _content(body))
     return jsonify({"ok": not model_check.has_errors(problems), "problems": [p.to_json() for p in problems]})
 
 
 @api_models.get("/process-models/<process_id>/versions/<int:version>/source")
 def version_source(process_id: str, version: int) -> Any:
     require_actor()  # models are shown to every signed-in user (the case page draws the diagram)
-    source = model_drafts.version_source(engine_context(), process_id, version)
+    source = run(model_drafts.version_source, process_id, version)
     response = Response(source.content, mimetype="application/xml")
     # Served from our origin: never let a browser render it as a document (XHTML in a model).
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -77,49 +74,47 @@ def _ascii_name(filename: str) -> str:
 @api_models.post("/model-drafts")
 def create_draft() -> Any:
     actor = require_actor()
-    model_drafts.require_model_role(actor)
+    require(actor, Permission.EDIT_MODELS)
     body = json_object_body()
-    draft = model_drafts.create_draft(engine_context(), actor, body.get("filename"), _content(body),
-                                      body.get("base_definition_id"))
-    return jsonify(draft), 201
+    draft = run(model_drafts.create_draft, actor, body.get("filename"), _content(body), body.get("base_definition_id"))
+    return jsonify(to_json(draft)), 201
 
 
 @api_models.get("/model-drafts")
 def list_drafts() -> Any:
     key = request.args.get("key") or None
     status = request.args.get("status") or None
-    return jsonify({"items": model_drafts.list_drafts(engine_context(), require_actor(), key, status)})
+    return jsonify({"items": to_json(run(model_drafts.list_drafts, require_actor(), key, status))})
 
 
 @api_models.get("/model-drafts/<int:draft_id>")
 def get_draft(draft_id: int) -> Any:
-    return jsonify(model_drafts.get_draft(engine_context(), require_actor(), draft_id))
+    return jsonify(to_json(run(model_drafts.get_draft, require_actor(), draft_id)))
 
 
 @api_models.put("/model-drafts/<int:draft_id>")
 def update_draft(draft_id: int) -> Any:
     actor = require_actor()
-    model_drafts.require_model_role(actor)
+    require(actor, Permission.EDIT_MODELS)
     body = json_object_body()
-    return jsonify(model_drafts.update_draft(engine_context(), actor, draft_id, _content(body),
-                                             body.get("version")))
+    return jsonify(to_json(run(model_drafts.update_draft, actor, draft_id, _content(body), body.get("version"))))
 
 
 @api_models.post("/model-drafts/<int:draft_id>/publish")
 def publish_draft(draft_id: int) -> Any:
-    return publish_response(model_drafts.publish_draft(engine_context(), require_actor(), draft_id))
+    return publish_response(run(model_drafts.publish_draft, require_actor(), draft_id))
 
 
 @api_models.post("/model-drafts/<int:draft_id>/approve")
 def approve_draft(draft_id: int) -> Any:
     body = request.get_json(silent=True)
     seen = body.get("version") if isinstance(body, dict) else None
-    return publish_response(model_drafts.approve_draft(engine_context(), require_actor(), draft_id, seen))
+    return publish_response(run(model_drafts.approve_draft, require_actor(), draft_id, seen))
 
 
 @api_models.post("/model-drafts/<int:draft_id>/discard")
 def discard_draft(draft_id: int) -> Any:
-    return jsonify(model_drafts.discard_draft(engine_context(), require_actor(), draft_id))
+    return jsonify(to_json(run(model_drafts.discard_draft, require_actor(), draft_id)))
 
 
 def check_failed(exc: ModelCheckFailed) -> Any:

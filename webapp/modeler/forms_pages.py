@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.forms import FORM_KEY
 from engine.services.process_models import form_versions
-from webapp.core.security import engine_context, login_required, require_actor
+from webapp.core.security import login_required, require_actor
+from webapp.core.transactions import request_uow, run
 from webapp.modeler.api_forms import preview_html, registry
 
 forms_pages = Blueprint("forms_pages", __name__)
@@ -26,7 +27,7 @@ forms_pages = Blueprint("forms_pages", __name__)
 @forms_pages.get("/forms")
 @login_required
 def form_list() -> Any:
-    return render_template("forms_list.html", forms=form_versions.list_forms(registry(), require_actor()))
+    return render_template("forms_list.html", forms=run(form_versions.list_forms, require_actor()))
 
 
 def _pretty(value: Any) -> str:
@@ -45,9 +46,9 @@ def _grouped(errors: dict[str, str]) -> dict[str, list[str]]:
 
 def _render(key: str, schema_text: str, ui_text: str, version: int, errors: dict[str, str],
             preview: str | None, status: int = 200) -> Any:
-    actor, ctx = require_actor(), engine_context()
+    actor = require_actor()
     try:
-        versions = form_versions.form_history(ctx, registry(), actor, key)
+        versions = run(form_versions.form_history, actor, key)
     except NotFound:
         versions = []  # a new form that was not saved yet
     current = versions[0]["version"] if versions else 0
@@ -61,7 +62,7 @@ def _render(key: str, schema_text: str, ui_text: str, version: int, errors: dict
 def form_edit(key: str) -> Any:
     raw = request.args.get("version", "")
     version = int(raw) if raw.isdigit() and int(raw) < 1_000_000 else None
-    form = form_versions.get_form(engine_context(), registry(), require_actor(), key[:200], version)
+    form = run(form_versions.get_form, require_actor(), key[:200], version)
     return _render(form["key"], _pretty(form["schema"]), _pretty(form["ui"]), form["version"], {},
                    preview_html(form["schema"], form["ui"]))
 
@@ -81,7 +82,8 @@ def form_create() -> Any:
     if not FORM_KEY.match(key) or key in form_versions.RESERVED_KEYS:
         return render_template("forms_new.html", key=key,
                                errors={"key": _("Nur Kleinbuchstaben, Ziffern, _ und - (höchstens 100 Zeichen).")}), 422
-    return redirect(url_for("forms_pages.form_edit", key=key) if key in registry().keys()  # noqa: SIM118  # a registry, not a dict
+    known = key in registry().keys(request_uow().session)
+    return redirect(url_for("forms_pages.form_edit", key=key) if known
                     else url_for("forms_pages.form_draft", key=key))
 
 
@@ -116,7 +118,7 @@ def form_save(key: str) -> Any:
         body["base_version"] = int(base)
     if not errors:
         try:
-            saved = form_versions.save_form(engine_context(), registry(), actor, key[:200], body)
+            saved = run(form_versions.save_form, actor, key[:200], body)
         except InvalidInput as exc:
             errors = exc.fields or {"schema": str(exc)}
         except Conflict as exc:

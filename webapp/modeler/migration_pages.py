@@ -14,17 +14,20 @@ from flask import Blueprint, abort, flash, jsonify, render_template, request
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
-from engine.domain.errors import InvalidInput, NotAllowed
+from engine.domain.errors import InvalidInput
+from engine.domain.permissions import Permission, require
 from engine.services.process_models import deployment, instance_migration
+from engine.services.process_models.deployment import DefinitionView
 from engine.services.process_models.instance_view import instance_view
-from webapp.core.security import engine_context, login_required, require_actor
+from webapp.core.security import login_required, require_actor
+from webapp.core.transactions import run, run_batch
 
-migration_pages = Blueprint("migration_pages", __name__)
+migration_pages = Blueprint("migration_pages", __name__, template_folder="templates")
 
 
 
-def _process_versions(key: str) -> list[dict[str, Any]]:
-    versions = [v for v in deployment.definition_versions(engine_context(), key) if v["kind"] == "process"]
+def _process_versions(key: str) -> list[DefinitionView]:
+    versions = [v for v in run(deployment.definition_versions, key) if v.kind == "process"]
     if not versions:
         abort(404, description="no such process")
     return versions
@@ -41,15 +44,14 @@ def _version_arg(raw: str | None, name: str) -> int | None:
 def _page(key: str, to_version: int | None, from_version: int | None,
           result: dict[str, Any] | None = None, status: int = 200) -> Any:
     actor = require_actor()
-    if actor.role not in instance_migration.MIGRATION_ROLES:
-        raise NotAllowed(_("Nur Prozessverantwortliche und Admins migrieren Fälle."))
+    require(actor, Permission.MIGRATE_CASES)
     versions = _process_versions(key)
     report = None
     if to_version is not None:
         body: dict[str, Any] = {"to_version": to_version}
         if from_version is not None:
             body["from_version"] = from_version
-        report = instance_migration.dry_run(engine_context(), actor, key, body)
+        report = run(instance_migration.dry_run, actor, key, body)
     return render_template("migrate.html", key=key, versions=versions, to_version=to_version,
                            from_version=from_version, report=report, result=result), status
 
@@ -75,7 +77,7 @@ def migrate_cases(key: str) -> Any:
     else:
         body["instance_ids"] = request.form.getlist("instance_id")
     try:
-        result = instance_migration.migrate(engine_context(), require_actor(), key, body)
+        result = run_batch(instance_migration.migrate, require_actor(), key, body)
     except InvalidInput as exc:
         if "instance_ids" not in exc.fields:
             raise
@@ -105,7 +107,7 @@ def _timings(view: dict[str, Any]) -> list[dict[str, str]]:
 @migration_pages.get("/cases/<uuid:case_id>/instance")
 @login_required
 def instance_page(case_id: UUID) -> Any:
-    view = instance_view(engine_context(), require_actor(), case_id)
+    view = run(instance_view, require_actor(), case_id)
     return render_template("instance.html", view=view, timings=_timings(view), days=_days)
 
 
@@ -113,7 +115,7 @@ def instance_page(case_id: UUID) -> Any:
 @login_required
 def instance_json(case_id: UUID) -> Any:
     """Diagram source, markers and day counts for the bpmn-js viewer of the instance view."""
-    view = instance_view(engine_context(), require_actor(), case_id)
+    view = run(instance_view, require_actor(), case_id)
     return jsonify({"xml": view["xml"], "current": view["current"], "done": view["done"],
                     "timings": _timings(view), "version": view["version"]})
 

@@ -14,7 +14,8 @@ from flask import Blueprint, jsonify, render_template, request, url_for
 from engine.domain.errors import InvalidInput
 from engine.services.process_models import model_versions
 from webapp.core.openapi import _op
-from webapp.core.security import engine_context, login_required, require_actor
+from webapp.core.security import login_required, require_actor
+from webapp.core.transactions import run
 
 models_pages = Blueprint("models_pages", __name__)
 api_model_diff = Blueprint("api_model_diff", __name__, url_prefix="/api/v1")
@@ -32,7 +33,7 @@ def _version_arg(name: str) -> int:
 @login_required
 def model_list() -> Any:
     actor = require_actor()
-    return render_template("models_list.html", models=model_versions.models_overview(engine_context(), actor),
+    return render_template("models_list.html", models=run(model_versions.models_overview, actor),
                            can_edit=actor.role in model_versions.EDIT_ROLES)
 
 
@@ -40,14 +41,14 @@ def model_list() -> Any:
 @login_required
 def model_version_list(key: str) -> Any:
     actor = require_actor()
-    listing = model_versions.version_list(engine_context(), actor, key[:200])
+    listing = run(model_versions.version_list, actor, key[:200])
     return render_template("models_versions.html", listing=listing,
                            can_edit=actor.role in model_versions.EDIT_ROLES)
 
 
 def _default_pair(key: str) -> tuple[int, int]:
     """Without from/to: the newest version against the one before."""
-    items = model_versions.version_list(engine_context(), require_actor(), key)["items"]
+    items = run(model_versions.version_list, require_actor(), key)["items"]
     newest = items[0]["version"]
     return (items[1]["version"] if len(items) > 1 else newest), newest
 
@@ -60,8 +61,8 @@ def model_diff(key: str) -> Any:
         old, new = _version_arg("from"), _version_arg("to")
     else:
         old, new = _default_pair(key)
-    diff = model_versions.diff_versions(engine_context(), require_actor(), key, old, new)
-    listing = model_versions.version_list(engine_context(), require_actor(), key)
+    diff = run(model_versions.diff_versions, require_actor(), key, old, new)
+    listing = run(model_versions.version_list, require_actor(), key)
     data_url = url_for("models_pages.model_diff_data", key=key) + f"?from={old}&to={new}"
     return render_template("models_diff.html", diff=diff, listing=listing, data_url=data_url)
 
@@ -70,7 +71,7 @@ def model_diff(key: str) -> Any:
 @login_required
 def model_diff_data(key: str) -> Any:
     """Both sources and the diff, for the viewers on the diff page."""
-    diff = model_versions.diff_versions(engine_context(), require_actor(), key[:200], _version_arg("from"),
+    diff = run(model_versions.diff_versions, require_actor(), key[:200], _version_arg("from"),
                                         _version_arg("to"), with_sources=True)
     return jsonify(diff)
 
@@ -78,7 +79,7 @@ def model_diff_data(key: str) -> Any:
 @api_model_diff.get("/process-models/<process_id>/diff")
 def api_diff(process_id: str) -> Any:
     actor = require_actor()
-    return jsonify(model_versions.diff_versions(engine_context(), actor, process_id[:200], _version_arg("from"),
+    return jsonify(run(model_versions.diff_versions, actor, process_id[:200], _version_arg("from"),
                                                 _version_arg("to")))
 
 

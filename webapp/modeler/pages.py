@@ -19,6 +19,7 @@ from engine.domain.errors import InvalidInput
 from engine.services.process_models import modeler as modeler_service
 from engine.services.process_models.model_drafts import approval_required
 from webapp.core.security import csrf_token, engine_context, login_required, require_actor
+from webapp.core.transactions import run
 
 modeler = Blueprint("modeler", __name__, template_folder="templates")
 
@@ -70,7 +71,7 @@ def _messages() -> dict[str, str]:
 def _render(kind: str, key: str, version: int | None, draft_id: int | None, initial_xml: str | None = None) -> Any:
     actor = _actor()
     ctx = engine_context()
-    target = modeler_service.modeler_target(ctx, actor, kind, key, version, draft_id) if initial_xml is None \
+    target = run(modeler_service.modeler_target, actor, kind, key, version, draft_id) if initial_xml is None \
         else modeler_service.ModelerTarget(kind, key, None, None, key)
     source_url = (f"/api/v1/process-models/{quote(target.key, safe='')}/versions/{target.version}/source"
                   if target.version is not None else "")
@@ -97,7 +98,7 @@ def dmn_page(key: str) -> Any:
 def new_page() -> Any:
     """Without a process id: a short form. With one: the modeler on an empty pool with lanes."""
     _actor()
-    offices = modeler_service.list_offices(engine_context())
+    offices = run(modeler_service.list_offices)
     key = request.args.get("key", "").strip()
     if not key:
         return render_template("modeler_new.html", offices=offices, values={"lanes": ["CM"]}, errors={})

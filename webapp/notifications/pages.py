@@ -13,10 +13,12 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import ngettext
 
 from engine.domain.errors import InvalidInput
-from engine.persistence.models import Role
+from engine.domain.permissions import Role
 from engine.services.notifications import notify as service
 from webapp.core.openapi import ERRORS
-from webapp.core.security import engine_context, login_required, require_actor
+from webapp.core.security import login_required, require_actor
+from webapp.core.serialize import to_json
+from webapp.core.transactions import run
 
 notifications = Blueprint("notifications", __name__, template_folder="templates")
 ALL_ROLES = tuple(role.value for role in Role)
@@ -54,23 +56,23 @@ def _checked_id(notification_id: int) -> int:
 @login_required
 def page() -> Any:
     unread_only = request.args.get("unread") == "true"
-    listing = service.list_notifications(engine_context(), require_actor(), unread_only=unread_only, limit=100)
+    listing = run(service.list_notifications, require_actor(), unread_only=unread_only, limit=100)
     return render_template("notifications.html", listing=listing, unread_only=unread_only)
 
 
 @notifications.post("/notifications/<int:notification_id>/read", endpoint="read")
 @login_required
 def read(notification_id: int) -> Any:
-    row = service.mark_read(engine_context(), require_actor(), _checked_id(notification_id))
-    if request.form.get("open") and row["link"] and row["link"].startswith("/") and not row["link"].startswith("//"):
-        return redirect(row["link"])
+    row = run(service.mark_read, require_actor(), _checked_id(notification_id))
+    if request.form.get("open") and row.link and row.link.startswith("/") and not row.link.startswith("//"):
+        return redirect(row.link)
     return redirect(url_for("notifications.page"))
 
 
 @notifications.post("/notifications/read-all", endpoint="read_all")
 @login_required
 def read_all() -> Any:
-    count = service.mark_all_read(engine_context(), require_actor())
+    count = run(service.mark_all_read, require_actor())
     flash(ngettext("%(num)d Benachrichtigung als gelesen markiert.",
                    "%(num)d Benachrichtigungen als gelesen markiert.", count), "ok")
     return redirect(url_for("notifications.page"))
@@ -83,18 +85,18 @@ def read_all() -> Any:
 def api_list() -> Any:
     actor = require_actor()
     unread_only, limit = _listing_args()
-    return jsonify(service.list_notifications(engine_context(), actor, unread_only=unread_only, limit=limit))
+    return jsonify(to_json(run(service.list_notifications, actor, unread_only=unread_only, limit=limit)))
 
 
 @notifications.post("/api/v1/notifications/<int:notification_id>/read")
 def api_read(notification_id: int) -> Any:
     actor = require_actor()
-    return jsonify(service.mark_read(engine_context(), actor, _checked_id(notification_id)))
+    return jsonify(to_json(run(service.mark_read, actor, _checked_id(notification_id))))
 
 
 @notifications.post("/api/v1/notifications/read-all")
 def api_read_all() -> Any:
-    return jsonify({"marked": service.mark_all_read(engine_context(), require_actor())})
+    return jsonify({"marked": run(service.mark_all_read, require_actor())})
 
 
 def describe_api() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engine.services.reporting import kpis
+from engine.domain.permissions import Permission
 from webapp.core.nav import NavItem, register_nav
 from webapp.core.openapi import register_openapi
 from webapp.reports.pages import describe, reports
@@ -13,5 +13,4 @@ from webapp.reports.pages import describe, reports
 def init_app(app: Flask) -> None:
     app.register_blueprint(reports)
     register_openapi(app, describe)
-    register_nav(app, NavItem("reports.kpis_page", "Kennzahlen", kpis.REPORT_ROLES, order=80,
-                              offices=(kpis.REPORT_OFFICE,)))
+    register_nav(app, NavItem("reports.kpis_page", "Kennzahlen", Permission.VIEW_INDICATORS, order=80))

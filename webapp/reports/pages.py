@@ -8,8 +8,6 @@ what the KIM coordination hands in for the Land's proof-of-use report: UTF-8 wit
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
@@ -18,7 +16,8 @@ from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput
 from engine.services.reporting import kpis
 from webapp.core.openapi import DATE, ERRORS, _json, _query
-from webapp.core.security import current_actor, engine_context, login_required
+from webapp.core.security import current_actor, login_required
+from webapp.core.transactions import run
 
 reports = Blueprint("reports", __name__, template_folder="templates")
 FORMATS = ("json", "csv")
@@ -39,11 +38,8 @@ def _format() -> str:
 
 
 def csv_response(report: dict[str, Any]) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerows(kpis.csv_rows(report))
     name = f"kim-kennzahlen_{report['from']}_{report['to']}.csv"
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+    return Response(kpis.kpi_csv(report), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -51,7 +47,7 @@ def _report(fixed_format: str | None = None) -> tuple[str, dict[str, Any]]:
     actor = _api_actor()
     kpis.require_report_access(actor)  # 403 before looking at the parameters
     output = fixed_format or _format()
-    return output, kpis.kpi_report(engine_context(), actor, kpis.parse_range(request.args), output)
+    return output, run(kpis.kpi_report, actor, kpis.parse_range(request.args), output)
 
 
 @reports.get("/api/v1/reports/kpis")
@@ -76,7 +72,7 @@ def kpis_page() -> Any:
         period = kpis.parse_range(args)
     except InvalidInput as exc:
         return render_template("kpis.html", report=None, args=args, errors=exc.fields), 422
-    report = kpis.kpi_report(engine_context(), actor, period, "page")
+    report = run(kpis.kpi_report, actor, period, "page")
     return render_template("kpis.html", report=report, args={"from": report["from"], "to": report["to"]},
                            errors={})
 

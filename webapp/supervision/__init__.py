@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from engine.domain.permissions import Permission
 from webapp.core.nav import NavItem, register_nav
 from webapp.core.openapi import register_openapi
 from webapp.supervision.pages import dashboard, describe_api
@@ -11,5 +12,5 @@ from webapp.supervision.pages import dashboard, describe_api
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(dashboard)
-    register_nav(app, NavItem("dashboard.page", "Steuerung", ("supervisor", "admin"), order=40))
+    register_nav(app, NavItem("dashboard.page", "Steuerung", Permission.SUPERVISE, order=40))
     register_openapi(app, describe_api)

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from engine.domain.errors import InvalidInput
-from engine.services.reporting.supervision import export
+from engine.services.reporting import csv_export as export
 from engine.services.reporting.supervision.dashboard import (
     ESCALATED_LIMIT,
     build_dashboard,
@@ -22,7 +22,8 @@ from engine.services.reporting.supervision.dashboard import (
 )
 from engine.services.reporting.supervision.scope import parse_query, require_dashboard_role
 from webapp.core.openapi import DATE, ERRORS
-from webapp.core.security import engine_context, login_required, require_actor
+from webapp.core.security import login_required, require_actor
+from webapp.core.transactions import run
 
 dashboard = Blueprint("dashboard", __name__, template_folder="templates")
 TABLES = ("overdue", "overdue_steps", "workload", "escalations", "escalations_period", "waiting", "daily",
@@ -35,12 +36,12 @@ TABLES = ("overdue", "overdue_steps", "workload", "escalations", "escalations_pe
 @dashboard.get("/supervision", endpoint="page")
 @login_required
 def page() -> Any:
-    actor, ctx = require_actor(), engine_context()
+    actor = require_actor()
     require_dashboard_role(actor)
     args = {k: request.args.get(k, "") for k in ("from", "to", "office")}
-    offices = selectable_offices(ctx, actor)
+    offices = run(selectable_offices, actor)
     try:
-        board = build_dashboard(ctx, actor, parse_query(args))
+        board = run(build_dashboard, actor, parse_query(args))
     except InvalidInput as exc:
         return render_template("dashboard.html", board=None, args=args, offices=offices, errors=exc.fields), 422
     args.update({"from": board.period_start.isoformat(), "to": board.period_end.isoformat()})
@@ -54,7 +55,7 @@ def page() -> Any:
 def table_csv(name: str) -> Any:
     actor = require_actor()
     require_dashboard_role(actor)
-    board = build_dashboard(engine_context(), actor, parse_query(request.args))
+    board = run(build_dashboard, actor, parse_query(request.args))
     content = export.escalated_csv(board.escalated) if name == "escalated" else export.table_csv(board.tables[name])
     filename = f"steuerung-{name}-{board.period_start.isoformat()}-{board.period_end.isoformat()}.csv"
     return Response(content, mimetype="text/csv", headers={
@@ -65,14 +66,14 @@ def table_csv(name: str) -> Any:
 @login_required
 def heatmap_diagram(process_id: str) -> Any:
     """The BPMN XML the heatmap is drawn on (the counts come from the report JSON)."""
-    return jsonify(process_diagram(engine_context(), require_actor(), process_id))
+    return jsonify(run(process_diagram, require_actor(), process_id))
 
 
 @dashboard.get("/api/v1/reports/dashboard")
 def api_dashboard() -> Any:
     actor = require_actor()
     require_dashboard_role(actor)
-    return jsonify(build_dashboard(engine_context(), actor, parse_query(request.args)).to_json())
+    return jsonify(run(build_dashboard, actor, parse_query(request.args)).to_json())
 
 
 def describe_api() -> tuple[dict[str, Any], dict[str, Any]]:

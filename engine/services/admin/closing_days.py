@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -16,36 +17,51 @@ from sqlalchemy.exc import IntegrityError
 from engine import clock
 from engine.calendar import CLOSING_DAY_NAME, WorkingDayCalendar
 from engine.domain.actors import Actor
-from engine.domain.errors import InvalidInput, NotAllowed, NotFound
+from engine.domain.errors import InvalidInput, NotFound
+from engine.domain.permissions import Permission, require
 from engine.persistence import audit_log as audit
 from engine.persistence.models import ClosingDay
 from engine.services.calendar import MunicipalCalendar
-from engine.services.context import EngineContext
+from engine.services.context import UnitOfWork
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_LABEL = 200
 YEARS_AHEAD = 5  # closing days are planned for the next few years, not for decades
-ADMIN_ROLES = ("admin",)
 
 
-def require_admin(actor: Actor) -> None:
-    if actor.role not in ADMIN_ROLES:
-        raise NotAllowed("the working-day calendar is managed by admins")
+@dataclass(frozen=True)
+class DayView:
+    """A day that is not a working day: a public holiday, or a closing day (configured or stored)."""
+
+    day: date
+    label: str
+    source: str  # "holiday" | "configuration" | "database"
+    weekday: int
+    created_by: str | None = None
+    created_at: datetime | None = None
 
 
-def _row(row: ClosingDay) -> dict[str, Any]:
-    return {"day": row.day.isoformat(), "label": row.label, "created_by": row.created_by,
-            "created_at": row.created_at.isoformat(), "source": "database"}
+@dataclass(frozen=True)
+class CalendarYear:
+    year: int
+    region: str
+    holidays: tuple[DayView, ...]
+    configured: tuple[DayView, ...]
+    stored: tuple[DayView, ...]
+    working_days: int
 
 
-def list_closing_days(ctx: EngineContext, actor: Actor, year: int | None = None) -> list[dict[str, Any]]:
+def _view(row: ClosingDay) -> DayView:
+    return DayView(row.day, row.label, "database", row.day.weekday(), row.created_by, row.created_at)
+
+
+def list_closing_days(uow: UnitOfWork, actor: Actor, year: int | None = None) -> list[DayView]:
     """Stored closing days (of ``year``, or all), oldest first."""
-    require_admin(actor)
-    with ctx.uow(write=False) as uow:
-        query = select(ClosingDay).order_by(ClosingDay.day)
-        if year is not None:
-            query = query.where(ClosingDay.day >= date(year, 1, 1), ClosingDay.day <= date(year, 12, 31))
-        return [_row(r) for r in uow.session.scalars(query)]
+    require(actor, Permission.MANAGE_CALENDAR)
+    query = select(ClosingDay).order_by(ClosingDay.day)
+    if year is not None:
+        query = query.where(ClosingDay.day >= date(year, 1, 1), ClosingDay.day <= date(year, 12, 31))
+    return [_view(r) for r in uow.session.scalars(query)]
 
 
 def parse_day(value: object, field: str = "day") -> date:
@@ -73,67 +89,60 @@ def _check_new_day(calendar: WorkingDayCalendar, day: date) -> None:
         raise InvalidInput(f"this day is a public holiday ({public})", {"day": "public holiday"})
 
 
-def add_closing_day(ctx: EngineContext, actor: Actor, body: Mapping[str, Any]) -> dict[str, Any]:
+def add_closing_day(uow: UnitOfWork, actor: Actor, body: Mapping[str, Any]) -> DayView:
     """Add a closing day (422: bad, past, far-future, configured, holiday or duplicate date)."""
-    require_admin(actor)
+    require(actor, Permission.MANAGE_CALENDAR)
     day = parse_day(body.get("day"))
     label = body.get("label", "")
     if label is None:
         label = ""
     if not isinstance(label, str) or len(label.strip()) > MAX_LABEL:
         raise InvalidInput("the label must be text of at most 200 characters", {"label": "at most 200 characters"})
-    _check_new_day(ctx.calendar, day)
-    with ctx.uow() as uow:
-        if uow.session.get(ClosingDay, day) is not None:
-            raise InvalidInput("this day is already a closing day", {"day": "already a closing day"})
-        row = ClosingDay(day=day, label=label.strip(), created_by=actor.username, created_at=clock.now())
-        uow.session.add(row)
-        try:
-            uow.session.flush()
-        except IntegrityError as exc:  # added by someone else at the same moment
-            raise InvalidInput("this day is already a closing day", {"day": "already a closing day"}) from exc
-        audit.record(uow.session, actor, "closing_day.add", "closing_day", day.isoformat(),
-                     details={"label": row.label})
-        uow.commit()
-        created = _row(row)
-    _reload(ctx)
-    return created
+    _check_new_day(uow.ctx.calendar, day)
+    session = uow.session
+    if session.get(ClosingDay, day) is not None:
+        raise InvalidInput("this day is already a closing day", {"day": "already a closing day"})
+    row = ClosingDay(day=day, label=label.strip(), created_by=actor.username, created_at=clock.now())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError as exc:  # added by someone else at the same moment
+        raise InvalidInput("this day is already a closing day", {"day": "already a closing day"}) from exc
+    audit.record(session, actor, "closing_day.add", "closing_day", day.isoformat(), details={"label": row.label})
+    uow.after_commit(lambda: _reload(uow))
+    return _view(row)
 
 
-def delete_closing_day(ctx: EngineContext, actor: Actor, day: date) -> None:
-    require_admin(actor)
-    with ctx.uow() as uow:
-        row = uow.session.get(ClosingDay, day)
-        if row is None:
-            raise NotFound(f"{day.isoformat()} is not a stored closing day")
-        uow.session.delete(row)
-        audit.record(uow.session, actor, "closing_day.delete", "closing_day", day.isoformat(),
-                     details={"label": row.label})
-        uow.commit()
-    _reload(ctx)
+def delete_closing_day(uow: UnitOfWork, actor: Actor, day: date) -> None:
+    require(actor, Permission.MANAGE_CALENDAR)
+    row = uow.session.get(ClosingDay, day)
+    if row is None:
+        raise NotFound(f"{day.isoformat()} is not a stored closing day")
+    uow.session.delete(row)
+    uow.session.flush()
+    audit.record(uow.session, actor, "closing_day.delete", "closing_day", day.isoformat(),
+                 details={"label": row.label})
+    uow.after_commit(lambda: _reload(uow))
 
 
-def _reload(ctx: EngineContext) -> None:
-    if isinstance(ctx.calendar, MunicipalCalendar):
-        ctx.calendar.refresh(ctx.db, force=True)
+def _reload(uow: UnitOfWork) -> None:
+    if isinstance(uow.ctx.calendar, MunicipalCalendar):
+        uow.ctx.calendar.refresh(uow.ctx.db, force=True)
 
 
-def calendar_year(ctx: EngineContext, actor: Actor, year: int) -> dict[str, Any]:
+def calendar_year(uow: UnitOfWork, actor: Actor, year: int) -> CalendarYear:
     """Everything the admin page shows for one year: holidays, configured and stored closing days."""
-    require_admin(actor)
+    require(actor, Permission.MANAGE_CALENDAR)
     if not 1900 <= year <= 2200:
         raise InvalidInput("the year must lie between 1900 and 2200", {"year": "out of range"})
-    calendar = ctx.calendar
+    calendar = uow.ctx.calendar
     public = WorkingDayCalendar(calendar.region, tz=calendar.tz).holidays_in(year)
     configured = sorted(d for d in calendar.closing_days if d.year == year)
-    stored = [{**row, "weekday": date.fromisoformat(row["day"]).weekday()}
-              for row in list_closing_days(ctx, actor, year)]
     first = date(year, 1, 1)
     days = (date(year, 12, 31) - first).days + 1
     working = sum(1 for n in range(days) if calendar.is_working_day(first + timedelta(days=n)))
-    return {"year": year, "region": calendar.region,
-            "holidays": [{"day": d.isoformat(), "name": name, "weekday": d.weekday()} for d, name in public],
-            "configured": [{"day": d.isoformat(), "label": CLOSING_DAY_NAME, "source": "configuration",
-                            "weekday": d.weekday()} for d in configured],
-            "stored": stored, "working_days": working}
-
+    return CalendarYear(
+        year, calendar.region,
+        tuple(DayView(d, name, "holiday", d.weekday()) for d, name in public),
+        tuple(DayView(d, CLOSING_DAY_NAME, "configuration", d.weekday()) for d in configured),
+        tuple(list_closing_days(uow, actor, year)), working)

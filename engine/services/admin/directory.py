@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import Conflict, InvalidInput, NotFound
-from engine.persistence.models import ApiToken, Office, Role, User
-from engine.persistence.uow import UnitOfWork
+from engine.domain.permissions import Role
+from engine.persistence.models import ApiToken, Office, User
+from engine.services.context import UnitOfWork
 
 # DOMAIN.md section 2: seeded by `kim init-db`.
 DEFAULT_OFFICES = {
@@ -38,11 +39,10 @@ _hasher = PasswordHasher()
 
 def seed_offices(uow: UnitOfWork) -> int:
     """Add the offices of DOMAIN.md that are missing; returns how many were added."""
-    with uow:
-        existing = set(uow.session.scalars(select(Office.code)))
-        added = [Office(code=c, name=n) for c, n in DEFAULT_OFFICES.items() if c not in existing]
-        uow.session.add_all(added)
-        uow.commit()
+    existing = set(uow.session.scalars(select(Office.code)))
+    added = [Office(code=c, name=n) for c, n in DEFAULT_OFFICES.items() if c not in existing]
+    uow.session.add_all(added)
+    uow.session.flush()
     return len(added)
 
 
@@ -53,12 +53,11 @@ def add_office(uow: UnitOfWork, code: str, name: str) -> Office:
                            {"code": "invalid"})
     if not name.strip():
         raise InvalidInput("the office needs a name", {"name": "required"})
-    with uow:
-        if uow.session.scalar(select(Office).where(Office.code == code)) is not None:
-            raise Conflict(f"office '{code}' exists already")
-        office = Office(code=code, name=name.strip())
-        uow.session.add(office)
-        uow.commit()
+    if uow.session.scalar(select(Office).where(Office.code == code)) is not None:
+        raise Conflict(f"office '{code}' exists already")
+    office = Office(code=code, name=name.strip())
+    uow.session.add(office)
+    uow.session.flush()
     return office
 
 
@@ -74,21 +73,20 @@ def add_user(uow: UnitOfWork, username: str, role: str, office_codes: list[str],
         raise InvalidInput(f"unknown role '{role}' (one of {', '.join(r.value for r in Role)})", {"role": "invalid"})
     if password is not None and len(password) < 10:
         raise InvalidInput("the password must have at least 10 characters", {"password": "too short"})
-    with uow:
-        session = uow.session
-        if session.scalar(select(User).where(User.username == username)) is not None:
-            raise Conflict(f"user '{username}' exists already")
-        offices = []
-        for code in office_codes:
-            office = session.scalar(select(Office).where(Office.code == code.strip().upper()))
-            if office is None:
-                raise InvalidInput(f"unknown office '{code}'", {"office": "unknown"})
-            offices.append(office)
-        user = User(username=username, role=role, display_name=display_name or username, email=email,
-                    password_hash=_hasher.hash(password) if password else password_hash,
-                    active=True, created_at=clock.now(), offices=offices)
-        session.add(user)
-        uow.commit()
+    session = uow.session
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise Conflict(f"user '{username}' exists already")
+    offices = []
+    for code in office_codes:
+        office = session.scalar(select(Office).where(Office.code == code.strip().upper()))
+        if office is None:
+            raise InvalidInput(f"unknown office '{code}'", {"office": "unknown"})
+        offices.append(office)
+    user = User(username=username, role=role, display_name=display_name or username, email=email,
+                password_hash=_hasher.hash(password) if password else password_hash,
+                active=True, created_at=clock.now(), offices=offices)
+    session.add(user)
+    session.flush()
     return user
 
 
@@ -113,12 +111,11 @@ def _token_hash(token: str) -> str:
 def create_token(uow: UnitOfWork, username: str) -> str:
     """A new personal API token; only its hash is stored, the token is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with uow:
-        user = uow.session.scalar(select(User).where(User.username == username.strip().lower()))
-        if user is None:
-            raise NotFound(f"no user '{username}'")
-        uow.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=clock.now()))
-        uow.commit()
+    user = uow.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user '{username}'")
+    uow.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=clock.now()))
+    uow.session.flush()
     return token
 
 

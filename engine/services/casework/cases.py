@@ -1,13 +1,12 @@
-"""Open cases, read them with need-to-know filtering, record and withdraw consents.
+"""Open cases and read them with need-to-know filtering (DOMAIN.md section 7).
 
-Every read and write of a case writes an audit entry in the same transaction.
+Every read and write of a case queues an audit entry in the same unit of work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -17,20 +16,21 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import Actor
-from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from engine.domain.errors import Conflict, NotFound
 from engine.domain.fields import Fields
+from engine.domain.permissions import Permission, require
 from engine.domain.visibility import CaseFacts, CaseView, case_view, visible_sections
-from engine.persistence import audit_log as audit
-from engine.persistence import store
-from engine.persistence.models import CaseFile, CaseStatus, Consent, HumanTask, Office, ProcessDefinition
-from engine.services.casework import consent_gate
-from engine.services.casework.inbox import task_json, task_query
-from engine.services.context import EngineContext
+from engine.persistence import audit_log
+from engine.persistence.models import CaseFile, CaseStatus, Consent, HumanTask, Office
+from engine.services.casework.inbox import task_views
+from engine.services.casework.views import CaseRecord, ConsentRecord, PersonRecord, ReferralRecord
+from engine.services.context import UnitOfWork
 from engine.services.stepping import step
-from engine.services.stepping.consent_hold import request_row
 
 DEFAULT_PROCESS = "kim_pathway"
-WORKING_ROLES = ("caseworker", "supervisor")
+RELATIONS = ("SPOUSE", "CHILD", "PARENT", "SIBLING", "OTHER")
+MAX_HOUSEHOLD = 20
+ALL_SECTIONS = frozenset({"status", "person", "household", "referral", "consents", "tasks"})
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,6 @@ class CaseAccess:
     case: CaseFile
     view: CaseView
     facts: CaseFacts
-
-
-RELATIONS = ("SPOUSE", "CHILD", "PARENT", "SIBLING", "OTHER")
-MAX_HOUSEHOLD = 20
 
 
 def _parse_household(fields: Fields, body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -118,28 +114,25 @@ def _insert_case(session: Session, values: dict[str, Any]) -> CaseFile:
     raise Conflict("could not allocate a case reference; try again")
 
 
-def open_case(ctx: EngineContext, actor: Actor, body: Mapping[str, Any]) -> dict[str, Any]:
-    """POST /cases: a case with its process started, in one transaction."""
-    if actor.role not in WORKING_ROLES:
-        raise NotAllowed("only caseworkers and office leads open cases")
-    person, referral, process_id = _parse_new_case(body, str(ctx.config.get("KIM_DEFAULT_PROCESS") or DEFAULT_PROCESS))
-    with ctx.uow() as uow:
-        session = uow.session
-        owner = _owner_office(session, actor)
-        case = _insert_case(session, {
-            "id": uuid4(), "status": CaseStatus.OPEN.value, "owner_office_id": owner.id,
-            "opened_at": clock.now(), "given_name": person["given_name"], "family_name": person["family_name"],
-            "date_of_birth": person["date_of_birth"], "nationality": person["nationality"],
-            "household": {"members": person["household"]},
-            "referral_source": referral["source"], "referral_reason": referral["reason"],
-            "referred_at": referral["referred_at"], "created_by": actor.username})
-        data = _process_data(case)
-        step.start(session, ctx, process_id, data, actor, case_id=case.id, business_key=case.reference)
-        audit.record(session, actor, "case.open", "case", case.id, case_id=case.id,
+def open_case(uow: UnitOfWork, actor: Actor, body: Mapping[str, Any]) -> CaseRecord:
+    """POST /cases: a case with its process started, in the caller's unit of work."""
+    require(actor, Permission.OPEN_CASES)
+    default = str(uow.ctx.config.get("KIM_DEFAULT_PROCESS") or DEFAULT_PROCESS)
+    person, referral, process_id = _parse_new_case(body, default)
+    session = uow.session
+    owner = _owner_office(session, actor)
+    case = _insert_case(session, {
+        "id": uuid4(), "status": CaseStatus.OPEN.value, "owner_office_id": owner.id,
+        "opened_at": clock.now(), "given_name": person["given_name"], "family_name": person["family_name"],
+        "date_of_birth": person["date_of_birth"], "nationality": person["nationality"],
+        "household": {"members": person["household"]},
+        "referral_source": referral["source"], "referral_reason": referral["reason"],
+        "referred_at": referral["referred_at"], "created_by": actor.username})
+    step.start(session, uow.ctx, process_id, _process_data(case), actor, case_id=case.id,
+               business_key=case.reference)
+    audit_log.record(session, actor, "case.open", "case", case.id, case_id=case.id,
                      details={"reference": case.reference, "process_id": process_id})
-        result = _render(session, actor, _access(session, actor, case))
-        uow.commit()
-    return result
+    return render_case(session, actor, _access(session, actor, case))
 
 
 def _process_data(case: CaseFile) -> dict[str, Any]:
@@ -149,10 +142,14 @@ def _process_data(case: CaseFile) -> dict[str, Any]:
         "person": {"given_name": case.given_name, "family_name": case.family_name,
                    "date_of_birth": case.date_of_birth.isoformat() if case.date_of_birth else None,
                    "nationality": case.nationality},
-        "household": case.household.get("members", []) if isinstance(case.household, dict) else [],
+        "household": household_of(case),
         "referral": {"source": case.referral_source, "reason": case.referral_reason,
                      "referred_at": case.referred_at.isoformat()},
     }
+
+
+def household_of(case: CaseFile) -> list[dict[str, Any]]:
+    return list(case.household.get("members", [])) if isinstance(case.household, dict) else []
 
 
 def _facts(session: Session, case: CaseFile) -> CaseFacts:
@@ -180,200 +177,56 @@ def load_case(session: Session, actor: Actor, case_id: UUID) -> CaseAccess:
     return access
 
 
-def get_case(ctx: EngineContext, actor: Actor, case_id: UUID) -> dict[str, Any]:
-    with ctx.uow() as uow:  # a write unit of work: the read itself is audited
-        access = load_case(uow.session, actor, case_id)
-        result = _render(uow.session, actor, access)
-        audit.record(uow.session, actor, "case.read", "case", case_id, case_id=case_id,
+def get_case(uow: UnitOfWork, actor: Actor, case_id: UUID) -> CaseRecord:
+    """The case with what the actor may see; the read itself is audited."""
+    access = load_case(uow.session, actor, case_id)
+    result = render_case(uow.session, actor, access)
+    audit_log.record(uow.session, actor, "case.read", "case", case_id, case_id=case_id,
                      details={"view": access.view.value, "sections": sorted(visible_sections(access.view))})
-        uow.commit()
     return result
 
 
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _render(session: Session, actor: Actor, access: CaseAccess) -> dict[str, Any]:
+def render_case(session: Session, actor: Actor, access: CaseAccess) -> CaseRecord:
     case, sections = access.case, visible_sections(access.view)
-    result: dict[str, Any] = {"id": str(case.id), "reference": case.reference}
+    shown: set[str] = set()
+    values: dict[str, Any] = {}
     if "status" in sections:
-        result.update(status=case.status, opened_at=_iso(case.opened_at), closed_at=_iso(case.closed_at))
-    if "person" in sections:
-        result["person"] = {"given_name": case.given_name, "family_name": case.family_name,
-                            "date_of_birth": _iso(case.date_of_birth), "nationality": case.nationality}
-    elif "person_name_dob" in sections:
-        result["person"] = {"given_name": case.given_name, "family_name": case.family_name,
-                            "date_of_birth": _iso(case.date_of_birth)}
+        shown.add("status")
+        values.update(status=case.status, opened_at=case.opened_at, closed_at=case.closed_at)
+    if "person" in sections or "person_name_dob" in sections:
+        shown.add("person")
+        values["person"] = PersonRecord(case.given_name, case.family_name, case.date_of_birth, case.nationality,
+                                        hidden=frozenset() if "person" in sections else frozenset({"nationality"}))
     if "household" in sections:
-        result["household"] = case.household.get("members", []) if isinstance(case.household, dict) else []
+        shown.add("household")
+        values["household"] = tuple(household_of(case))
     if "referral" in sections:
-        result["referral"] = {"source": case.referral_source, "reason": case.referral_reason,
-                              "referred_at": _iso(case.referred_at)}
+        shown.add("referral")
+        values["referral"] = ReferralRecord(case.referral_source, case.referral_reason, case.referred_at)
     if "consents" in sections or "own_consents" in sections:
+        shown.add("consents")
         own_only = "consents" not in sections
-        result["consents"] = [consent_json(session, c) for c in _consents(session, case.id)
-                              if not own_only or c.office_id in actor.office_ids]
+        values["consents"] = tuple(consent_record(session, c) for c in _consents(session, case.id)
+                                   if not own_only or c.office_id in actor.office_ids)
     if "tasks" in sections or "own_tasks" in sections:
-        result["tasks"] = case_tasks(session, case.id, None if "tasks" in sections else actor.office_ids)
-    return result
+        shown.add("tasks")
+        values["tasks"] = case_tasks(session, case.id, None if "tasks" in sections else actor.office_ids)
+    hidden = (ALL_SECTIONS - shown) | ({"opened_at", "closed_at"} if "status" not in shown else set())
+    return CaseRecord(case.id, case.reference, hidden=frozenset(hidden), **values)
 
 
 def _consents(session: Session, case_id: UUID) -> list[Consent]:
     return list(session.scalars(select(Consent).where(Consent.case_id == case_id).order_by(Consent.granted_at)))
 
 
-def consent_json(session: Session, consent: Consent) -> dict[str, Any]:
+def consent_record(session: Session, consent: Consent) -> ConsentRecord:
     office = session.get(Office, consent.office_id)
-    return {"id": str(consent.id), "office": office.code if office else None, "categories": consent.categories,
-            "purpose": consent.purpose, "granted_at": _iso(consent.granted_at),
-            "withdrawn_at": _iso(consent.withdrawn_at)}
+    return ConsentRecord(consent.id, office.code if office else None, tuple(consent.categories or ()),
+                         consent.purpose, consent.granted_at, consent.withdrawn_at)
 
 
-def case_tasks(session: Session, case_id: UUID, office_ids: frozenset[int] | None) -> list[dict[str, Any]]:
-    query = task_query().where(HumanTask.case_id == case_id).order_by(HumanTask.created_at)
+def case_tasks(session: Session, case_id: UUID, office_ids: frozenset[int] | None) -> tuple[Any, ...]:
+    condition = [HumanTask.case_id == case_id]
     if office_ids is not None:
-        query = query.where(HumanTask.office_id.in_(office_ids))
-    return [task_json(row) for row in session.execute(query)]
-
-
-def _manager_case(session: Session, actor: Actor, case_id: UUID) -> CaseAccess:
-    access = load_case(session, actor, case_id)
-    if access.view != CaseView.MANAGER:
-        raise NotAllowed("only the case management of this case records consents")
-    return access
-
-
-def record_consent(ctx: EngineContext, actor: Actor, case_id: UUID, body: Mapping[str, Any]) -> dict[str, Any]:
-    fields = Fields()
-    code = (fields.text(body, "office", max_length=16) or "").upper()
-    purpose = fields.text(body, "purpose", max_length=2000)
-    categories = body.get("categories", [])
-    if not isinstance(categories, list) or not all(isinstance(c, str) and 0 < len(c) <= 64 for c in categories):
-        fields.errors["categories"] = "must be a list of category names"
-    fields.raise_if_any("the consent cannot be recorded")
-    with ctx.uow() as uow:
-        session = uow.session
-        _manager_case(session, actor, case_id)
-        office = session.scalar(select(Office).where(Office.code == code))
-        if office is None:
-            raise InvalidInput(f"unknown office '{code}'", {"office": "unknown office"})
-        consent = consent_gate.record(session, actor, case_id, office.id, code, categories, purpose or "",
-                                      ctx.calendar)
-        result = consent_json(session, consent)
-        uow.commit()
-    return result
-
-
-def withdraw_consent(ctx: EngineContext, actor: Actor, case_id: UUID, consent_id: UUID) -> dict[str, Any]:
-    """Withdraw; open tasks of that office in this case are cancelled (each audited)."""
-    with ctx.uow() as uow:
-        session = uow.session
-        _manager_case(session, actor, case_id)
-        consent = session.get(Consent, consent_id)
-        if consent is None or consent.case_id != case_id:
-            raise NotFound("no such consent")
-        if consent.withdrawn_at is not None:
-            raise Conflict("the consent was withdrawn already")
-        now = clock.now()
-        consent.withdrawn_at, consent.withdrawn_by = now, actor.username
-        still_valid = session.scalar(select(func.count()).select_from(Consent).where(
-            Consent.case_id == case_id, Consent.office_id == consent.office_id, Consent.withdrawn_at.is_(None),
-            Consent.id != consent.id))
-        taken = [] if still_valid else _take_away(session, ctx, actor, case_id, consent.office_id, now)
-        audit.record(session, actor, "consent.withdraw", "consent", consent.id, case_id=case_id,
-                     details={"cancelled_tasks": [str(t) for t in taken]})
-        result = consent_json(session, consent)
-        uow.commit()
-    return result
-
-
-def _take_away(session: Session, ctx: EngineContext, actor: Actor, case_id: UUID, office_id: int,
-               now: datetime) -> list[UUID]:
-    """The office loses its open tasks of the case; case management is asked for a new consent."""
-    ids = consent_gate.hold_open_tasks(session, actor, case_id, office_id)
-    if not ids:
-        return ids
-    task = session.get(HumanTask, ids[0])
-    case = session.get(CaseFile, case_id)
-    code = session.scalar(select(Office.code).where(Office.id == office_id))
-    if task is not None and case is not None and code is not None:
-        request = request_row(session, case_id, task.instance_id, task.process_id, code,
-                                           case.owner_office_id, ctx.calendar, now)
-        if request:
-            store.insert_rows(session, store.TASK, [request])
-    return ids
-
-
-TIMELINE_HIDDEN = ("case.read", "task.read")
-
-
-def case_timeline(ctx: EngineContext, actor: Actor, case_id: UUID, limit: int = 200) -> list[dict[str, Any]]:
-    """What happened in the case, newest first, from the audit table (reads left out).
-
-    Only the case management of the case sees the whole timeline; other offices see the
-    entries about their own tasks.
-    """
-    from engine.persistence.store import AUDIT
-
-    with ctx.uow(write=False) as uow:
-        access = load_case(uow.session, actor, case_id)
-        rows = uow.session.execute(select(AUDIT).where(AUDIT.c.case_id == case_id,
-                                                       AUDIT.c.action.not_in(TIMELINE_HIDDEN))
-                                   .order_by(AUDIT.c.id.desc()).limit(limit)).mappings()
-        entries = [{"at": r["at"].isoformat(), "actor": r["actor"], "action": r["action"],
-                    "object_type": r["object_type"], "object_id": r["object_id"], "details": r["details"]}
-                   for r in rows]
-        if access.view == CaseView.MANAGER:
-            return entries
-        own = {str(t) for t in uow.session.scalars(select(HumanTask.id).where(
-            HumanTask.case_id == case_id, HumanTask.office_id.in_(actor.office_ids)))}
-    return [e for e in entries if e["object_id"] in own]
-
-
-DIAGRAM_VIEWS = (CaseView.MANAGER, CaseView.AUTHORITY)
-
-
-def case_process(ctx: EngineContext, actor: Actor, case_id: UUID) -> dict[str, Any] | None:
-    """The case's process for the diagram and the screening panel: BPMN XML of its version,
-    where it stands (open tasks, waiting timers), what it passed, and the latest screening.
-    Case management and the ABH only; others get None."""
-    from engine.persistence.definitions import definition_source
-    from engine.persistence.models import ProcessInstance, StepHistory, Timer
-
-    with ctx.uow(write=False) as uow:
-        session = uow.session
-        access = load_case(session, actor, case_id)
-        if access.view not in DIAGRAM_VIEWS:
-            return None
-        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case_id)
-                                  .order_by(ProcessInstance.started_at.desc()).limit(1))
-        if instance is None:
-            return None
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        assert definition is not None  # noqa: S101  # foreign key
-        active = set(session.scalars(select(HumanTask.bpmn_id).where(
-            HumanTask.instance_id == instance.id, HumanTask.state.in_(("open", "claimed", "held")))))
-        active |= set(session.scalars(select(Timer.bpmn_id).where(Timer.instance_id == instance.id,
-                                                                  Timer.kind == "bpmn")))
-        done = set(session.scalars(select(StepHistory.bpmn_id).where(StepHistory.instance_id == instance.id)))
-        screening = _latest_screening(ctx, session, instance)
-        xml = definition_source(session, definition).content.decode("utf-8")
-    return {"process_id": definition.key, "version": definition.version, "xml": xml, "status": instance.status,
-            "active": sorted(active), "done": sorted(done - active), "screening": screening}
-
-
-def _latest_screening(ctx: EngineContext, session: Session, instance: Any) -> dict[str, Any] | None:
-    """The ``screening`` value the process holds now (the residence-path screening result)."""
-    from engine.persistence.store import InstanceRecord
-    from engine.services.stepping.specs import instance_spec
-
-    record = InstanceRecord(instance.id, instance.definition_id, instance.dependency_ids, instance.spec_key,
-                            instance.case_id, instance.status, instance.state, instance.version)
-    workflow = ctx.runtime.restore(instance_spec(session, record).bundle, instance.state)
-    found = None
-    for task in workflow.get_tasks():
-        value = task.data.get("screening")
-        if isinstance(value, dict) and (found is None or task.last_state_change >= found[0]):
-            found = (task.last_state_change, value)
-    return found[1] if found else None
+        condition.append(HumanTask.office_id.in_(office_ids))
+    return tuple(task_views(session, condition, order_by=(HumanTask.created_at,)))

@@ -1,4 +1,4 @@
-"""The inbox: list, read and work human tasks (claim, release, assign, follow-up).
+"""The inbox: list, read and work human tasks (claim, release, assign, follow-up, drafts).
 
 Queries read only our indexed ``task`` table (plus names from ``case_file`` and
 ``app_user``); no workflow is ever loaded to answer them.
@@ -6,23 +6,23 @@ Queries read only our indexed ``task`` table (plus names from ``case_file`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, false, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from engine import clock
 from engine.domain.actors import Actor
-from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from engine.domain.errors import InvalidInput
 from engine.domain.periods import start_of_day
-from engine.persistence import audit_log as audit
-from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, Office, TaskState, User, UserOffice
-from engine.services.context import EngineContext
-from engine.services.notifications import notify as notifications
+from engine.domain.permissions import Permission, has, require
+from engine.persistence.models import CaseFile, HumanTask, Office, TaskState, User
+from engine.services.casework.views import TaskPage, TaskView
+from engine.services.context import UnitOfWork
 
 VIEWS = ("mine", "office", "all")
 SORTS = {"due_at": HumanTask.due_sort, "created_at": HumanTask.created_at, "name": HumanTask.name,
@@ -45,22 +45,27 @@ def task_query() -> Select[Any]:
             .outerjoin(CaseFile, CaseFile.id == HumanTask.case_id))
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def task_json(row: Any) -> dict[str, Any]:
-    task = row
+def task_view(row: Any) -> TaskView:
     person = f"{row.given_name} {row.family_name}" if row.family_name else None
-    return {
-        "id": str(task.id), "case_id": str(task.case_id) if task.case_id else None,
-        "case_reference": row.case_reference, "person_name": person,
-        "process_instance_id": str(task.instance_id), "process_id": task.process_id, "bpmn_id": task.bpmn_id,
-        "name": task.name, "office": row.office_code, "assignee": row.assignee_name, "state": task.state,
-        "created_at": _iso(task.created_at), "due_at": _iso(task.due_at), "follow_up_at": _iso(task.follow_up_at),
-        "escalation_level": task.escalation_level, "form_key": task.form_key,
-        "completed_at": _iso(task.completed_at), "completed_by": row.completed_by_name, "version": task.version,
-    }
+    return TaskView(
+        id=row.id, case_id=row.case_id, case_reference=row.case_reference, person_name=person,
+        process_instance_id=row.instance_id, process_id=row.process_id, bpmn_id=row.bpmn_id, name=row.name,
+        office=row.office_code, assignee=row.assignee_name, state=row.state, created_at=row.created_at,
+        due_at=row.due_at, follow_up_at=row.follow_up_at, escalation_level=row.escalation_level,
+        form_key=row.form_key, completed_at=row.completed_at, completed_by=row.completed_by_name,
+        version=row.version)
+
+
+def task_views(session: Session, conditions: Iterable[ColumnElement[bool]],
+               order_by: Sequence[Any] = ()) -> list[TaskView]:
+    return [task_view(r) for r in session.execute(task_query().where(*conditions).order_by(*order_by))]
+
+
+def views_by_id(session: Session, ids: Sequence[UUID]) -> dict[UUID, TaskView]:
+    """The tasks ``ids`` in one query (for a page, or a reply naming several tasks)."""
+    if not ids:
+        return {}
+    return {v.id: v for v in task_views(session, [HumanTask.id.in_(list(ids))])}
 
 
 @dataclass
@@ -146,15 +151,15 @@ COUNT_CAP = 1_000  # beyond this the inbox says "more than 1,000": counting furt
 
 def _scope(query: Select[Any], actor: Actor, f: TaskFilter) -> Select[Any]:
     """Deny by default: only tasks of the actor's offices, narrowed by the view."""
-    if actor.role not in ("caseworker", "supervisor") or not actor.office_ids:
+    if not has(actor, Permission.WORK_TASKS) or not actor.office_ids:
         return query.where(false())
     offices = sorted(actor.office_ids)
     office_match = HumanTask.office_id == offices[0] if len(offices) == 1 else HumanTask.office_id.in_(offices)
     query = query.where(office_match)
     if f.view == "mine":
         query = query.where(HumanTask.assignee_id == actor.user_id)
-    elif f.view == "all" and actor.role != "supervisor":
-        raise NotAllowed("the view 'all' is for office leads")
+    elif f.view == "all":
+        require(actor, Permission.LEAD_OFFICE)
     return query
 
 
@@ -194,152 +199,29 @@ def _count(session: Session, base: Select[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())) or 0)
 
 
-def list_tasks(ctx: EngineContext, actor: Actor, f: TaskFilter) -> dict[str, Any]:
+def list_tasks(uow: UnitOfWork, actor: Actor, f: TaskFilter) -> TaskPage:
     """One page of tasks: the page's ids come from the task table alone (an index walk in due
-    date order), the names of cases and people are joined for those 50 rows only."""
+    date order), the names of cases and people are joined for those rows only."""
     now = clock.now()
-    with ctx.uow(write=False) as uow:
-        base = _filters(_scope(select(HumanTask.id), actor, f), f, now)
-        total = _count(uow.session, base)
-        column = SORTS[f.sort]
-        order = column.desc() if f.descending else column.asc()
-        ids = list(uow.session.scalars(base.order_by(order, HumanTask.id).limit(f.per_page)
-                                       .offset((f.page - 1) * f.per_page)))
-        rows = {r.id: r for r in uow.session.execute(task_query().where(HumanTask.id.in_(ids)))} if ids else {}
-        items = [task_json(rows[i]) for i in ids if i in rows]
-    return {"items": items, "total": min(total, COUNT_CAP), "total_capped": total > COUNT_CAP,
-            "page": f.page, "per_page": f.per_page}
+    session = uow.session
+    base = _filters(_scope(select(HumanTask.id), actor, f), f, now)
+    total = _count(session, base)
+    column = SORTS[f.sort]
+    order = column.desc() if f.descending else column.asc()
+    ids = list(session.scalars(base.order_by(order, HumanTask.id).limit(f.per_page)
+                               .offset((f.page - 1) * f.per_page)))
+    found = views_by_id(session, ids)
+    return TaskPage(tuple(found[i] for i in ids if i in found), min(total, COUNT_CAP), total > COUNT_CAP,
+                    f.page, f.per_page)
 
 
 def count_views(session: Session, actor: Actor) -> dict[str, int]:
     """Open tasks per view for the navigation: counts only (every page shows them)."""
+    if not has(actor, Permission.WORK_TASKS):
+        return {}
     views = {"mine": TaskFilter(view="mine"), "office": TaskFilter(view="office")}
-    if actor.role == "supervisor":
+    if has(actor, Permission.LEAD_OFFICE):
         views["overdue"] = TaskFilter(view="office", overdue=True)
     now = clock.now()
     return {name: min(_count(session, _filters(_scope(select(HumanTask.id), actor, f), f, now)), COUNT_CAP)
             for name, f in views.items()}
-
-
-def _load_task(session: Session, actor: Actor, task_id: UUID) -> Any:
-    row = session.execute(task_query().where(HumanTask.id == task_id)).first()
-    if row is None or actor.role not in ("caseworker", "supervisor") or row.office_id not in actor.office_ids \
-            or row.state == TaskState.HELD.value:
-        raise NotFound("no such task")  # a held task belongs to an office without the person's consent
-    return row
-
-
-def get_task(ctx: EngineContext, actor: Actor, task_id: UUID) -> dict[str, Any]:
-    with ctx.uow() as uow:  # audited read
-        task = _load_task(uow.session, actor, task_id)
-        result = task_json(task)
-        result["data"] = task.data
-        audit.record(uow.session, actor, "task.read", "task", task.id, case_id=task.case_id,
-                     instance_id=task.instance_id)
-        uow.commit()
-    return result
-
-
-def _change(ctx: EngineContext, actor: Actor, task_id: UUID, action: str, values: dict[str, Any],
-            allowed_states: tuple[str, ...], check: Any = None, after: Any = None) -> dict[str, Any]:
-    """Compare-and-set update of one task the actor may work on; 409 if it changed meanwhile."""
-    with ctx.uow() as uow:
-        session = uow.session
-        task = _load_task(session, actor, task_id)
-        if task.state not in allowed_states:
-            raise Conflict(f"the task is {task.state}")
-        if check is not None:
-            check(session, task)
-        result = session.connection().execute(
-            update(HumanTask).where(and_(HumanTask.id == task.id, HumanTask.version == task.version))
-            .values(version=task.version + 1, **values))
-        if result.rowcount != 1:
-            raise Conflict("the task was changed by someone else")
-        if after is not None:
-            after(session, task)  # e.g. notify, in this transaction
-        shown = {k: (v if k != "data" else "(draft)") for k, v in values.items()}  # no case data in the log
-        audit.record(session, actor, f"task.{action}", "task", task.id, case_id=task.case_id,
-                     instance_id=task.instance_id, details={k: str(v) for k, v in shown.items()})
-        updated = session.execute(task_query().where(HumanTask.id == task.id)).first()
-        uow.commit()
-    return task_json(updated)
-
-
-def claim_task(ctx: EngineContext, actor: Actor, task_id: UUID) -> dict[str, Any]:
-    def not_claimed_by_other(_session: Session, task: Any) -> None:
-        if task.assignee_id not in (None, actor.user_id):
-            raise Conflict("the task is claimed by a colleague")
-
-    return _change(ctx, actor, task_id, "claim", {"assignee_id": actor.user_id, "state": TaskState.CLAIMED.value},
-                   OPEN_STATES, not_claimed_by_other)
-
-
-def release_task(ctx: EngineContext, actor: Actor, task_id: UUID) -> dict[str, Any]:
-    def own_or_lead(_session: Session, task: Any) -> None:
-        if task.assignee_id != actor.user_id and actor.role != "supervisor":
-            raise Conflict("only the assignee or the office lead can release the task")
-
-    return _change(ctx, actor, task_id, "release", {"assignee_id": None, "state": TaskState.OPEN.value},
-                   (TaskState.CLAIMED.value,), own_or_lead)
-
-
-def assign_task(ctx: EngineContext, actor: Actor, task_id: UUID, username: object) -> dict[str, Any]:
-    if not isinstance(username, str) or not username.strip():
-        raise InvalidInput("whom to assign the task to", {"username": "required"})
-    with ctx.uow(write=False) as uow:
-        colleague = uow.session.scalar(select(User).where(User.username == username.strip().lower(),
-                                                          User.active.is_(True)))
-    if colleague is None:
-        raise InvalidInput("unknown user", {"username": "unknown user"})
-
-    def colleague_in_office(session: Session, task: Any) -> None:
-        member = session.scalar(select(func.count()).select_from(UserOffice).where(
-            UserOffice.user_id == colleague.id, UserOffice.office_id == task.office_id))
-        if not member:
-            raise InvalidInput("the user does not work in the task's office", {"username": "not in this office"})
-        if task.assignee_id not in (None, actor.user_id) and actor.role != "supervisor":
-            raise Conflict("the task is claimed by a colleague")
-
-    def tell_colleague(session: Session, task: Any) -> None:
-        notifications.task_assigned(session, ctx, actor, task.id, colleague.id, task.version + 1)
-
-    return _change(ctx, actor, task_id, "assign", {"assignee_id": colleague.id, "state": TaskState.CLAIMED.value},
-                   OPEN_STATES, colleague_in_office, tell_colleague)
-
-
-def set_follow_up(ctx: EngineContext, actor: Actor, task_id: UUID, value: object) -> dict[str, Any]:
-    """Wiedervorlage: the task hides from the inbox until the start of that day; null clears it."""
-    follow_up: datetime | None = None
-    if value is not None:
-        try:
-            day = date.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            day = None
-        if day is None:
-            raise InvalidInput("a date (YYYY-MM-DD) or null", {"date": "must be a date (YYYY-MM-DD) or null"})
-        if day <= clock.local_now().date() or day.year > 2100:
-            raise InvalidInput("the follow-up date must be in the future", {"date": "must be in the future"})
-        follow_up = start_of_day(day)
-    return _change(ctx, actor, task_id, "follow_up", {"follow_up_at": follow_up}, OPEN_STATES)
-
-
-def task_summary(ctx: EngineContext, actor: Actor, task_id: UUID) -> dict[str, Any]:
-    """A task as the inbox shows it, for the reply of an action the caller just audited."""
-    with ctx.uow(write=False) as uow:
-        return task_json(_load_task(uow.session, actor, task_id))
-
-
-def save_draft(ctx: EngineContext, actor: Actor, task_id: UUID, data: object) -> dict[str, Any]:
-    """Keep what was typed so far without completing (no validation: drafts may be partial)."""
-    if not isinstance(data, dict):
-        raise InvalidInput("data must be an object", {"data": "must be an object"})
-    if len(str(data)) > 200_000:
-        raise InvalidInput("the draft is too large", {"data": "too large"})
-
-    def may_work(_session: Session, task: Any) -> None:
-        if task.assignee_id not in (None, actor.user_id) and actor.role != "supervisor":
-            raise Conflict("the task is claimed by a colleague")
-
-    result = _change(ctx, actor, task_id, "draft", {"data": data}, OPEN_STATES, may_work)
-    result["data"] = data
-    return result

@@ -29,7 +29,7 @@ from engine.domain.actors import Actor
 from engine.domain.errors import NotFound
 from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, Notification, Office, User, UserOffice
 from engine.persistence.signals import notify_timers_changed
-from engine.services.context import EngineContext
+from engine.services.context import EngineContext, UnitOfWork
 
 COORDINATION_OFFICE = "KI"  # KIM coordination at the Kommunales Integrationszentrum (DOMAIN.md section 2)
 WORKING_ROLES = ("caseworker", "supervisor")
@@ -215,26 +215,41 @@ def task_escalated(session: Session, ctx: EngineContext, task_id: UUID, level: i
 # --- the in-app list -------------------------------------------------------------------------
 
 
-def notification_json(row: Notification) -> dict[str, Any]:
-    return {"id": row.id, "kind": row.kind, "subject": row.subject, "body": row.body, "link": row.link,
-            "task_id": str(row.task_id) if row.task_id else None,
-            "case_id": str(row.case_id) if row.case_id else None,
-            "created_at": row.created_at.isoformat(), "read_at": row.read_at.isoformat() if row.read_at else None,
-            "mail_state": row.mail_state}
+@dataclass(frozen=True)
+class NotificationView:
+    id: int
+    kind: str
+    subject: str
+    body: str
+    link: str | None
+    task_id: UUID | None
+    case_id: UUID | None
+    created_at: datetime
+    read_at: datetime | None
+    mail_state: str
 
 
-def list_notifications(ctx: EngineContext, actor: Actor, unread_only: bool = False,
-                       limit: int = 50) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NotificationList:
+    items: tuple[NotificationView, ...]
+    unread: int
+
+
+def _view(row: Notification) -> NotificationView:
+    return NotificationView(row.id, row.kind, row.subject, row.body, row.link, row.task_id, row.case_id,
+                            row.created_at, row.read_at, row.mail_state)
+
+
+def list_notifications(uow: UnitOfWork, actor: Actor, unread_only: bool = False, limit: int = 50) -> NotificationList:
     """The caller's own notifications, newest first (nobody sees anyone else's)."""
     if actor.user_id is None:
-        return {"items": [], "unread": 0}
-    with ctx.uow(write=False) as uow:
-        query = select(Notification).where(Notification.user_id == actor.user_id)
-        if unread_only:
-            query = query.where(Notification.read_at.is_(None))
-        rows = uow.session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc())
-                                   .limit(max(1, min(limit, MAX_PAGE))))
-        return {"items": [notification_json(r) for r in rows], "unread": count_unread(uow.session, actor)}
+        return NotificationList((), 0)
+    query = select(Notification).where(Notification.user_id == actor.user_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    rows = uow.session.scalars(query.order_by(Notification.created_at.desc(), Notification.id.desc())
+                               .limit(max(1, min(limit, MAX_PAGE))))
+    return NotificationList(tuple(_view(r) for r in rows), count_unread(uow.session, actor))
 
 
 def count_unread(session: Session, actor: Actor) -> int:
@@ -245,25 +260,21 @@ def count_unread(session: Session, actor: Actor) -> int:
         Notification.user_id == actor.user_id, Notification.read_at.is_(None))) or 0)
 
 
-def mark_read(ctx: EngineContext, actor: Actor, notification_id: int) -> dict[str, Any]:
+def mark_read(uow: UnitOfWork, actor: Actor, notification_id: int) -> NotificationView:
     """Mark one of the caller's notifications read (404 for anyone else's)."""
-    with ctx.uow() as uow:
-        row = uow.session.get(Notification, notification_id) if actor.user_id is not None else None
-        if row is None or row.user_id != actor.user_id:
-            raise NotFound("no such notification")
-        if row.read_at is None:
-            row.read_at = clock.now()
-        result = notification_json(row)
-        uow.commit()
-    return result
+    row = uow.session.get(Notification, notification_id) if actor.user_id is not None else None
+    if row is None or row.user_id != actor.user_id:
+        raise NotFound("no such notification")
+    if row.read_at is None:
+        row.read_at = clock.now()
+        uow.session.flush()
+    return _view(row)
 
 
-def mark_all_read(ctx: EngineContext, actor: Actor) -> int:
+def mark_all_read(uow: UnitOfWork, actor: Actor) -> int:
     if actor.user_id is None:
         return 0
-    with ctx.uow() as uow:
-        result = uow.session.execute(update(Notification).where(
-            Notification.user_id == actor.user_id, Notification.read_at.is_(None)).values(read_at=clock.now()))
-        uow.commit()
+    result = uow.session.execute(update(Notification).where(
+        Notification.user_id == actor.user_id, Notification.read_at.is_(None)).values(read_at=clock.now()))
     count: int = result.rowcount  # type: ignore[attr-defined]  # an UPDATE's CursorResult
     return max(count, 0)

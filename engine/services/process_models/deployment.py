@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from engine.persistence.definitions import (
 )
 from engine.persistence.models import ModelSourceRow, ProcessDefinition
 from engine.persistence.offices import office_resolver
-from engine.persistence.uow import UnitOfWork
+from engine.services.context import UnitOfWork
 
 MODEL_SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn")
 
@@ -69,10 +70,7 @@ def deploy(uow: UnitOfWork, sources: Sequence[ModelSource], actor: Actor) -> lis
     """Validate every file; store all of them or none. Raises ModelInvalid with every problem."""
     if not sources:
         raise InvalidInput("no BPMN or DMN files given", {"file": "required"})
-    with uow:
-        deployed = deploy_in_session(uow.session, sources, actor)
-        uow.commit()
-    return deployed
+    return deploy_in_session(uow.session, sources, actor)
 
 
 def deploy_in_session(session: Session, sources: Sequence[ModelSource], actor: Actor) -> list[Deployed]:
@@ -141,27 +139,38 @@ def _store(session: Session, f: InspectedFile, actor: Actor) -> list[Deployed]:
     return result
 
 
-def _definition_json(d: ProcessDefinition) -> dict[str, Any]:
-    return {"id": d.id, "process_id": d.key, "kind": d.kind, "version": d.version, "name": d.name,
-            "deployed_at": d.deployed_at.isoformat(), "deployed_by": d.deployed_by, "sha256": d.source_sha256}
+@dataclass(frozen=True)
+class DefinitionView:
+    """A deployed version of a process or decision, as listed to users and integrators."""
+
+    id: int
+    process_id: str
+    kind: str
+    version: int
+    name: str
+    deployed_at: datetime
+    deployed_by: str | None
+    sha256: str
 
 
-def list_definitions(ctx: Any) -> list[dict[str, Any]]:
+def _view(d: ProcessDefinition) -> DefinitionView:
+    return DefinitionView(d.id, d.key, d.kind, d.version, d.name, d.deployed_at, d.deployed_by, d.source_sha256)
+
+
+def list_definitions(uow: UnitOfWork) -> list[DefinitionView]:
     """The newest version of every deployed process and decision."""
-    with ctx.uow(write=False) as uow:
-        latest = (select(ProcessDefinition.kind, ProcessDefinition.key,
-                         func.max(ProcessDefinition.version).label("version"))
-                  .group_by(ProcessDefinition.kind, ProcessDefinition.key).subquery())
-        rows = uow.session.scalars(select(ProcessDefinition).join(
-            latest, (ProcessDefinition.kind == latest.c.kind) & (ProcessDefinition.key == latest.c.key)
-            & (ProcessDefinition.version == latest.c.version)).order_by(ProcessDefinition.key))
-        return [_definition_json(d) for d in rows]
+    latest = (select(ProcessDefinition.kind, ProcessDefinition.key,
+                     func.max(ProcessDefinition.version).label("version"))
+              .group_by(ProcessDefinition.kind, ProcessDefinition.key).subquery())
+    rows = uow.session.scalars(select(ProcessDefinition).join(
+        latest, (ProcessDefinition.kind == latest.c.kind) & (ProcessDefinition.key == latest.c.key)
+        & (ProcessDefinition.version == latest.c.version)).order_by(ProcessDefinition.key))
+    return [_view(d) for d in rows]
 
 
-def definition_versions(ctx: Any, key: str) -> list[dict[str, Any]]:
-    with ctx.uow(write=False) as uow:
-        rows = list(uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key[:200])
-                                        .order_by(ProcessDefinition.version.desc())))
+def definition_versions(uow: UnitOfWork, key: str) -> list[DefinitionView]:
+    rows = list(uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key[:200])
+                                    .order_by(ProcessDefinition.version.desc())))
     if not rows:
         raise NotFound(f"no deployed process or decision '{key[:200]}'")
-    return [_definition_json(d) for d in rows]
+    return [_view(d) for d in rows]

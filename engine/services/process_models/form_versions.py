@@ -9,8 +9,6 @@ current at that moment (see engine.forms).
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,84 +17,18 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import clock
 from engine.domain.actors import Actor
-from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from engine.domain.errors import Conflict, InvalidInput, NotFound
+from engine.domain.permissions import Permission, require
 from engine.form_check import check_form
-from engine.forms import FORM_KEY, Form, FormRegistry
+from engine.forms import FORM_KEY, Form
 from engine.persistence import audit_log as audit
-from engine.persistence.database import Database
 from engine.persistence.models import FormVersion
-from engine.services.context import EngineContext
-
-EDIT_ROLES = ("process_owner", "admin")
-RECHECK_SECONDS = 1.0
-
-
-class DatabaseForms:
-    """The newest stored version per key, cached until a newer row appears."""
-
-    def __init__(self, db: Database, recheck_seconds: float = RECHECK_SECONDS) -> None:
-        self.db = db
-        self.recheck_seconds = recheck_seconds
-        self._lock = threading.Lock()
-        self._generation: int | None = None
-        self._checked_at = 0.0
-        self._latest: dict[str, Form | None] = {}
-        self._keys: list[str] | None = None
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._generation, self._checked_at = None, 0.0
-            self._latest.clear()
-            self._keys = None
-
-    def _refresh(self) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if self._generation is not None and now - self._checked_at < self.recheck_seconds:
-                return
-        with self.db.session(write=False) as session:
-            generation = int(session.scalar(select(func.coalesce(func.max(FormVersion.id), 0))) or 0)
-        with self._lock:
-            if generation != self._generation:
-                self._latest.clear()
-                self._keys = None
-            self._generation, self._checked_at = generation, now
-
-    def latest(self, key: str) -> Form | None:
-        self._refresh()
-        with self._lock:
-            if key in self._latest:
-                return self._latest[key]
-        with self.db.session(write=False) as session:
-            row = session.scalar(select(FormVersion).where(FormVersion.form_key == key)
-                                 .order_by(FormVersion.version.desc()).limit(1))
-            form = Form(key, dict(row.schema), dict(row.ui or {}), row.version, "db") if row else None
-        with self._lock:
-            self._latest[key] = form
-        return form
-
-    def keys(self) -> list[str]:
-        self._refresh()
-        with self._lock:
-            if self._keys is not None:
-                return list(self._keys)
-        with self.db.session(write=False) as session:
-            keys = sorted(session.scalars(select(FormVersion.form_key).distinct()))
-        with self._lock:
-            self._keys = keys
-        return list(keys)
-
-
-def attach_database(registry: FormRegistry, ctx: EngineContext) -> DatabaseForms:
-    """Make ``registry`` prefer stored versions (called once when the web app starts)."""
-    stored = DatabaseForms(ctx.db)
-    registry.stored = stored
-    return stored
+from engine.persistence.stored_forms import DatabaseForms
+from engine.services.context import UnitOfWork
 
 
 def require_editor(actor: Actor) -> None:
-    if actor.role not in EDIT_ROLES:
-        raise NotAllowed("forms are edited by process owners and admins")
+    require(actor, Permission.EDIT_FORMS)
 
 
 RESERVED_KEYS = ("new", "preview")  # path segments of the editor's own pages and API
@@ -110,12 +42,12 @@ def _checked_key(key: str) -> str:
     return key
 
 
-def list_forms(registry: FormRegistry, actor: Actor) -> list[dict[str, Any]]:
+def list_forms(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
     require_editor(actor)
     items = []
-    for key in registry.keys():  # noqa: SIM118  # a registry, not a dict
+    for key in uow.ctx.forms.keys(uow.session):  # a registry, not a dict
         try:
-            form = registry.get(key)
+            form = uow.ctx.forms.get(key, uow.session)
         except NotFound:
             continue  # a broken file in forms/ must not hide all others
         items.append({"key": key, "title": str(form.schema.get("title") or key), "version": form.version,
@@ -123,34 +55,32 @@ def list_forms(registry: FormRegistry, actor: Actor) -> list[dict[str, Any]]:
     return items
 
 
-def get_form(ctx: EngineContext, registry: FormRegistry, actor: Actor, key: str,
+def get_form(uow: UnitOfWork, actor: Actor, key: str,
              version: int | None = None) -> dict[str, Any]:
     """The current form, or one stored version (0: the file)."""
     require_editor(actor)
     if version is None:
-        form = registry.get(key)
+        form = uow.ctx.forms.get(key, uow.session)
     elif version == 0:
-        form = registry.file_form(key)
+        form = uow.ctx.forms.file_form(key)
     else:
-        with ctx.uow(write=False) as uow:
-            row = uow.session.scalar(select(FormVersion).where(FormVersion.form_key == key[:200],
-                                                               FormVersion.version == version))
-            if row is None:
-                raise NotFound(f"form '{key[:200]}' has no version {version}")
-            form = Form(key, dict(row.schema), dict(row.ui or {}), row.version, "db")
+        row = uow.session.scalar(select(FormVersion).where(FormVersion.form_key == key[:200],
+                                                           FormVersion.version == version))
+        if row is None:
+            raise NotFound(f"form '{key[:200]}' has no version {version}")
+        form = Form(key, dict(row.schema), dict(row.ui or {}), row.version, "db")
     return {"key": form.key, "schema": form.schema, "ui": form.ui, "version": form.version, "source": form.source}
 
 
-def form_history(ctx: EngineContext, registry: FormRegistry, actor: Actor, key: str) -> list[dict[str, Any]]:
+def form_history(uow: UnitOfWork, actor: Actor, key: str) -> list[dict[str, Any]]:
     """Stored versions newest first, then the file (version 0) if there is one."""
     require_editor(actor)
-    with ctx.uow(write=False) as uow:
-        rows = list(uow.session.execute(select(FormVersion.version, FormVersion.created_by, FormVersion.created_at)
-                                        .where(FormVersion.form_key == key[:200])
-                                        .order_by(FormVersion.version.desc())))
+    rows = list(uow.session.execute(select(FormVersion.version, FormVersion.created_by, FormVersion.created_at)
+                                    .where(FormVersion.form_key == key[:200])
+                                    .order_by(FormVersion.version.desc())))
     items = [{"version": v, "created_by": by, "created_at": at.isoformat(), "source": "db"} for v, by, at in rows]
     try:
-        registry.file_form(key)
+        uow.ctx.forms.file_form(key)
         items.append({"version": 0, "created_by": None, "created_at": None, "source": "file"})
     except NotFound:
         if not items:
@@ -167,7 +97,7 @@ def check_body(body: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     return schema, dict(ui or {})
 
 
-def save_form(ctx: EngineContext, registry: FormRegistry, actor: Actor, key: str,
+def save_form(uow: UnitOfWork, actor: Actor, key: str,
               body: Mapping[str, Any]) -> dict[str, Any]:
     """Append a new version; ``base_version`` (optional) guards against overwriting a colleague's
     save made since the editor was opened (409)."""
@@ -177,21 +107,19 @@ def save_form(ctx: EngineContext, registry: FormRegistry, actor: Actor, key: str
     base = body.get("base_version")
     if base is not None and (not isinstance(base, int) or isinstance(base, bool) or base < 0):
         raise InvalidInput("base_version must be a whole number", {"base_version": "ungültig"})
-    with ctx.uow() as uow:
-        latest = uow.session.scalar(select(func.max(FormVersion.version)).where(FormVersion.form_key == key)) or 0
-        if base is not None and base != latest:
-            raise Conflict(f"form '{key}' was saved by someone else meanwhile (now version {latest})")
-        row = FormVersion(form_key=key, version=latest + 1, schema=schema, ui=ui, created_by=actor.username,
-                          created_at=clock.now())
-        uow.session.add(row)
-        try:
-            uow.session.flush()
-        except IntegrityError as exc:
-            raise Conflict(f"form '{key}' was saved by someone else at the same time") from exc
-        audit.record(uow.session, actor, "form.save", "form", key,
-                     details={"version": row.version, "fields": sorted(schema.get("properties", {}))})
-        uow.commit()
-    if isinstance(registry.stored, DatabaseForms):
-        registry.stored.invalidate()
+    latest = uow.session.scalar(select(func.max(FormVersion.version)).where(FormVersion.form_key == key)) or 0
+    if base is not None and base != latest:
+        raise Conflict(f"form '{key}' was saved by someone else meanwhile (now version {latest})")
+    row = FormVersion(form_key=key, version=latest + 1, schema=schema, ui=ui, created_by=actor.username,
+                      created_at=clock.now())
+    uow.session.add(row)
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"form '{key}' was saved by someone else at the same time") from exc
+    audit.record(uow.session, actor, "form.save", "form", key,
+                 details={"version": row.version, "fields": sorted(schema.get("properties", {}))})
+    if isinstance(uow.ctx.forms.stored, DatabaseForms):
+        uow.ctx.forms.stored.invalidate()
     return {"key": key, "schema": schema, "ui": ui, "version": row.version, "source": "db",
             "created_by": row.created_by, "created_at": row.created_at.isoformat()}

@@ -33,6 +33,7 @@ from engine.bpmn.migration import INTERNAL_TYPES, MigrationCheck, check_migratio
 from engine.bpmn.runtime import ReadyHumanTask
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed, NotFound
+from engine.domain.permissions import Permission, has
 from engine.persistence import audit_log as audit
 from engine.persistence import store
 from engine.persistence.definitions import calls_of, process_meta_of, resolve_dependencies, spec_key_of
@@ -50,7 +51,7 @@ from engine.persistence.models import (
     Timer,
 )
 from engine.persistence.store import INSTANCE, TASK, InstanceRecord
-from engine.services.context import EngineContext
+from engine.services.context import EngineContext, UnitOfWork
 from engine.services.stepping.consent_hold import is_request
 from engine.services.stepping.projection import find_meta
 from engine.services.stepping.specs import InstanceSpec, instance_spec
@@ -70,7 +71,7 @@ class Request:
 
 
 def _require_role(actor: Actor) -> None:
-    if actor.role not in MIGRATION_ROLES:
+    if not has(actor, Permission.MIGRATE_CASES):
         raise NotAllowed("only process owners and admins migrate cases")
 
 
@@ -245,30 +246,30 @@ def _load(session: Session, instance_id: UUID, lock: bool) -> InstanceRecord | N
     return InstanceRecord(*row) if row is not None else None
 
 
-def dry_run(ctx: EngineContext, actor: Actor, process_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    """What migrating to ``to_version`` would do to each running instance (nothing is changed)."""
+def dry_run(uow: UnitOfWork, actor: Actor, process_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """What migrating to ``to_version`` would do to each running instance (nothing is changed;
+    looking at the cases is audited)."""
     _require_role(actor)
     request = parse_request(body)
     items = []
-    with ctx.uow() as uow:  # a write unit of work: looking at cases is audited
-        session = uow.session
-        target = _target(session, process_id[:200], request.to_version)
-        new, dependency_ids, _key = _target_spec(session, target)
-        for instance_id in _candidates(session, target, request, dependency_ids):
-            record = _load(session, instance_id, lock=False)
-            if record is None:
-                continue
-            inspected = _inspect(session, ctx, record, target, new)
-            items.append(inspected.item)
-            audit.record(session, actor, "instance.migration_check", "process_instance", record.id,
-                         case_id=record.case_id, instance_id=record.id,
-                         details={"to_version": target.version, "compatible": inspected.check.compatible})
-        uow.commit()
+    session = uow.session
+    target = _target(session, process_id[:200], request.to_version)
+    new, dependency_ids, _key = _target_spec(session, target)
+    for instance_id in _candidates(session, target, request, dependency_ids):
+        record = _load(session, instance_id, lock=False)
+        if record is None:
+            continue
+        inspected = _inspect(session, uow.ctx, record, target, new)
+        items.append(inspected.item)
+        audit.record(session, actor, "instance.migration_check", "process_instance", record.id,
+                     case_id=record.case_id, instance_id=record.id,
+                     details={"to_version": target.version, "compatible": inspected.check.compatible})
     return {"process_id": target.key, "to_version": target.version, "items": items}
 
 
 def migrate(ctx: EngineContext, actor: Actor, process_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    """Migrate the named (or all compatible) instances; each in its own transaction."""
+    """Migrate the named (or all compatible) instances, each in a unit of work of its own, so one
+    that fails leaves the others migrated (a batch driver: call it outside a unit of work)."""
     _require_role(actor)
     request = parse_request(body, migrating=True)
     with ctx.uow(write=False) as uow:

@@ -36,7 +36,7 @@ from engine.persistence.models import (
     TimerKind,
 )
 from engine.persistence.store import InstanceRecord
-from engine.services.context import EngineContext
+from engine.services.context import EngineContext, UnitOfWork
 from engine.services.stepping.specs import instance_spec
 
 VIEW_ROLES = ("process_owner", "admin", "supervisor")
@@ -108,36 +108,34 @@ def _finished_in_live_state(session: Session, ctx: EngineContext, instance: Proc
             if type(t.task_spec).__name__ not in INTERNAL_SPEC_TYPES and getattr(t.task_spec, "bpmn_id", None)}
 
 
-def instance_view(ctx: EngineContext, actor: Actor, case_id: UUID) -> dict[str, Any]:
+def instance_view(uow: UnitOfWork, actor: Actor, case_id: UUID) -> dict[str, Any]:
     """The newest process instance of a case, as the instance view shows it."""
     if actor.role not in VIEW_ROLES:
         raise NotAllowed("the instance view is for process owners, admins and office leads")
-    with ctx.uow() as uow:  # a write unit of work: the read is audited
-        session = uow.session
-        case = session.get(CaseFile, case_id)
-        if case is None or not _may_see(session, actor, case):
-            raise NotFound("no such case")
-        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case_id)
-                                  .order_by(ProcessInstance.started_at.desc()).limit(1))
-        if instance is None:
-            raise NotFound("the case has no process")
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        assert definition is not None  # noqa: S101  # foreign key
-        steps = _steps(session, instance, clock.now())
-        current = {s["bpmn_id"] for s in steps["active"]} | {t["bpmn_id"] for t in steps["timers"]}
-        done = ({s["bpmn_id"] for s in steps["completed"]} | {p["bpmn_id"] for p in steps["path"]}
-                | _finished_in_live_state(session, ctx, instance)) - current
-        result = {
-            "case_id": str(case.id), "case_reference": case.reference, "instance_id": str(instance.id),
-            "status": instance.status, "process_id": definition.key, "version": definition.version,
-            "name": definition.name, "started_at": instance.started_at.isoformat(),
-            "xml": definition_source(session, definition).content.decode("utf-8"),
-            "current": sorted(current), "done": sorted(done), "versions": _versions(session, instance, definition),
-            **steps,
-        }
-        audit.record(session, actor, "instance.read", "process_instance", instance.id, case_id=case.id,
-                     instance_id=instance.id, details={"view": "instance"})
-        uow.commit()
+    session = uow.session
+    case = session.get(CaseFile, case_id)
+    if case is None or not _may_see(session, actor, case):
+        raise NotFound("no such case")
+    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case_id)
+                              .order_by(ProcessInstance.started_at.desc()).limit(1))
+    if instance is None:
+        raise NotFound("the case has no process")
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    assert definition is not None  # noqa: S101  # foreign key
+    steps = _steps(session, instance, clock.now())
+    current = {s["bpmn_id"] for s in steps["active"]} | {t["bpmn_id"] for t in steps["timers"]}
+    done = ({s["bpmn_id"] for s in steps["completed"]} | {p["bpmn_id"] for p in steps["path"]}
+            | _finished_in_live_state(session, uow.ctx, instance)) - current
+    result = {
+        "case_id": str(case.id), "case_reference": case.reference, "instance_id": str(instance.id),
+        "status": instance.status, "process_id": definition.key, "version": definition.version,
+        "name": definition.name, "started_at": instance.started_at.isoformat(),
+        "xml": definition_source(session, definition).content.decode("utf-8"),
+        "current": sorted(current), "done": sorted(done), "versions": _versions(session, instance, definition),
+        **steps,
+    }
+    audit.record(session, actor, "instance.read", "process_instance", instance.id, case_id=case.id,
+                 instance_id=instance.id, details={"view": "instance"})
     return result
 
 

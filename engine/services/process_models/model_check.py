@@ -13,10 +13,7 @@ lead-in so nothing is lost.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
@@ -32,7 +29,7 @@ from engine.domain.model import ModelSource, ProcessMeta, ValidationProblem
 from engine.forms import DEFAULT_FORMS_DIR, FORM_KEY
 from engine.persistence.models import FormVersion, ProcessDefinition
 from engine.persistence.offices import office_resolver
-from engine.persistence.uow import UnitOfWork
+from engine.services.context import EngineContext, UnitOfWork
 from engine.services.process_models import deployment
 
 __all__ = ["ERROR", "WARNING", "Problem", "check_in_session", "check_model", "has_errors", "model_key"]
@@ -42,33 +39,13 @@ def has_errors(problems: list[Problem]) -> bool:
     return any(p.severity == ERROR for p in problems)
 
 
-@contextmanager
-def _session_of(uow_or_ctx: Any) -> Iterator[Session]:
-    if isinstance(uow_or_ctx, UnitOfWork):
-        try:
-            session = uow_or_ctx.session  # already open: check inside the caller's transaction
-        except RuntimeError:
-            session = None
-        if session is not None:
-            yield session
-            return
-        with uow_or_ctx as uow:
-            yield uow.session
-        return
-    with uow_or_ctx.uow(write=False) as uow:
-        yield uow.session
+def forms_dir_of(ctx: EngineContext) -> Path:
+    return Path(ctx.config.get("KIM_FORMS_PATH") or DEFAULT_FORMS_DIR)
 
 
-def forms_dir_of(uow_or_ctx: Any) -> Path:
-    config = getattr(uow_or_ctx, "config", None) or {}
-    return Path(config.get("KIM_FORMS_PATH") or DEFAULT_FORMS_DIR)
-
-
-def check_model(uow_or_ctx: Any, filename: str, content: bytes) -> list[Problem]:
+def check_model(uow: UnitOfWork, filename: str, content: bytes) -> list[Problem]:
     """All problems of one file, errors first; an empty list means it can be published."""
-    forms_dir = forms_dir_of(uow_or_ctx)
-    with _session_of(uow_or_ctx) as session:
-        return check_in_session(session, filename, content, forms_dir)
+    return check_in_session(uow.session, filename, content, forms_dir_of(uow.ctx))
 
 
 def check_in_session(session: Session, filename: str, content: bytes, forms_dir: Path) -> list[Problem]:

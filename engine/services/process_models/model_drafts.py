@@ -12,7 +12,8 @@ parsed by the hardened parser and compiled by the check (engine.services.process
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -25,9 +26,11 @@ from engine.bpmn.safe_xml import MAX_MODEL_BYTES, UnsafeXmlError, parse_model_xm
 from engine.domain.actors import Actor
 from engine.domain.errors import Conflict, InvalidInput, ModelInvalid, NotAllowed, NotFound
 from engine.domain.model import ModelSource, ValidationProblem
+from engine.domain.permissions import Permission, require
 from engine.persistence import audit_log as audit
 from engine.persistence.definitions import definition_source
 from engine.persistence.models import ModelDraft, ProcessDefinition
+from engine.services.context import UnitOfWork
 from engine.services.process_models import deployment
 from engine.services.process_models.model_check import (
     ERROR,
@@ -39,7 +42,6 @@ from engine.services.process_models.model_check import (
     model_key,
 )
 
-MODEL_ROLES = frozenset({"process_owner", "admin"})
 STATUSES = ("draft", "submitted", "published", "discarded")
 SUFFIXES = (".bpmn", ".bpmn20.xml", ".dmn", ".xml")
 DEFINITION_KIND = {"bpmn": "process", "dmn": "decision"}
@@ -65,12 +67,6 @@ class Published:
     definition_id: int
     draft_id: int | None
     deployed: tuple[dict[str, Any], ...] = ()
-
-
-def require_model_role(actor: Actor) -> None:
-    if actor.role not in MODEL_ROLES:
-        raise NotAllowed("Prozessmodelle bearbeiten und veröffentlichen dürfen nur Prozessverantwortliche "
-                         "und Administratoren.")
 
 
 def approval_required(config: Any) -> bool:
@@ -102,24 +98,43 @@ def kind_and_key(content: bytes) -> tuple[str, str]:
     return found
 
 
-def draft_json(draft: ModelDraft, with_content: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": draft.id, "kind": draft.kind, "key": draft.key, "filename": draft.filename, "status": draft.status,
-        "problems": draft.problems or [], "base_definition_id": draft.base_definition_id,
-        "created_by": draft.created_by, "created_at": draft.created_at.isoformat(),
-        "updated_by": draft.updated_by, "updated_at": draft.updated_at.isoformat(),
-        "submitted_by": draft.submitted_by,
-        "submitted_at": draft.submitted_at.isoformat() if draft.submitted_at else None,
-        "approved_by": draft.approved_by,
-        "published_at": draft.published_at.isoformat() if draft.published_at else None,
-        "published_definition_id": draft.published_definition_id, "version": draft.version}
-    if with_content:
-        data["content"] = draft.content.decode("utf-8")
-    return data
+@dataclass(frozen=True)
+class DraftView:
+    """A model draft as the modeler and the API show it (its content only when asked for)."""
+
+    id: int
+    kind: str
+    key: str
+    filename: str
+    status: str
+    problems: tuple[dict[str, Any], ...]
+    base_definition_id: int | None
+    created_by: str
+    created_at: datetime
+    updated_by: str
+    updated_at: datetime
+    submitted_by: str | None
+    submitted_at: datetime | None
+    approved_by: str | None
+    published_at: datetime | None
+    published_definition_id: int | None
+    version: int
+    content: str | None = None
+    hidden: frozenset[str] = field(default=frozenset({"content"}), metadata={"hidden_field": True})
 
 
-def _check(session: Session, ctx: Any, filename: str, content: bytes) -> list[Problem]:
-    return check_in_session(session, filename, content, forms_dir_of(ctx))
+def draft_view(draft: ModelDraft, with_content: bool = False) -> DraftView:
+    return DraftView(
+        draft.id, draft.kind, draft.key, draft.filename, draft.status, tuple(draft.problems or ()),
+        draft.base_definition_id, draft.created_by, draft.created_at, draft.updated_by, draft.updated_at,
+        draft.submitted_by, draft.submitted_at, draft.approved_by, draft.published_at,
+        draft.published_definition_id, draft.version,
+        content=draft.content.decode("utf-8") if with_content else None,
+        hidden=frozenset() if with_content else frozenset({"content"}))
+
+
+def _check(uow: UnitOfWork, filename: str, content: bytes) -> list[Problem]:
+    return check_in_session(uow.session, filename, content, forms_dir_of(uow.ctx))
 
 
 def _load(session: Session, draft_id: int) -> ModelDraft:
@@ -141,27 +156,25 @@ def _base(session: Session, kind: str, base_definition_id: object) -> int | None
     return base.id
 
 
-def create_draft(ctx: Any, actor: Actor, filename: object, content: bytes,
-                 base_definition_id: object = None) -> dict[str, Any]:
-    require_model_role(actor)
+def create_draft(uow: UnitOfWork, actor: Actor, filename: object, content: bytes,
+                 base_definition_id: object = None) -> DraftView:
+    require(actor, Permission.EDIT_MODELS)
     name = clean_filename(filename)
     kind, key = kind_and_key(content)
-    with ctx.uow() as uow:
-        now = clock.now()
-        draft = ModelDraft(kind=kind, key=key[:200], filename=name, content=content,
-                           base_definition_id=_base(uow.session, kind, base_definition_id), status="draft",
-                           problems=[p.to_json() for p in _check(uow.session, ctx, name, content)],
-                           created_by=actor.username, created_at=now, updated_by=actor.username, updated_at=now)
-        uow.session.add(draft)
-        uow.session.flush()
-        audit.record(uow.session, actor, "model_draft.create", "model_draft", draft.id,
-                     details={"kind": kind, "key": draft.key, "filename": name, "bytes": len(content)})
-        uow.commit()
-        return draft_json(draft)
+    now = clock.now()
+    draft = ModelDraft(kind=kind, key=key[:200], filename=name, content=content,
+                       base_definition_id=_base(uow.session, kind, base_definition_id), status="draft",
+                       problems=[p.to_json() for p in _check(uow, name, content)],
+                       created_by=actor.username, created_at=now, updated_by=actor.username, updated_at=now)
+    uow.session.add(draft)
+    uow.session.flush()
+    audit.record(uow.session, actor, "model_draft.create", "model_draft", draft.id,
+                 details={"kind": kind, "key": draft.key, "filename": name, "bytes": len(content)})
+    return draft_view(draft)
 
 
-def list_drafts(ctx: Any, actor: Actor, key: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
-    require_model_role(actor)
+def list_drafts(uow: UnitOfWork, actor: Actor, key: str | None = None, status: str | None = None) -> list[DraftView]:
+    require(actor, Permission.EDIT_MODELS)
     if status and status not in STATUSES:
         raise InvalidInput(f"Unbekannter Status '{status[:20]}'.", {"status": f"one of {', '.join(STATUSES)}"})
     query = select(ModelDraft).order_by(ModelDraft.updated_at.desc(), ModelDraft.id.desc()).limit(500)
@@ -169,46 +182,44 @@ def list_drafts(ctx: Any, actor: Actor, key: str | None = None, status: str | No
         query = query.where(ModelDraft.key == key[:200])
     if status:
         query = query.where(ModelDraft.status == status)
-    with ctx.uow(write=False) as uow:
-        return [draft_json(d) for d in uow.session.scalars(query)]
+    return [draft_view(d) for d in uow.session.scalars(query)]
 
 
-def get_draft(ctx: Any, actor: Actor, draft_id: int) -> dict[str, Any]:
-    require_model_role(actor)
-    with ctx.uow(write=False) as uow:
-        return draft_json(_load(uow.session, draft_id), with_content=True)
+def get_draft(uow: UnitOfWork, actor: Actor, draft_id: int) -> DraftView:
+    require(actor, Permission.EDIT_MODELS)
+    return draft_view(_load(uow.session, draft_id), with_content=True)
 
 
-def update_draft(ctx: Any, actor: Actor, draft_id: int, content: bytes, version: object) -> dict[str, Any]:
-    require_model_role(actor)
+def update_draft(uow: UnitOfWork, actor: Actor, draft_id: int, content: bytes, version: object) -> DraftView:
+    require(actor, Permission.EDIT_MODELS)
     if not isinstance(version, int) or isinstance(version, bool):
         raise InvalidInput("version fehlt (die Version des Entwurfs, die bearbeitet wurde).",
                            {"version": "required (an integer)"})
     kind, key = kind_and_key(content)
-    with ctx.uow() as uow:
-        draft = _load(uow.session, draft_id)
-        if draft.version != version:
-            raise Conflict("Der Entwurf wurde inzwischen geändert; laden Sie ihn neu.")
-        if draft.status not in ("draft", "submitted"):
-            raise Conflict(f"Der Entwurf ist {_status_de(draft.status)} und kann nicht mehr bearbeitet werden.")
-        if kind != draft.kind:
-            raise InvalidInput("Ein BPMN-Entwurf bleibt BPMN, ein DMN-Entwurf DMN.", {"content": "kind changed"})
-        withdrawn = draft.status == "submitted"
-        if withdrawn:  # a second owner must approve what they saw: a change withdraws the submission
-            draft.status, draft.submitted_by, draft.submitted_at = "draft", None, None
-        draft.content, draft.key = content, key[:200]
-        draft.problems = [p.to_json() for p in _check(uow.session, ctx, draft.filename, content)]
-        draft.updated_by, draft.updated_at = actor.username, clock.now()
-        audit.record(uow.session, actor, "model_draft.update", "model_draft", draft.id,
-                     details={"key": draft.key, "bytes": len(content), "version": version + 1,
-                              "submission_withdrawn": withdrawn})
-        _commit(uow)
-        return draft_json(draft)
+    draft = _load(uow.session, draft_id)
+    if draft.version != version:
+        raise Conflict("Der Entwurf wurde inzwischen geändert; laden Sie ihn neu.")
+    if draft.status not in ("draft", "submitted"):
+        raise Conflict(f"Der Entwurf ist {_status_de(draft.status)} und kann nicht mehr bearbeitet werden.")
+    if kind != draft.kind:
+        raise InvalidInput("Ein BPMN-Entwurf bleibt BPMN, ein DMN-Entwurf DMN.", {"content": "kind changed"})
+    withdrawn = draft.status == "submitted"
+    if withdrawn:  # a second owner must approve what they saw: a change withdraws the submission
+        draft.status, draft.submitted_by, draft.submitted_at = "draft", None, None
+    draft.content, draft.key = content, key[:200]
+    draft.problems = [p.to_json() for p in _check(uow, draft.filename, content)]
+    draft.updated_by, draft.updated_at = actor.username, clock.now()
+    audit.record(uow.session, actor, "model_draft.update", "model_draft", draft.id,
+                 details={"key": draft.key, "bytes": len(content), "version": version + 1,
+                          "submission_withdrawn": withdrawn})
+    _flush(uow)
+    return draft_view(draft)
 
 
-def _commit(uow: Any) -> None:
+def _flush(uow: UnitOfWork) -> None:
+    """Write now, so a concurrent change is a conflict of this use case, not of the commit."""
     try:
-        uow.commit()
+        uow.session.flush()
     except StaleDataError as exc:  # someone saved between our read and our write
         raise Conflict("Der Entwurf wurde inzwischen geändert; laden Sie ihn neu.") from exc
     except IntegrityError as exc:  # a concurrent publish stored the same version number first
@@ -220,61 +231,58 @@ def _status_de(status: str) -> str:
             "discarded": "verworfen"}.get(status, status)
 
 
-def publish_draft(ctx: Any, actor: Actor, draft_id: int) -> Published | dict[str, Any]:
-    """Publish now (Published), or submit for approval (the draft's JSON) when approval is required."""
-    require_model_role(actor)
-    needs_approval = approval_required(ctx.config)
-    with ctx.uow() as uow:
-        draft = _load(uow.session, draft_id)
-        if draft.status not in ("draft", "submitted") or (draft.status == "submitted" and needs_approval):
-            raise Conflict(f"Der Entwurf ist {_status_de(draft.status)}.")
-        problems = _check(uow.session, ctx, draft.filename, draft.content)
-        if has_errors(problems):
-            raise ModelCheckFailed(problems)
-        if needs_approval:
-            draft.status, draft.submitted_by, draft.submitted_at = "submitted", actor.username, clock.now()
-            draft.problems = [p.to_json() for p in problems]
-            audit.record(uow.session, actor, "model_draft.submit", "model_draft", draft.id, details={"key": draft.key})
-            _commit(uow)
-            return draft_json(draft)
-        published = _deploy_draft(uow.session, actor, draft, problems)
-        _commit(uow)
-        return published
+def publish_draft(uow: UnitOfWork, actor: Actor, draft_id: int) -> Published | DraftView:
+    """Publish now (Published), or submit for approval (the draft) when approval is required."""
+    require(actor, Permission.EDIT_MODELS)
+    needs_approval = approval_required(uow.ctx.config)
+    draft = _load(uow.session, draft_id)
+    if draft.status not in ("draft", "submitted") or (draft.status == "submitted" and needs_approval):
+        raise Conflict(f"Der Entwurf ist {_status_de(draft.status)}.")
+    problems = _check(uow, draft.filename, draft.content)
+    if has_errors(problems):
+        raise ModelCheckFailed(problems)
+    if needs_approval:
+        draft.status, draft.submitted_by, draft.submitted_at = "submitted", actor.username, clock.now()
+        draft.problems = [p.to_json() for p in problems]
+        audit.record(uow.session, actor, "model_draft.submit", "model_draft", draft.id, details={"key": draft.key})
+        _flush(uow)
+        return draft_view(draft)
+    published = _deploy_draft(uow.session, actor, draft, problems)
+    _flush(uow)
+    return published
 
 
-def approve_draft(ctx: Any, actor: Actor, draft_id: int, seen_version: object = None) -> Published:
+def approve_draft(uow: UnitOfWork, actor: Actor, draft_id: int, seen_version: object = None) -> Published:
     """``seen_version`` (optional): the draft version the approver reviewed; 409 if it changed since."""
-    require_model_role(actor)
-    with ctx.uow() as uow:
-        draft = _load(uow.session, draft_id)
-        if seen_version is not None and seen_version != draft.version:
-            raise Conflict("Der Entwurf wurde geändert, seit Sie ihn geöffnet haben; laden Sie ihn neu.")
-        if draft.status != "submitted":
-            raise Conflict(f"Nur eingereichte Entwürfe können freigegeben werden; dieser ist "
-                           f"{_status_de(draft.status)}.")
-        if draft.submitted_by == actor.username:
-            raise NotAllowed("Freigeben muss ein anderer Prozessverantwortlicher als der, der eingereicht hat.")
-        problems = _check(uow.session, ctx, draft.filename, draft.content)
-        if has_errors(problems):  # the world may have changed since submission (offices, called models)
-            raise ModelCheckFailed(problems)
-        draft.approved_by = actor.username
-        audit.record(uow.session, actor, "model_draft.approve", "model_draft", draft.id,
-                     details={"key": draft.key, "submitted_by": draft.submitted_by})
-        published = _deploy_draft(uow.session, actor, draft, problems)
-        _commit(uow)
-        return published
+    require(actor, Permission.EDIT_MODELS)
+    draft = _load(uow.session, draft_id)
+    if seen_version is not None and seen_version != draft.version:
+        raise Conflict("Der Entwurf wurde geändert, seit Sie ihn geöffnet haben; laden Sie ihn neu.")
+    if draft.status != "submitted":
+        raise Conflict(f"Nur eingereichte Entwürfe können freigegeben werden; dieser ist "
+                       f"{_status_de(draft.status)}.")
+    if draft.submitted_by == actor.username:
+        raise NotAllowed("Freigeben muss ein anderer Prozessverantwortlicher als der, der eingereicht hat.")
+    problems = _check(uow, draft.filename, draft.content)
+    if has_errors(problems):  # the world may have changed since submission (offices, called models)
+        raise ModelCheckFailed(problems)
+    draft.approved_by = actor.username
+    audit.record(uow.session, actor, "model_draft.approve", "model_draft", draft.id,
+                 details={"key": draft.key, "submitted_by": draft.submitted_by})
+    published = _deploy_draft(uow.session, actor, draft, problems)
+    _flush(uow)
+    return published
 
 
-def discard_draft(ctx: Any, actor: Actor, draft_id: int) -> dict[str, Any]:
-    require_model_role(actor)
-    with ctx.uow() as uow:
-        draft = _load(uow.session, draft_id)
-        if draft.status not in ("draft", "submitted"):
-            raise Conflict(f"Der Entwurf ist {_status_de(draft.status)}.")
-        draft.status, draft.updated_by, draft.updated_at = "discarded", actor.username, clock.now()
-        audit.record(uow.session, actor, "model_draft.discard", "model_draft", draft.id, details={"key": draft.key})
-        _commit(uow)
-        return draft_json(draft)
+def discard_draft(uow: UnitOfWork, actor: Actor, draft_id: int) -> DraftView:
+    require(actor, Permission.EDIT_MODELS)
+    draft = _load(uow.session, draft_id)
+    if draft.status not in ("draft", "submitted"):
+        raise Conflict(f"Der Entwurf ist {_status_de(draft.status)}.")
+    draft.status, draft.updated_by, draft.updated_at = "discarded", actor.username, clock.now()
+    audit.record(uow.session, actor, "model_draft.discard", "model_draft", draft.id, details={"key": draft.key})
+    _flush(uow)
+    return draft_view(draft)
 
 
 def _deploy_draft(session: Session, actor: Actor, draft: ModelDraft, problems: list[Problem]) -> Published:
@@ -308,31 +316,29 @@ def _deploy(session: Session, actor: Actor, filename: str, content: bytes, kind:
                            for d in deployed))
 
 
-def publish_upload(ctx: Any, actor: Actor, filename: object, content: bytes) -> Published | dict[str, Any]:
+def publish_upload(uow: UnitOfWork, actor: Actor, filename: object, content: bytes) -> Published | DraftView:
     """POST /process-models: the same check and audit as a draft; with approval required the
     upload becomes a submitted draft instead of bypassing the second process owner."""
-    require_model_role(actor)
+    require(actor, Permission.EDIT_MODELS)
     name = clean_filename(filename)
-    if approval_required(ctx.config):
-        created = create_draft(ctx, actor, name, content)
-        return publish_draft(ctx, actor, int(created["id"]))
-    with ctx.uow() as uow:
-        problems = _check(uow.session, ctx, name, content)
-        if has_errors(problems):
-            raise ModelCheckFailed(problems)
-        kind, key = kind_and_key(content)
-        published = _deploy(uow.session, actor, name, content, kind, key, None)
-        _commit(uow)
-        return published
+    if approval_required(uow.ctx.config):
+        created = create_draft(uow, actor, name, content)
+        return publish_draft(uow, actor, created.id)
+    problems = _check(uow, name, content)
+    if has_errors(problems):
+        raise ModelCheckFailed(problems)
+    kind, key = kind_and_key(content)
+    published = _deploy(uow.session, actor, name, content, kind, key, None)
+    _flush(uow)
+    return published
 
 
-def version_source(ctx: Any, key: str, version: int) -> ModelSource:
+def version_source(uow: UnitOfWork, key: str, version: int) -> ModelSource:
     """The stored bytes of one deployed version (process first, then decision of that key)."""
-    with ctx.uow(write=False) as uow:
-        rows = uow.session.scalars(select(ProcessDefinition).where(
-            ProcessDefinition.key == key[:200], ProcessDefinition.version == version)
-            .order_by(ProcessDefinition.kind.desc()))
-        definition = next(iter(rows), None)
-        if definition is None:
-            raise NotFound(f"Es gibt keine Version {version} von „{key[:200]}“.")
-        return definition_source(uow.session, definition)
+    rows = uow.session.scalars(select(ProcessDefinition).where(
+        ProcessDefinition.key == key[:200], ProcessDefinition.version == version)
+        .order_by(ProcessDefinition.kind.desc()))
+    definition = next(iter(rows), None)
+    if definition is None:
+        raise NotFound(f"Es gibt keine Version {version} von „{key[:200]}“.")
+    return definition_source(uow.session, definition)

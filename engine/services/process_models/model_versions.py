@@ -18,7 +18,7 @@ from engine.bpmn.safe_xml import UnsafeXmlError
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed, NotFound
 from engine.persistence.models import InstanceStatus, ModelDraft, ModelSourceRow, ProcessDefinition, ProcessInstance
-from engine.services.context import EngineContext
+from engine.services.context import UnitOfWork
 
 VIEW_ROLES = ("process_owner", "admin", "supervisor")
 EDIT_ROLES = ("process_owner", "admin")
@@ -37,21 +37,20 @@ def _running_by_definition(session: Session) -> dict[int, int]:
     return {int(d): int(n) for d, n in rows}
 
 
-def models_overview(ctx: EngineContext, actor: Actor) -> list[dict[str, Any]]:
+def models_overview(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
     """One entry per process/decision key: newest version, running cases per version, drafts."""
     require_viewer(actor)
-    with ctx.uow(write=False) as uow:
-        session = uow.session
-        definitions = list(session.scalars(select(ProcessDefinition)
-                                           .order_by(ProcessDefinition.kind.desc(), ProcessDefinition.key,
-                                                     ProcessDefinition.version.desc())))
-        running = _running_by_definition(session)
-        drafts: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for draft in session.scalars(select(ModelDraft).where(ModelDraft.status.in_(OPEN_DRAFTS))
-                                     .order_by(ModelDraft.updated_at.desc())):
-            drafts[draft.key].append({"id": draft.id, "kind": draft.kind, "status": draft.status,
-                                      "updated_by": draft.updated_by, "updated_at": draft.updated_at.isoformat(),
-                                      "filename": draft.filename})
+    session = uow.session
+    definitions = list(session.scalars(select(ProcessDefinition)
+                                       .order_by(ProcessDefinition.kind.desc(), ProcessDefinition.key,
+                                                 ProcessDefinition.version.desc())))
+    running = _running_by_definition(session)
+    drafts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for draft in session.scalars(select(ModelDraft).where(ModelDraft.status.in_(OPEN_DRAFTS))
+                                 .order_by(ModelDraft.updated_at.desc())):
+        drafts[draft.key].append({"id": draft.id, "kind": draft.kind, "status": draft.status,
+                                  "updated_by": draft.updated_by, "updated_at": draft.updated_at.isoformat(),
+                                  "filename": draft.filename})
     entries: dict[tuple[str, str], dict[str, Any]] = {}
     for d in definitions:
         entry = entries.get((d.kind, d.key))
@@ -77,31 +76,29 @@ def _definitions(session: Session, key: str) -> list[ProcessDefinition]:
     return [r for r in rows if r.kind == rows[0].kind]
 
 
-def version_list(ctx: EngineContext, actor: Actor, key: str) -> dict[str, Any]:
+def version_list(uow: UnitOfWork, actor: Actor, key: str) -> dict[str, Any]:
     require_viewer(actor)
-    with ctx.uow(write=False) as uow:
-        rows = _definitions(uow.session, key)
-        running = _running_by_definition(uow.session)
+    rows = _definitions(uow.session, key)
+    running = _running_by_definition(uow.session)
     return {"key": rows[0].key, "kind": rows[0].kind, "name": rows[0].name or rows[0].key,
             "editor": "bpmn" if rows[0].kind == "process" else "dmn",
             "items": [{"version": r.version, "deployed_at": r.deployed_at.isoformat(), "deployed_by": r.deployed_by,
                        "running": running.get(r.id, 0), "sha256": r.source_sha256} for r in rows]}
 
 
-def diff_versions(ctx: EngineContext, actor: Actor, key: str, old: int, new: int,
+def diff_versions(uow: UnitOfWork, actor: Actor, key: str, old: int, new: int,
                   with_sources: bool = False) -> dict[str, Any]:
     """The changes from version ``old`` to version ``new`` (either order is allowed)."""
     require_viewer(actor)
-    with ctx.uow(write=False) as uow:
-        by_version = {r.version: r for r in _definitions(uow.session, key)}
-        for field, version in (("from", old), ("to", new)):
-            if version not in by_version:
-                raise InvalidInput(f"'{key[:200]}' has no version {version}", {field: "unbekannte Version"})
-        sources = {}
-        for version in (old, new):
-            row = uow.session.get(ModelSourceRow, by_version[version].source_sha256)
-            assert row is not None  # noqa: S101  # foreign key guarantees it
-            sources[version] = row.content
+    by_version = {r.version: r for r in _definitions(uow.session, key)}
+    for field, version in (("from", old), ("to", new)):
+        if version not in by_version:
+            raise InvalidInput(f"'{key[:200]}' has no version {version}", {field: "unbekannte Version"})
+    sources = {}
+    for version in (old, new):
+        row = uow.session.get(ModelSourceRow, by_version[version].source_sha256)
+        assert row is not None  # noqa: S101  # foreign key guarantees it
+        sources[version] = row.content
     try:
         result = diff_models(sources[old], sources[new])
     except (UnsafeXmlError, ValueError) as exc:  # stored files were checked at deploy: not expected

@@ -20,6 +20,7 @@ from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed, NotFound
 from engine.persistence.definitions import definition_source
 from engine.persistence.models import ModelDraft, Office, ProcessDefinition
+from engine.services.context import UnitOfWork
 
 MODEL_ROLES = ("process_owner", "admin")
 DEFINITION_KIND = {"bpmn": "process", "dmn": "decision"}  # modeler kind -> process_definition.kind
@@ -49,15 +50,14 @@ def _versions(session: Any, kind: str, key: str) -> list[ProcessDefinition]:
         .order_by(ProcessDefinition.version.desc())))
 
 
-def modeler_target(ctx: Any, actor: Actor, kind: str, key: str, version: int | None = None,
+def modeler_target(uow: UnitOfWork, actor: Actor, kind: str, key: str, version: int | None = None,
                    draft_id: int | None = None) -> ModelerTarget:
     """Resolve the page's parameters; NotFound for an unknown key, version or draft."""
     require_model_editor(actor)
     if kind not in DEFINITION_KIND:
         raise NotFound(f"no modeler for '{kind[:20]}'")
-    with ctx.uow(write=False) as uow:
-        definitions = _versions(uow.session, kind, key[:200])
-        draft = uow.session.get(ModelDraft, draft_id) if draft_id is not None else None
+    definitions = _versions(uow.session, kind, key[:200])
+    draft = uow.session.get(ModelDraft, draft_id) if draft_id is not None else None
     if draft_id is not None:
         if draft is None or draft.kind != kind or draft.key != key:
             raise NotFound(f"no draft {draft_id} of '{key[:200]}'")
@@ -67,15 +67,14 @@ def modeler_target(ctx: Any, actor: Actor, kind: str, key: str, version: int | N
     chosen = definitions[0] if version is None else next((d for d in definitions if d.version == version), None)
     if chosen is None:
         raise NotFound(f"'{key[:200]}' has no version {version}")
-    return ModelerTarget(kind, key, chosen.version, None, _display_name(ctx, chosen), chosen.id)
+    return ModelerTarget(kind, key, chosen.version, None, _display_name(uow, chosen), chosen.id)
 
 
-def _display_name(ctx: Any, definition: ProcessDefinition) -> str:
+def _display_name(uow: UnitOfWork, definition: ProcessDefinition) -> str:
     """Decisions are stored under their id; the heading shows the DMN decision's own name."""
     if definition.kind != "decision":
         return definition.name
-    with ctx.uow(write=False) as uow:
-        source = definition_source(uow.session, definition)
+    source = definition_source(uow.session, definition)
     try:
         root = parse_model_xml(source.content)
     except UnsafeXmlError:
@@ -85,10 +84,9 @@ def _display_name(ctx: Any, definition: ProcessDefinition) -> str:
     return str(found[0]) if found and found[0] else definition.name
 
 
-def list_offices(ctx: Any) -> list[dict[str, str]]:
+def list_offices(uow: UnitOfWork) -> list[dict[str, str]]:
     """Every office a lane or candidateGroups may name, by code."""
-    with ctx.uow(write=False) as uow:
-        return [{"code": o.code, "name": o.name} for o in uow.session.scalars(select(Office).order_by(Office.code))]
+    return [{"code": o.code, "name": o.name} for o in uow.session.scalars(select(Office).order_by(Office.code))]
 
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from engine.domain.disclosure import SUPPRESS_BELOW, is_small_count
+from engine.domain.disclosure import SUPPRESS_BELOW
 from engine.domain.periods import LocalDays
 from engine.forms import DEFAULT_FORMS_DIR
+from engine.services.reporting.disclosure import protect_breakdown, withhold
 
 MIN_COUNT = SUPPRESS_BELOW  # counts below this are suppressed (engine/domain/disclosure.py)
 
@@ -60,8 +61,7 @@ class Indicator:
                 "breakdown": [c.to_json() for c in self.breakdown]}
 
 
-def suppress(count: int) -> tuple[int | None, bool]:
-    return (None, True) if is_small_count(count) else (count, False)
+suppress = withhold  # the indicators' name for it
 
 
 def counted(key: str, label: str, definition: str, total: int,
@@ -73,13 +73,7 @@ def counted(key: str, label: str, definition: str, total: int,
     for dimension, cell_label, count in cells_list:
         cell_value, cell_hidden = suppress(count)
         indicator.breakdown.append(Cell(dimension, cell_label, cell_value, suppressed=cell_hidden))
-    hidden_cells = [c for c in indicator.breakdown if c.suppressed]
-    cells_add_up = sum(count for *_, count in cells_list) == total
-    if not hidden and len(hidden_cells) == 1 and cells_add_up:  # total - shown cells would reveal it
-        shown = [c for c in indicator.breakdown if not c.suppressed and c.value]
-        if shown:
-            smallest = min(shown, key=lambda c: c.value or 0)
-            smallest.value, smallest.suppressed = None, True
+    protect_breakdown(total, hidden, indicator.breakdown, [count for *_, count in cells_list])
     return indicator
 
 

@@ -28,8 +28,9 @@ from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed
 from engine.persistence import audit_log as audit
 from engine.persistence.models import CaseFile, HumanTask, Office, TaskState, Timer, TimerKind
-from engine.services.context import EngineContext
+from engine.services.context import UnitOfWork
 from engine.services.reporting import kpi_steps
+from engine.services.reporting.csv_export import write_csv
 from engine.services.reporting.kpi_figures import MIN_COUNT, Cell, Indicator, Range, counted, title
 
 __all__ = ["MIN_COUNT", "Cell", "Indicator", "Range", "counted", "csv_rows", "kpi_report", "may_see_kpis",
@@ -86,7 +87,7 @@ def _date_arg(args: Mapping[str, Any], name: str, default: date) -> date:
 # --- the report ---------------------------------------------------------------------------------------
 
 
-def kpi_report(ctx: EngineContext, actor: Actor, period: Range, output: str = "json") -> dict[str, Any]:
+def kpi_report(uow: UnitOfWork, actor: Actor, period: Range, output: str = "json") -> dict[str, Any]:
     """All indicators for ``period``; the call is audited (who pulled which report when).
 
     The figures are read in a read-only transaction (one snapshot, and on SQLite no write lock
@@ -94,21 +95,18 @@ def kpi_report(ctx: EngineContext, actor: Actor, period: Range, output: str = "j
     short transaction.
     """
     require_report_access(actor)
-    with ctx.uow(write=False) as uow:
-        session = uow.session
-        steps = kpi_steps.load_steps(session, period)
-        indicators = [
-            referrals(session, period), cases_opened(session, period), cases_active(session, period),
-            cases_closed(session, period), kpi_steps.first_contact(steps, ctx.calendar),
-            kpi_steps.phase_durations(steps), *kpi_steps.counselling(steps), *kpi_steps.goals(steps),
-            overdue_tasks(session, period), escalations(session, period), deadline_escalations(session, period),
-            kpi_steps.screening_results(steps), *kpi_steps.permits(steps), kpi_steps.passports(steps),
-            kpi_steps.handovers(steps),
-        ]
-    with ctx.uow() as uow:
-        audit.record(uow.session, actor, "report.kpis", "report", "kpis",
-                     details={"from": period.first.isoformat(), "to": period.last.isoformat(), "format": output})
-        uow.commit()
+    session = uow.session
+    steps = kpi_steps.load_steps(session, period)
+    indicators = [
+        referrals(session, period), cases_opened(session, period), cases_active(session, period),
+        cases_closed(session, period), kpi_steps.first_contact(steps, uow.ctx.calendar),
+        kpi_steps.phase_durations(steps), *kpi_steps.counselling(steps), *kpi_steps.goals(steps),
+        overdue_tasks(session, period), escalations(session, period), deadline_escalations(session, period),
+        kpi_steps.screening_results(steps), *kpi_steps.permits(steps), kpi_steps.passports(steps),
+        kpi_steps.handovers(steps),
+    ]
+    audit.record(uow.session, actor, "report.kpis", "report", "kpis",
+                 details={"from": period.first.isoformat(), "to": period.last.isoformat(), "format": output})
     return {"from": period.first.isoformat(), "to": period.last.isoformat(),
             "as_of": period.as_of(clock.now()).isoformat(), "generated_at": clock.now().isoformat(),
             "suppression_threshold": MIN_COUNT, "indicators": [i.to_json() for i in indicators]}
@@ -197,17 +195,26 @@ UNITS_DE = {"count": "Anzahl", "days": "Kalendertage (Median)", "working_days": 
             "percent": "Prozent"}
 
 
-def csv_rows(report: Mapping[str, Any]) -> list[list[str]]:
-    """Header plus one row per indicator and per breakdown cell; suppressed values read "<5"."""
-    rows = [["Kennzahl", "Aufschlüsselung", "Wert", "Einheit", "Fälle", "Zeitraum von", "Zeitraum bis"]]
-    span = [_de_date(report["from"]), _de_date(report["to"])]
+def kpi_csv(report: Mapping[str, Any]) -> bytes:
+    """The Land's proof-of-use CSV: one row per indicator and per breakdown cell; withheld values
+    read "<5". Written by the reports' one CSV writer (with its formula guard)."""
+    return write_csv(CSV_HEADERS, csv_rows(report))
+
+
+CSV_HEADERS = ("Kennzahl", "Aufschlüsselung", "Wert", "Einheit", "Fälle", "Zeitraum von", "Zeitraum bis")
+
+
+def csv_rows(report: Mapping[str, Any]) -> list[list[Any]]:
+    """One row per indicator and per breakdown cell (without the header)."""
+    rows: list[list[Any]] = []
+    span = [date.fromisoformat(report["from"]), date.fromisoformat(report["to"])]
     for indicator in report["indicators"]:
         if indicator["value"] is not None or indicator["suppressed"] or not indicator["breakdown"]:
             rows.append([indicator["label"], "", _cell(indicator["value"], indicator["suppressed"]),
-                         UNITS_DE.get(indicator["unit"], indicator["unit"]), "", *span])
+                         UNITS_DE.get(indicator["unit"], indicator["unit"]), None, *span])
         for cell in indicator["breakdown"]:
             rows.append([indicator["label"], cell["label"], _cell(cell["value"], cell["suppressed"]),
-                         UNITS_DE.get(cell["unit"], cell["unit"]), "" if cell["n"] is None else str(cell["n"]), *span])
+                         UNITS_DE.get(cell["unit"], cell["unit"]), cell["n"], *span])
     return rows
 
 
@@ -217,7 +224,3 @@ def _cell(value: float | None, suppressed: bool) -> str:
     if value is None:
         return ""
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}".replace(".", ",")
-
-
-def _de_date(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%d.%m.%Y")

@@ -3,8 +3,9 @@ due against completed per day and a process heatmap, for a date range and a set 
 
 Tables marked ``now`` are a snapshot at the moment of the request (what is open, overdue,
 escalated, waiting); tables marked ``range`` count what happened within the chosen days. Every
-number leaves this module through :func:`tables.suppress`. Waiting times are in calendar days
-(created -> completed): working days would need the calendar per row, outside SQL.
+number leaves this module through :func:`engine.services.reporting.disclosure.suppress`.
+Waiting times are in calendar days (created -> completed): working days would need the calendar
+per row, outside SQL.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from engine.domain.errors import NotFound
 from engine.persistence import audit_log as audit
 from engine.persistence.definitions import definition_source, latest_definition
 from engine.persistence.models import HumanTask, ProcessDefinition, ProcessInstance
-from engine.services.context import EngineContext
+from engine.services.context import EngineContext, UnitOfWork
+from engine.services.reporting.disclosure import suppress
 from engine.services.reporting.supervision import queries as q
 from engine.services.reporting.supervision.scope import DashboardQuery, may_open_task, office_scope, sees_all_offices
-from engine.services.reporting.supervision.tables import LABEL, MEASURE, TOTAL, Column, Table, suppress
+from engine.services.reporting.tables import LABEL, MEASURE, TOTAL, Column, Table
 
 OFFICE = Column("office", "Amt", LABEL)
 STEP_COLUMNS = (Column("process", "Prozess", LABEL), Column("step", "Schritt-ID", LABEL),
@@ -51,29 +53,27 @@ class Dashboard:
                 "escalated_tasks": self.escalated}
 
 
-def build_dashboard(ctx: EngineContext, actor: Actor, query: DashboardQuery) -> Dashboard:
+def build_dashboard(uow: UnitOfWork, actor: Actor, query: DashboardQuery) -> Dashboard:
     """All tables for the offices the actor may see (narrowed to ``query.office``); audited."""
     now = clock.now()
-    with ctx.uow() as uow:
-        session = uow.session
-        scope = office_scope(session, actor, query.office)
-        ids = list(scope)
-        period = query.period
-        summary = q.office_summary(session, ids, now, ctx.calendar)
-        tables = {
-            "overdue": _overdue_table(scope, summary),
-            "overdue_steps": _overdue_steps_table(session, ids, now),
-            "workload": _workload_table(scope, summary),
-            "escalations": _escalation_table(scope, summary),
-            "escalations_period": _escalations_period_table(session, scope, query),
-            "waiting": _waiting_table(session, ids, query, now),
-            "daily": _daily_table(session, ids, query, ctx),
-            "heatmap": _heatmap_table(session, ids, sees_all_offices(actor) and query.office is None, now),
-        }
-        escalated = _escalated_list(session, actor, scope, now, ctx)
-        audit.record(session, actor, "report.dashboard", "report", "dashboard", details={
-            "from": period.first.isoformat(), "to": period.last.isoformat(), "offices": sorted(scope.values())})
-        uow.commit()
+    session = uow.session
+    scope = office_scope(session, actor, query.office)
+    ids = list(scope)
+    period = query.period
+    summary = q.office_summary(session, ids, now, uow.ctx.calendar)
+    tables = {
+        "overdue": _overdue_table(scope, summary),
+        "overdue_steps": _overdue_steps_table(session, ids, now),
+        "workload": _workload_table(scope, summary),
+        "escalations": _escalation_table(scope, summary),
+        "escalations_period": _escalations_period_table(session, scope, query),
+        "waiting": _waiting_table(session, ids, query, now),
+        "daily": _daily_table(session, ids, query, uow.ctx),
+        "heatmap": _heatmap_table(session, ids, sees_all_offices(actor) and query.office is None, now),
+    }
+    escalated = _escalated_list(session, actor, scope, now, uow.ctx)
+    audit.record(session, actor, "report.dashboard", "report", "dashboard", details={
+        "from": period.first.isoformat(), "to": period.last.isoformat(), "offices": sorted(scope.values())})
     return Dashboard(period.first, period.last, sorted(scope.values()), now, tables, escalated)
 
 
@@ -193,26 +193,24 @@ def _escalated_list(session: Session, actor: Actor, scope: dict[int, str], now: 
     return items
 
 
-def process_diagram(ctx: EngineContext, actor: Actor, process_id: str) -> dict[str, Any]:
+def process_diagram(uow: UnitOfWork, actor: Actor, process_id: str) -> dict[str, Any]:
     """BPMN XML for the heatmap: the newest deployed version that contains ``process_id`` (a
     process of its own, or one called inside another file). Model structure, no case data."""
-    with ctx.uow(write=False) as uow:
-        session = uow.session
-        office_scope(session, actor, None)
-        definition = latest_definition(session, "process", process_id)
-        if definition is None:
-            definition_id = session.scalar(select(ProcessInstance.definition_id).join(
-                HumanTask, HumanTask.instance_id == ProcessInstance.id).where(HumanTask.process_id == process_id)
-                .limit(1))
-            found = session.get(ProcessDefinition, definition_id) if definition_id is not None else None
-            definition = latest_definition(session, "process", found.key) if found is not None else None
-        if definition is None:
-            raise NotFound("no deployed process with this id")
-        xml = definition_source(session, definition).content.decode("utf-8")
-        return {"process_id": process_id, "definition": definition.key, "version": definition.version, "xml": xml}
+    session = uow.session
+    office_scope(session, actor, None)
+    definition = latest_definition(session, "process", process_id)
+    if definition is None:
+        definition_id = session.scalar(select(ProcessInstance.definition_id).join(
+            HumanTask, HumanTask.instance_id == ProcessInstance.id).where(HumanTask.process_id == process_id)
+            .limit(1))
+        found = session.get(ProcessDefinition, definition_id) if definition_id is not None else None
+        definition = latest_definition(session, "process", found.key) if found is not None else None
+    if definition is None:
+        raise NotFound("no deployed process with this id")
+    xml = definition_source(session, definition).content.decode("utf-8")
+    return {"process_id": process_id, "definition": definition.key, "version": definition.version, "xml": xml}
 
 
-def selectable_offices(ctx: EngineContext, actor: Actor) -> list[str]:
+def selectable_offices(uow: UnitOfWork, actor: Actor) -> list[str]:
     """Office codes the actor may narrow the dashboard to (the office filter's choices)."""
-    with ctx.uow(write=False) as uow:
-        return sorted(office_scope(uow.session, actor, None).values())
+    return sorted(office_scope(uow.session, actor, None).values())

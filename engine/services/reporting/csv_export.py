@@ -1,8 +1,11 @@
-"""CSV for German Excel: UTF-8 with BOM, ``;`` between fields, dates TT.MM.JJJJ, decimal comma.
+"""The one CSV writer of the reports (dashboard tables and indicators), for German Excel:
+UTF-8 with BOM, ``;`` between fields, dates TT.MM.JJJJ, decimal comma.
 
-Hidden (suppressed) cells are empty, and the last column names the hidden columns of the row,
-so a reader can tell "fewer than 5" from "no value". Text that Excel would run as a formula
-(starting with = + - @) is prefixed with an apostrophe: step names come from uploaded models.
+In dashboard tables hidden (suppressed) cells are empty and the last column names the hidden
+columns of the row, so a reader can tell "fewer than 5" from "no value"; the indicators write
+"<5" in place of a withheld value. Text that Excel would run as a formula
+(starting with = + - @) is prefixed with an apostrophe, in every report: step names come from
+uploaded models, referral sources and option labels from people.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from engine import clock
-from engine.services.reporting.supervision.tables import Row, Table
+from engine.services.reporting.tables import Row, Table
 
 SUPPRESSED_HEADER = "unterdrückt (weniger als 5)"
 BOM = "\ufeff"

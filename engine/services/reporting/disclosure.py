@@ -1,7 +1,8 @@
-"""Report tables and the one place where small counts are suppressed (DOMAIN.md section 7).
+"""The one place where small counts are withheld (DOMAIN.md section 7), for every report.
 
-Every aggregated number the supervisor dashboard shows, exports or serves passes through
-:func:`suppress`, so the rule "counts under 5 are not shown" cannot be forgotten by one view.
+Every aggregated number the supervisor dashboard and the indicators show, export or serve
+passes through here, so the rule "counts under 5 are not shown" cannot be forgotten by one view.
+The threshold itself is :data:`engine.domain.disclosure.SUPPRESS_BELOW`.
 
 The rule, cell by cell:
 
@@ -21,59 +22,33 @@ table's grand total) is not prevented; the per-step table has no total row for t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from engine.domain.disclosure import SUPPRESS_BELOW, is_small_count
-
-LABEL, COUNT, TOTAL, MEASURE = "label", "count", "total", "measure"
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str  # German msgid (translated on pages; German in CSV exports)
-    kind: str = COUNT
-    bases: tuple[str, ...] = ()  # TOTAL: the count columns it sums; MEASURE: those it is computed from
+from engine.services.reporting.tables import COUNT, MEASURE, TOTAL, Column, Row, Table
 
 
-@dataclass
-class Row:
-    values: dict[str, Any]
-    suppressed: set[str] = field(default_factory=set)
-
-    def shown(self, key: str) -> Any:
-        return None if key in self.suppressed else self.values.get(key)
+def withhold(count: int) -> tuple[int | None, bool]:
+    """A count as reports show it: (value, False), or (None, True) for 1 to 4."""
+    return (None, True) if is_small_count(count) else (count, False)
 
 
-@dataclass
-class Table:
-    """A suppressed report table: what pages, CSV and JSON all show."""
-
-    name: str
-    title: str
-    scope: str  # "now": a snapshot at the moment of the request; "range": over the chosen dates
-    columns: list[Column]
-    rows: list[Row]
-    total: Row | None = None
-
-    def column(self, key: str) -> Column:
-        return next(c for c in self.columns if c.key == key)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "scope": self.scope,
-                "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in self.columns],
-                "rows": [_row_json(self.columns, r) for r in self.rows],
-                "total": _row_json(self.columns, self.total) if self.total is not None else None}
+class BreakdownCell(Protocol):
+    value: float | None
+    suppressed: bool
 
 
-def _row_json(columns: Sequence[Column], row: Row) -> dict[str, Any]:
-    values = {c.key: _plain(row.shown(c.key)) for c in columns}
-    return {"values": values, "suppressed": sorted(row.suppressed)}
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+def protect_breakdown(total: int, total_hidden: bool, cells: Sequence[BreakdownCell],
+                      counts: Sequence[int]) -> None:
+    """A shown total minus the shown cells must not reveal the one hidden cell: when exactly one
+    cell is hidden and the cells add up to the total, the next smallest shown cell is hidden too."""
+    hidden = [c for c in cells if c.suppressed]
+    if total_hidden or len(hidden) != 1 or sum(counts) != total:
+        return
+    shown = [c for c in cells if not c.suppressed and c.value]
+    if shown:
+        smallest = min(shown, key=lambda c: c.value or 0)
+        smallest.value, smallest.suppressed = None, True
 
 
 def is_small(value: Any) -> bool:

@@ -1,0 +1,147 @@
+"""Work one task: read it with its form data, claim, release, assign, set a follow-up, keep a draft.
+
+Every change is a compare-and-set on the task's version (two people at once: one wins, the
+other gets a conflict) and is audited without case data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.domain.actors import Actor
+from engine.domain.errors import Conflict, InvalidInput, NotFound
+from engine.domain.periods import start_of_day
+from engine.domain.permissions import Permission, has
+from engine.persistence import audit_log
+from engine.persistence.models import OPEN_STATES, HumanTask, TaskState, User, UserOffice
+from engine.services.casework.inbox import task_query, task_view
+from engine.services.casework.views import TaskView
+from engine.services.context import UnitOfWork
+from engine.services.notifications import notify
+
+Check = Callable[[Session, Any], None]
+
+
+def load_task_row(session: Session, actor: Actor, task_id: UUID) -> Any:
+    """The task's row if it belongs to one of the actor's offices; NotFound otherwise."""
+    row = session.execute(task_query().where(HumanTask.id == task_id)).first()
+    if row is None or not has(actor, Permission.WORK_TASKS) or row.office_id not in actor.office_ids \
+            or row.state == TaskState.HELD.value:
+        raise NotFound("no such task")  # a held task belongs to an office without the person's consent
+    return row
+
+
+def get_task(uow: UnitOfWork, actor: Actor, task_id: UUID) -> TaskView:
+    """The task with its current data (an audited read)."""
+    row = load_task_row(uow.session, actor, task_id)
+    audit_log.record(uow.session, actor, "task.read", "task", row.id, case_id=row.case_id,
+                     instance_id=row.instance_id)
+    return task_view(row).with_data(dict(row.data or {}))
+
+
+def task_summary(uow: UnitOfWork, actor: Actor, task_id: UUID) -> TaskView:
+    """A task as the inbox shows it, e.g. for the reply of an action the caller just took."""
+    return task_view(load_task_row(uow.session, actor, task_id))
+
+
+def _may_work(actor: Actor) -> Check:
+    def check(_session: Session, task: Any) -> None:
+        if task.assignee_id not in (None, actor.user_id) and not has(actor, Permission.LEAD_OFFICE):
+            raise Conflict("the task is claimed by a colleague")
+    return check
+
+
+def _change(uow: UnitOfWork, actor: Actor, task_id: UUID, action: str, values: dict[str, Any],
+            allowed_states: tuple[str, ...], check: Check | None = None, after: Check | None = None) -> TaskView:
+    """Compare-and-set update of one task the actor may work on; 409 if it changed meanwhile."""
+    session = uow.session
+    task = load_task_row(session, actor, task_id)
+    if task.state not in allowed_states:
+        raise Conflict(f"the task is {task.state}")
+    if check is not None:
+        check(session, task)
+    result = session.connection().execute(
+        update(HumanTask).where(and_(HumanTask.id == task.id, HumanTask.version == task.version))
+        .values(version=task.version + 1, **values))
+    if result.rowcount != 1:
+        raise Conflict("the task was changed by someone else")
+    if after is not None:
+        after(session, task)  # e.g. notify, in this transaction
+    shown = {k: (v if k != "data" else "(draft)") for k, v in values.items()}  # no case data in the log
+    audit_log.record(session, actor, f"task.{action}", "task", task.id, case_id=task.case_id,
+                     instance_id=task.instance_id, details={k: str(v) for k, v in shown.items()})
+    return task_view(session.execute(task_query().where(HumanTask.id == task.id)).one())
+
+
+def claim_task(uow: UnitOfWork, actor: Actor, task_id: UUID) -> TaskView:
+    def not_claimed_by_other(_session: Session, task: Any) -> None:
+        if task.assignee_id not in (None, actor.user_id):
+            raise Conflict("the task is claimed by a colleague")
+
+    return _change(uow, actor, task_id, "claim", {"assignee_id": actor.user_id, "state": TaskState.CLAIMED.value},
+                   OPEN_STATES, not_claimed_by_other)
+
+
+def release_task(uow: UnitOfWork, actor: Actor, task_id: UUID) -> TaskView:
+    def own_or_lead(_session: Session, task: Any) -> None:
+        if task.assignee_id != actor.user_id and not has(actor, Permission.LEAD_OFFICE):
+            raise Conflict("only the assignee or the office lead can release the task")
+
+    return _change(uow, actor, task_id, "release", {"assignee_id": None, "state": TaskState.OPEN.value},
+                   (TaskState.CLAIMED.value,), own_or_lead)
+
+
+def assign_task(uow: UnitOfWork, actor: Actor, task_id: UUID, username: object) -> TaskView:
+    if not isinstance(username, str) or not username.strip():
+        raise InvalidInput("whom to assign the task to", {"username": "required"})
+    colleague = uow.session.scalar(select(User).where(User.username == username.strip().lower(),
+                                                      User.active.is_(True)))
+    if colleague is None:
+        raise InvalidInput("unknown user", {"username": "unknown user"})
+    may_work = _may_work(actor)
+
+    def colleague_in_office(session: Session, task: Any) -> None:
+        member = session.scalar(select(func.count()).select_from(UserOffice).where(
+            UserOffice.user_id == colleague.id, UserOffice.office_id == task.office_id))
+        if not member:
+            raise InvalidInput("the user does not work in the task's office", {"username": "not in this office"})
+        may_work(session, task)
+
+    def tell_colleague(session: Session, task: Any) -> None:
+        notify.task_assigned(session, uow.ctx, actor, task.id, colleague.id, task.version + 1)
+
+    return _change(uow, actor, task_id, "assign", {"assignee_id": colleague.id, "state": TaskState.CLAIMED.value},
+                   OPEN_STATES, colleague_in_office, tell_colleague)
+
+
+def set_follow_up(uow: UnitOfWork, actor: Actor, task_id: UUID, value: object) -> TaskView:
+    """Wiedervorlage: the task hides from the inbox until the start of that day; null clears it."""
+    follow_up: datetime | None = None
+    if value is not None:
+        try:
+            day = date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise InvalidInput("a date (YYYY-MM-DD) or null", {"date": "must be a date (YYYY-MM-DD) or null"})
+        if day <= clock.local_now().date() or day.year > 2100:
+            raise InvalidInput("the follow-up date must be in the future", {"date": "must be in the future"})
+        follow_up = start_of_day(day)
+    return _change(uow, actor, task_id, "follow_up", {"follow_up_at": follow_up}, OPEN_STATES)
+
+
+def save_draft(uow: UnitOfWork, actor: Actor, task_id: UUID, data: object) -> TaskView:
+    """Keep what was typed so far without completing (no validation: drafts may be partial)."""
+    if not isinstance(data, dict):
+        raise InvalidInput("data must be an object", {"data": "must be an object"})
+    if len(str(data)) > 200_000:
+        raise InvalidInput("the draft is too large", {"data": "too large"})
+    view = _change(uow, actor, task_id, "draft", {"data": data}, OPEN_STATES, _may_work(actor))
+    return view.with_data(data)

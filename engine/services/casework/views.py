@@ -1,0 +1,131 @@
+"""What case-work use cases return: frozen values, no ORM rows, no JSON.
+
+The web layer serialises them (field names are the API's keys). A record lists in
+``hidden`` the fields its reader may not see (need to know); those are left out, not nulled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+HIDE = {"hidden_field": True}  # metadata: bookkeeping, never serialised
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as inboxes and the API show it."""
+
+    id: UUID
+    case_id: UUID | None
+    case_reference: str | None
+    person_name: str | None
+    process_instance_id: UUID
+    process_id: str
+    bpmn_id: str
+    name: str
+    office: str
+    assignee: str | None
+    state: str
+    created_at: datetime
+    due_at: datetime | None
+    follow_up_at: datetime | None
+    escalation_level: int
+    form_key: str | None
+    completed_at: datetime | None
+    completed_by: str | None
+    version: int
+    data: dict[str, Any] | None = None
+    hidden: frozenset[str] = field(default=frozenset({"data"}), metadata=HIDE)
+
+    def with_data(self, data: dict[str, Any]) -> TaskView:
+        return replace(self, data=data, hidden=self.hidden - {"data"})
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """One page of an inbox; ``total`` stops counting at a cap (``total_capped``)."""
+
+    items: tuple[TaskView, ...]
+    total: int
+    total_capped: bool
+    page: int
+    per_page: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A completed task and the tasks the step created that the caller may see."""
+
+    task: TaskView
+    next_tasks: tuple[TaskView, ...]
+    instance_status: str = field(default="running", metadata=HIDE)
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    id: UUID
+    office: str | None
+    categories: tuple[str, ...]
+    purpose: str
+    granted_at: datetime
+    withdrawn_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    given_name: str
+    family_name: str
+    date_of_birth: date | None
+    nationality: str | None = None
+    hidden: frozenset[str] = field(default=frozenset(), metadata=HIDE)
+
+
+@dataclass(frozen=True)
+class ReferralRecord:
+    source: str
+    reason: str
+    referred_at: date | None
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """A case with only what the reader may see (the rest listed in ``hidden``)."""
+
+    id: UUID
+    reference: str
+    status: str | None = None
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    person: PersonRecord | None = None
+    household: tuple[dict[str, Any], ...] = ()
+    referral: ReferralRecord | None = None
+    consents: tuple[ConsentRecord, ...] = ()
+    tasks: tuple[TaskView, ...] = ()
+    hidden: frozenset[str] = field(default=frozenset(), metadata=HIDE)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseProcess:
+    """The case's process for the diagram: its version's XML and where it stands."""
+
+    process_id: str
+    version: int
+    xml: str
+    status: str
+    active: tuple[str, ...]
+    done: tuple[str, ...]
+    screening: dict[str, Any] | None = field(default=None, metadata=HIDE)
+

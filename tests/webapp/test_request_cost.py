@@ -1,0 +1,46 @@
+"""What a request costs the database: one transaction, and a statement budget per use case.
+
+A request is one unit of work (ARCHITECTURE.md decision 10): authentication, the use case and
+what the response shows. Counted with engine events on the request's real database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.domain.actors import SYSTEM
+from engine.services.process_models import deployment
+from tests.conftest import DATA
+from tests.sql_counting import SqlCount, counting
+from tests.webapp.conftest import NEW_CASE, Web
+
+COMPLETION_BUDGET = 99  # measured, lowered as the hot path gets leaner
+
+
+def _case_on_four_steps(web: Web) -> dict[str, Any]:
+    web.ctx.run(deployment.deploy, deployment.read_model_paths([DATA / "four_steps.bpmn"]), SYSTEM)
+    response = web.api("carla", "POST", "/cases", json={**NEW_CASE, "process_id": "four_steps"})
+    assert response.status_code == 201
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def _complete(web: Web, task_id: str) -> tuple[Any, SqlCount]:
+    with counting(web.ctx.db) as count:
+        response = web.api("carla", "POST", f"/tasks/{task_id}/complete", json={"data": {}})
+    return response, count
+
+
+def test_completing_a_task_through_the_api_is_one_transaction(web: Web) -> None:
+    case = _case_on_four_steps(web)
+    first, _warm = _complete(web, case["tasks"][0]["id"])  # compiled specs and caches warm up here
+    assert first.status_code == 200, first.get_json()
+    (second_task,) = first.get_json()["next_tasks"]
+    response, count = _complete(web, second_task["id"])
+    assert response.status_code == 200
+    assert [t["name"] for t in response.get_json()["next_tasks"]] == ["Planung"]
+    print(f"completion via API: {len(count.statements)} statements in {count.transactions} transactions")
+    for s in count.statements:
+        print("   ", s)
+    assert count.transactions == 1, count.statements
+    assert len(count.statements) <= COMPLETION_BUDGET, count.statements
