@@ -1,5 +1,6 @@
-"""Pages /models (every deployed process and decision), /models/<key>/versions and
-/models/<key>/diff, plus GET /api/v1/process-models/<key>/diff.
+"""Pages /models (every deployed process and decision), /models/<key>/versions,
+/models/<key>/diff and /models/<key>/retire (withdraw a model that never ran a case), plus
+GET /api/v1/process-models/<key>/diff.
 
 The diff page is complete without JavaScript (a list of changes); static/model-diff.js adds
 two bpmn-js viewers side by side with added, removed and changed elements coloured.
@@ -9,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from engine.domain.errors import InvalidInput
-from engine.services.process_models import model_versions
+from engine.domain.errors import Conflict, InvalidInput
+from engine.services.process_models import model_retirement, model_versions
 from webapp.core.openapi import _op
 from webapp.core.security import engine_context, login_required, require_actor
 
 models_pages = Blueprint("models_pages", __name__)
 api_model_diff = Blueprint("api_model_diff", __name__, url_prefix="/api/v1")
-
 
 
 def _version_arg(name: str) -> int:
@@ -34,6 +35,28 @@ def model_list() -> Any:
     actor = require_actor()
     return render_template("models_list.html", models=model_versions.models_overview(engine_context(), actor),
                            can_edit=actor.role in model_versions.EDIT_ROLES)
+
+
+@models_pages.get("/models/<key>/retire")
+@login_required
+def retire_page(key: str) -> Any:
+    """Confirmation before withdrawing a model, or why it cannot be withdrawn."""
+    status = model_retirement.retirement_status(engine_context(), require_actor(), key[:200])
+    return render_template("models_retire.html", model=status, error=None)
+
+
+@models_pages.post("/models/<key>/retire")
+@login_required
+def retire(key: str) -> Any:
+    actor, ctx = require_actor(), engine_context()
+    try:
+        done = model_retirement.retire_model(ctx, actor, key[:200])
+    except Conflict as exc:
+        status = model_retirement.retirement_status(ctx, actor, key[:200])
+        return render_template("models_retire.html", model=status, error=str(exc)), 409
+    flash(_("„%(name)s“ ist zurückgezogen: neue Fälle beginnen damit nicht mehr, die Versionen bleiben "
+            "für die Nachvollziehbarkeit erhalten.", name=done["name"]), "ok")
+    return redirect(url_for("models_pages.model_list"))
 
 
 @models_pages.get("/models/<key>/versions")

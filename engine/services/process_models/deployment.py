@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from engine import clock
 from engine.bpmn.decision_tables import compile_decision
 from engine.bpmn.loader import InspectedFile, build_bundle, checked_file, inspect_file
 from engine.bpmn.metadata import OfficeResolver
-from engine.bpmn.safe_xml import MAX_MODEL_BYTES
+from engine.bpmn.safe_xml import MAX_MODEL_BYTES, UnsafeXmlError, parse_model_xml
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, ModelInvalid, NotFound
 from engine.domain.model import ModelSource, ValidationProblem
@@ -123,15 +124,16 @@ def _store(session: Session, f: InspectedFile, actor: Actor) -> list[Deployed]:
     if session.get(ModelSourceRow, sha) is None:
         session.add(ModelSourceRow(sha256=sha, filename=f.source.filename[:255], kind=f.kind,
                                    content=f.source.content, created_at=clock.now()))
+    names = decision_names(f.root) if f.kind == "dmn" else {}
     entries: list[tuple[str, str, str, dict[str, Any]]] = (
         [("process", p.process_id, p.name, {"process": p.to_json()}) for p in f.processes]
-        + [("decision", d, d, {}) for d in f.decisions])
+        + [("decision", d, names.get(d) or d, {}) for d in f.decisions])
     result = []
     for kind, key, name, meta in entries:
         latest = latest_definition(session, kind, key)
-        if latest is not None and latest.source_sha256 == sha:
+        if latest is not None and latest.source_sha256 == sha and latest.retired_at is None:
             result.append(Deployed(kind, key, latest.version, changed=False))
-            continue
+            continue  # a withdrawn model published again gets a new version: it is live again
         version = (latest.version if latest else 0) + 1
         session.add(ProcessDefinition(kind=kind, key=key, version=version, name=name[:300],
                                       source_sha256=sha, meta=meta, deployed_at=clock.now(),
@@ -141,13 +143,33 @@ def _store(session: Session, f: InspectedFile, actor: Actor) -> list[Deployed]:
     return result
 
 
-def _definition_json(d: ProcessDefinition) -> dict[str, Any]:
-    return {"id": d.id, "process_id": d.key, "kind": d.kind, "version": d.version, "name": d.name,
-            "deployed_at": d.deployed_at.isoformat(), "deployed_by": d.deployed_by, "sha256": d.source_sha256}
+def decision_names(root: etree._Element) -> dict[str, str]:
+    """DMN decision id -> its ``name`` (what process owners call the table)."""
+    namespace = etree.QName(root).namespace
+    return {str(d.get("id")): " ".join(str(d.get("name")).split()) for d in root.iter(f"{{{namespace}}}decision")
+            if d.get("id") and (d.get("name") or "").strip()}
+
+
+def display_name(session: Session, definition: ProcessDefinition) -> str:
+    """The name to list a definition under. Decisions deployed before names were stored carry
+    their id as name: those are read from the DMN source."""
+    if definition.kind != "decision" or definition.name != definition.key:
+        return definition.name or definition.key
+    try:
+        root = parse_model_xml(definition_source(session, definition).content)
+    except UnsafeXmlError:
+        return definition.name
+    return decision_names(root).get(definition.key, definition.name)
+
+
+def _definition_json(session: Session, d: ProcessDefinition) -> dict[str, Any]:
+    return {"id": d.id, "process_id": d.key, "kind": d.kind, "version": d.version, "name": display_name(session, d),
+            "deployed_at": d.deployed_at.isoformat(), "deployed_by": d.deployed_by, "sha256": d.source_sha256,
+            "retired": d.retired_at is not None, "retired_at": d.retired_at.isoformat() if d.retired_at else None}
 
 
 def list_definitions(ctx: Any) -> list[dict[str, Any]]:
-    """The newest version of every deployed process and decision."""
+    """The newest version of every deployed process and decision (withdrawn ones say so)."""
     with ctx.uow(write=False) as uow:
         latest = (select(ProcessDefinition.kind, ProcessDefinition.key,
                          func.max(ProcessDefinition.version).label("version"))
@@ -155,13 +177,13 @@ def list_definitions(ctx: Any) -> list[dict[str, Any]]:
         rows = uow.session.scalars(select(ProcessDefinition).join(
             latest, (ProcessDefinition.kind == latest.c.kind) & (ProcessDefinition.key == latest.c.key)
             & (ProcessDefinition.version == latest.c.version)).order_by(ProcessDefinition.key))
-        return [_definition_json(d) for d in rows]
+        return [_definition_json(uow.session, d) for d in rows]
 
 
 def definition_versions(ctx: Any, key: str) -> list[dict[str, Any]]:
     with ctx.uow(write=False) as uow:
         rows = list(uow.session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key[:200])
                                         .order_by(ProcessDefinition.version.desc())))
-    if not rows:
-        raise NotFound(f"no deployed process or decision '{key[:200]}'")
-    return [_definition_json(d) for d in rows]
+        if not rows:
+            raise NotFound(f"no deployed process or decision '{key[:200]}'")
+        return [_definition_json(uow.session, d) for d in rows]

@@ -15,11 +15,10 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import select
 
-from engine.bpmn.safe_xml import UnsafeXmlError, parse_model_xml
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed, NotFound
-from engine.persistence.definitions import definition_source
 from engine.persistence.models import ModelDraft, Office, ProcessDefinition
+from engine.services.process_models.deployment import display_name
 
 MODEL_ROLES = ("process_owner", "admin")
 DEFINITION_KIND = {"bpmn": "process", "dmn": "decision"}  # modeler kind -> process_definition.kind
@@ -71,18 +70,9 @@ def modeler_target(ctx: Any, actor: Actor, kind: str, key: str, version: int | N
 
 
 def _display_name(ctx: Any, definition: ProcessDefinition) -> str:
-    """Decisions are stored under their id; the heading shows the DMN decision's own name."""
-    if definition.kind != "decision":
-        return definition.name
+    """Decisions are listed under the DMN decision's own name, not their id."""
     with ctx.uow(write=False) as uow:
-        source = definition_source(uow.session, definition)
-    try:
-        root = parse_model_xml(source.content)
-    except UnsafeXmlError:
-        return definition.name
-    namespace = etree.QName(root).namespace
-    found = [d.get("name") for d in root.iter(f"{{{namespace}}}decision") if d.get("id") == definition.key]
-    return str(found[0]) if found and found[0] else definition.name
+        return display_name(uow.session, definition)
 
 
 def list_offices(ctx: Any) -> list[dict[str, str]]:
