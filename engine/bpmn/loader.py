@@ -197,7 +197,7 @@ def _check_one(kind: str, label: str, source: str, task_spec: Any) -> str | None
         checker(source)
     except SandboxViolation as exc:
         shown = source.replace("\x00", " ")
-        return f"{label} '{shown[:80]}' is not allowed: {exc}"
+        return f"{label} '{shown}' is not allowed: {exc}"  # whole: a cut-off expression cannot be found
     return None
 
 

@@ -125,35 +125,48 @@ def _human_task(
         problems.append(ValidationProblem(task_id, "user task has no office: put it in a lane named after an "
                                                    "office or set camunda:candidateGroups"))
     due_in = props.get("dueIn") or (element.get(_q("dueDate", CAMUNDA_NS)) or "").strip() or None
+    name = (element.get("name") or task_id).strip()
+    _check_deadline(task_id, name, "dueIn" if props.get("dueIn") else "dueDate", due_in, problems)
+    _check_deadline(task_id, name, "escalateAfter", props.get("escalateAfter") or None, problems)
     form_key = (props.get("formKey") or (element.get(_q("formKey", CAMUNDA_NS)) or "").strip()
                 or _spiff_extension_text(element, "formJsonSchemaFilename"))
     if form_key and form_key.endswith(".schema.json"):
         form_key = form_key[: -len(".schema.json")]
     return HumanTaskMeta(
         bpmn_id=task_id,
-        name=(element.get("name") or task_id).strip(),
+        name=name,
         office=office,
         assignee=(element.get(_q("assignee", CAMUNDA_NS)) or "").strip() or None,
         due_in=due_in,
         escalate_after=props.get("escalateAfter"),
         form_key=form_key or None,
         due_from=props.get("dueFrom") or None,
-        remind_before=_remind_before(task_id, props.get("remindBefore"), problems),
+        remind_before=_remind_before(task_id, name, props.get("remindBefore"), problems),
     )
 
 
-def _remind_before(task_id: str, value: str | None, problems: list[ValidationProblem]) -> str | None:
+def _check_deadline(task_id: str, name: str, prop: str, value: str | None,
+                    problems: list[ValidationProblem]) -> bool:
+    """A deadline property must parse as the engine parses it at run time (engine.domain.durations);
+    otherwise the task would silently get no due date or the default escalation."""
+    if value is None:
+        return True
+    try:
+        parse_deadline(value)
+    except DurationError as exc:
+        problems.append(ValidationProblem(task_id, f"{prop} '{value}' of '{name}' is not a valid duration: "
+                                                   f"{exc.reason}"))
+        return False
+    return True
+
+
+def _remind_before(task_id: str, name: str, value: str | None, problems: list[ValidationProblem]) -> str | None:
     """``remindBefore``: a duration or ``<n>WD`` before the due day; ``0``/``none`` switch it off."""
     if value is None:
         return None
     if value.strip().strip("'\"").lower() in ("0", "none", "off", "false", "0wd", "p0d"):
         return "none"
-    try:
-        parse_deadline(value)
-    except DurationError as exc:
-        problems.append(ValidationProblem(task_id, f"remindBefore: {exc}"))
-        return None
-    return value
+    return value if _check_deadline(task_id, name, "remindBefore", value, problems) else None
 
 
 def _flow_nodes(process: etree._Element) -> Iterator[etree._Element]:

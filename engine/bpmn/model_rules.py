@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from engine import clock
 from engine.bpmn.metadata import BPMN_NS, CAMUNDA_NS, FLOW_NODE_TAGS, SPIFF_NS
 from engine.bpmn.sandbox import SandboxViolation, check_expression
-from engine.bpmn.timers import check_timer_expression
-from engine.domain.durations import is_literal_timer_value
+from engine.domain.durations import Cycle, DurationError, parse_timer_value
 
 ERROR = "error"
 WARNING = "warning"  # reported, does not block publishing
@@ -178,17 +178,28 @@ def timer_problems(process: etree._Element) -> list[Problem]:
 
 
 def _timer_reason(value: str, cycle: bool) -> str | None:
-    shown = value[:80]
-    if is_literal_timer_value(value):
-        reason = check_timer_expression(value, cycle)
-        return f"Der Timer-Wert „{shown}“ ist ungültig: {reason}." if reason else None
-    if _LITERAL_ATTEMPT.match(value):
-        return (f"Der Timer-Wert „{shown}“ ist kein gültiger Zeitwert (Beispiele: P14D, PT48H, 10WD, "
-                "R/P28D, 2027-01-01T00:00:00+01:00).")
+    """Why a timer value cannot run, in German; parsed by the engine's own parser (durations.py)."""
+    try:
+        parsed = parse_timer_value(value, clock.BERLIN)
+    except DurationError as exc:
+        if not _LITERAL_ATTEMPT.match(value):
+            return _expression_reason(value)  # not meant as a literal: a Python expression
+        return (f"Der Timer-Wert „{value}“ ist kein gültiger Zeitwert: {german_duration(exc.reason)} "
+                "(Beispiele: P14D, PT48H, 10WD, R/P28D, 2027-01-01T00:00:00+01:00).")
+    if cycle and not isinstance(parsed, Cycle):
+        return (f"Der Timer-Wert „{value}“ wiederholt sich nicht; ein Zyklus-Zeitgeber (timeCycle) braucht eine "
+                "Wiederholung wie R/P28D.")
+    if not cycle and isinstance(parsed, Cycle):
+        return (f"Der Timer-Wert „{value}“ ist eine Wiederholung; dafür ist ein Zyklus-Zeitgeber (timeCycle) "
+                "nötig.")
+    return None
+
+
+def _expression_reason(value: str) -> str | None:
     try:
         check_expression(value)
     except SandboxViolation as exc:
-        return f"Der Timer-Ausdruck „{shown}“ ist nicht erlaubt: {exc}"
+        return f"Der Timer-Ausdruck „{value}“ {code_verdict(str(exc))}."
     return None
 
 
@@ -214,3 +225,105 @@ def decision_calls(process: etree._Element) -> list[tuple[str, str]]:
 
 def process_ids(root: etree._Element) -> set[str]:
     return {str(p.get("id")) for p in root.iter(_q("process")) if p.get("id")}
+
+
+# --- German reasons for the engine's duration parser and the expression sandbox -----------------
+
+_DURATION_REASONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
+    (r"^a deadline cannot repeat", "eine Frist wiederholt sich nicht; angeben als Dauer (P14D) oder Werktage (10WD)"),
+    (r"^a deadline is a duration", "eine Frist ist eine Dauer (P14D) oder eine Zahl von Werktagen (10WD), kein "
+                                   "Zeitpunkt"),
+    (r"^a timer date-time needs a time of day", "ein Zeitpunkt braucht eine Uhrzeit, z. B. 2027-01-01T00:00:00+01:00"),
+    (r"^the value is empty", "der Wert ist leer"),
+    (r"^expected an ISO 8601 duration \(P14D, PT48H, P3M\) or working days \(10WD\)$",
+     "erwartet wird eine ISO-8601-Dauer (P14D, PT48H, P3M) oder eine Zahl von Werktagen (10WD)"),
+    (r"^expected ", "erwartet wird eine ISO-8601-Dauer (P14D, PT48H, P3M), Werktage (10WD), ein Zeitpunkt "
+                    "(2027-01-01T00:00:00+01:00) oder eine Wiederholung (R/P28D)"),
+    (r"^negative durations", "negative Dauern gibt es nicht"),
+    (r"^more than (\d+) working days", "mehr als \\1 Werktage sind kein plausibler Wert"),
+    (r"^negative working days", "negative Werktage gibt es nicht"),
+    (r"^write working days without spaces, like (\S+)$", "Werktage ohne Leerzeichen schreiben, z. B. \\1"),
+    (r"^working days are written", "Werktage werden als ganze Zahl mit WD geschrieben, z. B. 10WD"),
+    (r"^not an ISO 8601 duration", "das ist keine ISO-8601-Dauer; erwartet z. B. P14D, PT48H, P3M oder "
+                                   "P1Y2M10DT2H30M"),
+    (r"^the duration names no amount", "die Dauer nennt keine Menge, z. B. P14D oder PT48H"),
+    (r"^a 'T' must be followed", "nach „T“ folgen Stunden, Minuten oder Sekunden, z. B. PT48H"),
+    (r"^(years|months|weeks|days) must be a whole number", "Jahre, Monate, Wochen und Tage sind ganze Zahlen; für "
+                                                           "Bruchteile eine kleinere Einheit nehmen"),
+    (r"^only the smallest unit", "nur die kleinste Einheit darf Nachkommastellen haben"),
+    (r"^not a valid ISO 8601 date-time", "das ist kein gültiger Zeitpunkt nach ISO 8601"),
+    (r"^a cycle starts with R", "eine Wiederholung beginnt mit R oder R<n>, z. B. R/P28D oder R3/PT1H"),
+    (r"^supported cycles are", "Wiederholungen haben die Form R<n>/<Intervall> oder R<n>/<Beginn>/<Intervall>"),
+    (r"^the cycle names no interval", "der Wiederholung fehlt das Intervall, z. B. R/P28D"),
+    (r"^a cycle interval must be longer than zero", "das Intervall einer Wiederholung muss länger als null sein"),
+    (r"^applied to .* leaves the supported date range", "das Ergebnis läge außerhalb des möglichen Datumsbereichs"),
+]]
+_CODE_REASONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
+    (r"^imports are not allowed", "Importe sind gesperrt"),
+    (r"^class definitions are not allowed", "Klassendefinitionen sind gesperrt"),
+    (r"^async code is not allowed", "asynchroner Code ist gesperrt"),
+    (r"^calling '(.*)' is not allowed", "der Aufruf von „\\1“ ist gesperrt"),
+    (r"^names starting with '_' are not allowed: (.*)$", "Namen, die mit „_“ beginnen, sind gesperrt: \\1"),
+    (r"^access to '(.*)' is not allowed", "der Zugriff auf „\\1“ ist gesperrt"),
+    (r"^str\.format is not allowed", "str.format ist gesperrt (es erreicht interne Attribute); "
+                                     "verwenden Sie einen f-String"),
+    (r"^'(.*)' is not allowed", "„\\1“ ist gesperrt"),
+    (r"^the code is too long: at most (\d+)", "der Code ist zu lang (höchstens \\1 Zeichen)"),
+    (r"^the code is nested too deeply", "der Code ist zu tief verschachtelt"),
+    (r"^not allowed by the sandbox: (.*)$", "die Sandbox erlaubt das nicht: \\1"),
+]]
+_SYNTAX = re.compile(r"^syntax error(?: at line (\d+))?: (.*)$", re.DOTALL)
+_PYTHON_SYNTAX: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
+    (r"^invalid syntax\. Maybe you meant '==' or ':=' instead of '='\?", "ungültige Syntax; meinten Sie „==“ "
+                                                                         "statt „=“?"),
+    (r"^invalid character '(.)' \(U\+201[CDEF]\)", "typografisches Anführungszeichen „\\1“; in Ausdrücken gerade "
+                                                   "Anführungszeichen (\" oder ') verwenden"),
+    (r"^invalid character '(.)'", "ungültiges Zeichen „\\1“"),
+    (r"^unterminated string literal", "eine Zeichenkette ist nicht geschlossen (Anführungszeichen fehlt)"),
+    (r"^unterminated triple-quoted string", "eine Zeichenkette ist nicht geschlossen (Anführungszeichen fehlt)"),
+    (r"^'(.)' was never closed", "die Klammer „\\1“ wird nicht geschlossen"),
+    (r"^unmatched '(.)'", "die Klammer „\\1“ wurde nie geöffnet"),
+    (r"^closing parenthesis '(.)' does not match opening parenthesis '(.)'",
+     "die schließende Klammer „\\1“ passt nicht zur öffnenden „\\2“"),
+    (r"^expected ':'", "„:“ fehlt"),
+    (r"^unexpected indent", "unerwartete Einrückung"),
+    (r"^expected an indented block", "eingerückter Block fehlt"),
+    (r"^unindent does not match", "die Einrückung passt nicht zu den Zeilen davor"),
+    (r"^cannot assign to", "hier ist keine Zuweisung möglich (für Vergleiche „==“ verwenden)"),
+    (r"^invalid decimal literal", "ungültige Zahl (Dezimalzahlen mit Punkt schreiben, z. B. 1.5)"),
+    (r"^source code (string )?cannot contain null bytes", "der Code enthält Nullbytes"),
+    (r"^(invalid syntax|unexpected EOF while parsing)", "ungültige Syntax"),
+]]
+
+
+def german_duration(reason: str) -> str:
+    """The German text of a :class:`DurationError` reason (the engine's parser speaks English)."""
+    return _expand(_DURATION_REASONS, reason) or f"ungültiger Wert ({reason})"
+
+
+def code_verdict(reason: str) -> str:
+    """"ist fehlerhaft: …" for a syntax error, "ist nicht erlaubt: …" for what the sandbox refuses.
+
+    ``reason`` is a :class:`SandboxViolation` text, possibly ending in `` (line n)``.
+    """
+    line = re.search(r" \(line (\d+)\)$", reason)
+    core = reason[: line.start()] if line else reason
+    where = f" (Zeile {line.group(1)})" if line else ""
+    syntax = _SYNTAX.match(core)
+    if syntax:
+        at = f" in Zeile {syntax.group(1)}" if syntax.group(1) else ""
+        return f"ist fehlerhaft: Syntaxfehler{at} ({_python_syntax(syntax.group(2))})"
+    return f"ist nicht erlaubt: {_expand(_CODE_REASONS, core) or core}{where}"
+
+
+def _python_syntax(message: str) -> str:
+    return _expand(_PYTHON_SYNTAX, message) or f"Python meldet: {message}"
+
+
+def _expand(table: list[tuple[re.Pattern[str], str]], text: str) -> str | None:
+    """The translation of the first pattern that matches ``text`` (its groups filled in)."""
+    for pattern, template in table:
+        found = pattern.match(text)
+        if found:
+            return found.expand(template)
+    return None

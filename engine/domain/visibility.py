@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from engine.domain.actors import Actor
+from engine.domain.permissions import Permission, has
 
 CASE_MANAGEMENT = frozenset({"CM", "FW"})
 STATUS_ONLY_OFFICES = frozenset({"SOZ", "JC", "AA", "JA", "SCH"})
@@ -33,9 +34,10 @@ class CaseFacts:
 
 def case_view(actor: Actor, facts: CaseFacts) -> CaseView:
     """The widest view the actor has on the case, through any of their offices."""
-    if actor.role not in ("caseworker", "supervisor"):
+    if not has(actor, Permission.WORK_TASKS):
         return CaseView.NONE  # admins, process owners, auditors and KI see no case content
-    views = [_view_through(code, actor.role, facts) for code in actor.office_codes]
+    lead = has(actor, Permission.LEAD_OFFICE)  # leads see task metadata of their offices, no content
+    views = [_view_through(code, lead, facts) for code in actor.office_codes]
     order = [CaseView.MANAGER, CaseView.AUTHORITY, CaseView.PARTNER, CaseView.SCHOOL]
     for view in order:
         if view in views:
@@ -43,10 +45,12 @@ def case_view(actor: Actor, facts: CaseFacts) -> CaseView:
     return CaseView.NONE
 
 
-def _view_through(office: str, role: str, facts: CaseFacts) -> CaseView:
+def _view_through(office: str, lead: bool, facts: CaseFacts) -> CaseView:
+    if lead:
+        return CaseView.NONE  # leads: task metadata only
     if office == facts.owner_office and office in CASE_MANAGEMENT:
-        return CaseView.MANAGER if role == "caseworker" else CaseView.NONE  # leads: task metadata only
-    if role != "caseworker" or office not in facts.task_offices or office not in facts.consented_offices:
+        return CaseView.MANAGER
+    if office not in facts.task_offices or office not in facts.consented_offices:
         return CaseView.NONE
     if office == "ABH":
         return CaseView.AUTHORITY

@@ -180,6 +180,9 @@ class ProcessDefinition(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str | None] = mapped_column(String(100))
+    # Withdrawn (never ran a case): kept for history, no new cases. Set on every version of the
+    # key; publishing a new version makes the model available again.
+    retired_at: Mapped[datetime | None]
 
 
 class ProcessInstance(Base):

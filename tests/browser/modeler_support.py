@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 from engine.demo.samples import PROCESSES_DIR
 from engine.domain.actors import SYSTEM
 from engine.services.admin import directory
@@ -25,7 +27,8 @@ USERS: tuple[tuple[str, str, list[str]], ...] = (
 
 @contextmanager
 def kim_server(template_url: str, tmp_path: Path, **config: Any) -> Iterator[tuple[str, Any]]:
-    """The app on a fresh SQLite copy with processes/ deployed and the real forms."""
+    """The app on a fresh database (a SQLite copy, or emptied PostgreSQL tables) with processes/
+    deployed and the real forms."""
     url = fresh_database(template_url, tmp_path)
     app = create_app({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path / "instance"),
                       "KIM_DEFAULT_PROCESS": "kim_pathway", **config})
@@ -79,3 +82,54 @@ def drag_from_palette(page: Any, entry: str, target: dict[str, float]) -> None:
     page.mouse.move(target["x"] - 40, target["y"] - 40, steps=15)
     page.mouse.move(target["x"], target["y"], steps=10)
     page.mouse.up()
+
+
+def expect_status(page: Any, text: str) -> None:
+    try:
+        expect(page.locator("#modeler-status")).to_have_text(text, timeout=20_000)
+    except AssertionError:
+        error = page.locator("#modeler-error")
+        raise AssertionError(f"status not '{text}'; error shown: {error.inner_text()}") from None
+
+
+def expect_error(page: Any, start: str) -> str:
+    """The error the page shows (German), which must begin with ``start``."""
+    error = page.locator("#modeler-error")
+    expect(error).to_be_visible(timeout=20_000)
+    text: str = error.inner_text()
+    assert text.startswith(start), text
+    return text
+
+
+def confirm_publish(page: Any, button: str = "Jetzt veröffentlichen") -> str:
+    """Publishing asks first: the dialog's summary of the changes; then confirm it."""
+    dialog = page.locator("#publish-confirm")
+    try:
+        expect(dialog).to_be_visible(timeout=20_000)
+    except AssertionError:
+        error = page.locator("#modeler-error").inner_text()
+        problems = page.locator("#problem-list").inner_text()
+        raise AssertionError(f"no confirmation; error shown: {error}; problems: {problems}") from None
+    summary: str = dialog.locator("#publish-summary").inner_text()
+    dialog.get_by_role("button", name=button).click()
+    expect(dialog).to_be_hidden()
+    return summary
+
+
+def console_errors(page: Any) -> list[str]:
+    """Console errors of the page (CSP violations land here); 4xx answers are the test's business."""
+    errors: list[str] = []
+    harmless = ("status of 4", "minified copy of the development build of Inferno")  # dmn-js' bundle says so
+
+    def collect(message: Any) -> None:
+        if message.type == "error" and not any(text in message.text for text in harmless):
+            errors.append(message.text)
+
+    page.on("console", collect)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+def published_versions(page: Any, base: str, key: str) -> list[int]:
+    response = page.request.get(f"{base}/api/v1/process-models/{key}/versions")
+    return [v["version"] for v in response.json()["items"]] if response.status == 200 else []

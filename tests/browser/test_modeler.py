@@ -25,7 +25,19 @@ from engine.demo.walker import CaseWalker, office_actors
 from engine.domain.actors import Actor
 from engine.services.casework import cases
 from tests.browser.conftest import screenshot, sign_in
-from tests.browser.modeler_support import XSD, drag_from_palette, kim_server, open_modeler, selected_ids, show_point
+from tests.browser.modeler_support import (
+    XSD,
+    confirm_publish,
+    console_errors,
+    drag_from_palette,
+    expect_error,
+    expect_status,
+    kim_server,
+    open_modeler,
+    published_versions,
+    selected_ids,
+    show_point,
+)
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
@@ -38,8 +50,9 @@ TASK_NAME = "Übergabe prüfen (Ämter, Straße)"
 
 
 @pytest.fixture
-def kim(sqlite_template_url: str, tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    with kim_server(sqlite_template_url, tmp_path) as served:
+def kim(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    """The app with the KIM models, on SQLite and (with KIM_TEST_POSTGRES_URL) on PostgreSQL."""
+    with kim_server(database_url, tmp_path) as served:
         yield served
 
 
@@ -55,6 +68,13 @@ def _published_source(page: Any, base: str, key: str, version: int) -> etree._El
     response = page.request.get(f"{base}/api/v1/process-models/{key}/versions/{version}/source")
     assert response.status == 200
     return etree.fromstring(response.body())
+
+
+def _published_source_bytes(page: Any, base: str, key: str, version: int) -> bytes:
+    response = page.request.get(f"{base}/api/v1/process-models/{key}/versions/{version}/source")
+    assert response.status == 200
+    body: bytes = response.body()
+    return body
 
 
 def _walk_to_the_abh(ctx: Any) -> CaseWalker:
@@ -91,8 +111,15 @@ def test_process_owner_adds_an_abh_step_and_the_abh_gets_it_in_time(
     screenshot(page, "modeler-new-abh-step")
 
     page.get_by_role("button", name="Veröffentlichen", exact=True).click()
+    summary = confirm_publish(page)
+    assert summary.startswith("„KIM-Fallbegleitung: von der Zuweisung bis zum Abschluss“ (kim_pathway) wird als "
+                              "Version 2 veröffentlicht. Änderungen gegenüber Version 1:")
+    assert "Hinzugefügt (2):" in summary, "the task and its new flow"
+    assert f"\n{TASK_NAME} ({user_task_id})\n" in summary
+    assert f"flow_fork_deadlines_to_abh_precheck: Ziel: „abh_precheck“ → „{user_task_id}“" in summary
     expect_status(page, "Veröffentlicht als Version 2.")
     assert page.url.endswith("/modeler/bpmn/kim_pathway?version=2")
+    expect(page.locator("#heading-meta")).to_have_text("kim_pathway · Version 2")
 
     root = _published_source(page, base, "kim_pathway", 2)
     (task,) = [t for t in root.iter(f"{BPMN}userTask") if t.get("id") == user_task_id]
@@ -118,14 +145,6 @@ def test_process_owner_adds_an_abh_step_and_the_abh_gets_it_in_time(
     assert row.locator("td").nth(due_column).inner_text().strip() == "30.12.2026"
     screenshot(abh, "modeler-abh-inbox")
     abh.close()
-
-
-def expect_status(page: Any, text: str) -> None:
-    try:
-        expect(page.locator("#modeler-status")).to_have_text(text, timeout=20_000)
-    except AssertionError:
-        error = page.locator("#modeler-error")
-        raise AssertionError(f"status not '{text}'; error shown: {error.inner_text()}") from None
 
 
 def test_saved_xml_is_valid_bpmn_and_keeps_umlauts(browser: Any, kim: tuple[str, Any]) -> None:
@@ -181,29 +200,18 @@ def test_check_marks_problems_and_a_click_selects_the_element(browser: Any, kim:
     assert page.get_by_label("Formular (formKey)").input_value() == "gibt_es_nicht"
 
     page.get_by_role("button", name="Veröffentlichen", exact=True).click()
-    page.locator("#modeler-error").wait_for(timeout=20_000)
-    assert page.locator("#problem-list button[data-element-id='intake']").count() == 1, "422 problems are shown"
-    versions = page.request.get(f"{base}/api/v1/process-models/kim_pathway/versions").json()["items"]
-    assert [v["version"] for v in versions] == [1], "nothing was published"
+    expect_error(page, "Es wurde nichts veröffentlicht: Die Prüfung hat 1 Fehler gefunden")
+    assert page.locator("#publish-confirm").is_hidden(), "a refused model is not offered for publishing"
+    assert page.locator("#problem-list button[data-element-id='intake']").count() == 1, "the problems are shown"
+    assert published_versions(page, base, "kim_pathway") == [1], "nothing was published"
+    assert page.request.get(f"{base}/api/v1/model-drafts").json()["items"] == [], "no draft left behind"
     assert errors == [], "no script or CSP errors on the page"
     page.close()
 
 
-def console_errors(page: Any) -> list[str]:
-    """Console errors of the page (CSP violations land here); 4xx answers are the test's business."""
-    errors: list[str] = []
-    harmless = ("status of 4", "minified copy of the development build of Inferno")  # dmn-js' bundle says so
-
-    def collect(message: Any) -> None:
-        if message.type == "error" and not any(text in message.text for text in harmless):
-            errors.append(message.text)
-    page.on("console", collect)
-    return errors
-
-
 @pytest.fixture
-def kim_with_approval(sqlite_template_url: str, tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    with kim_server(sqlite_template_url, tmp_path, KIM_PUBLISH_APPROVAL="true") as served:
+def kim_with_approval(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    with kim_server(database_url, tmp_path, KIM_PUBLISH_APPROVAL="true") as served:
         yield served
 
 
@@ -218,6 +226,7 @@ def test_with_approval_a_second_process_owner_releases_the_draft(
     page.get_by_role("button", name="Prüfen").click()
     expect_status(page, "Prüfung ohne Befund.")
     page.get_by_role("button", name="Veröffentlichen", exact=True).click()
+    assert "Es wird zur Freigabe eingereicht" in confirm_publish(page, "Zur Freigabe einreichen")
     expect_status(page, "Zur Freigabe eingereicht.")
     assert page.get_by_role("button", name="Freigeben").is_hidden(), "nobody approves their own change"
     # a second thought after submitting: saving again is no conflict, and re-submitting works
@@ -225,6 +234,7 @@ def test_with_approval_a_second_process_owner_releases_the_draft(
     page.get_by_role("button", name="Entwurf speichern").click()
     expect(page.locator("#modeler-status")).to_contain_text("Entwurf gespeichert", timeout=20_000)
     page.get_by_role("button", name="Veröffentlichen", exact=True).click()
+    confirm_publish(page, "Zur Freigabe einreichen")
     expect_status(page, "Zur Freigabe eingereicht.")
     page.close()
 
@@ -234,7 +244,11 @@ def test_with_approval_a_second_process_owner_releases_the_draft(
     other.locator("#draft-links a").click()
     other.wait_for_selector("#canvas[data-ready='true']", timeout=20_000)
     other.get_by_role("button", name="Freigeben").click()
+    summary = confirm_publish(other, "Freigeben und veröffentlichen")
+    assert "Erstkontakt (geändert, zweiter Stand)" in summary, "the approver sees what changes"
+    assert "zur Freigabe eingereicht" not in summary
     expect_status(other, "Freigegeben und veröffentlicht als Version 2.")
+    expect(other.locator("#heading-meta")).to_have_text("kim_pathway · Version 2")
     root = _published_source(other, base, "kim_pathway", 2)
     assert [t.get("name") for t in root.iter(f"{BPMN}userTask") if t.get("id") == "intake"] == [
         "Erstkontakt (geändert, zweiter Stand)"]
@@ -264,15 +278,23 @@ def test_download_and_open_a_file_then_upload_and_publish_it(
     page.get_by_label("Datei öffnen").set_input_files(str(broken))
     expect_status(page, "Datei geladen: kaputt.bpmn")
     page.get_by_role("button", name="Hochladen und veröffentlichen").click()
-    page.locator("#problem-list li").first.wait_for(timeout=20_000)
+    expect_error(page, "Es wurde nichts veröffentlicht: Die Prüfung hat 1 Fehler gefunden")
     assert "gibt_es_nicht" in page.locator("#problem-list").inner_text()
-    expect(page.locator("#modeler-error")).to_be_visible()
     page.get_by_label("Datei öffnen").set_input_files(str(saved))
     expect_status(page, "Datei geladen: identitaet.bpmn")
     assert page.evaluate("() => !!window.kimModeler.modeler.get('elementRegistry').get('request_steps')")
     page.get_by_role("button", name="Hochladen und veröffentlichen").click()
+    summary = confirm_publish(page)
+    assert "Achtung: Das veröffentlicht das Modell „identity_clarification“, nicht das geöffnete „kim_pathway“" \
+        in summary
+    assert "„Identitätsklärung (§ 60b AufenthG)“ (identity_clarification) wird als Version 2 veröffentlicht" in summary
     expect_status(page, "Veröffentlicht als Version 2.")
     assert page.url.endswith("/modeler/bpmn/identity_clarification?version=2")
+    expect(page.locator("#heading-meta")).to_have_text("identity_clarification · Version 2")
+    expect(page.locator("#heading-name")).to_have_text("Identitätsklärung (§ 60b AufenthG)")
+    assert _published_source_bytes(page, base, "identity_clarification", 2) == saved.read_bytes(), \
+        "the file's own bytes, not a re-serialisation"
+    assert page.request.get(f"{base}/api/v1/model-drafts").json()["items"] == [], "no draft left behind"
     page.close()
 
 
@@ -296,6 +318,7 @@ def test_dmn_table_cell_edited_saved_and_published(browser: Any, kim: tuple[str,
     assert draft["kind"] == "dmn"
     assert _dmn_cell(draft["content"].encode(), "residence_paths_25a_r2_i1") == ">= 28"
     page.get_by_role("button", name="Veröffentlichen", exact=True).click()
+    assert "Geändert (1):" in confirm_publish(page)
     expect_status(page, "Veröffentlicht als Version 2.")
     source = page.request.get(f"{base}/api/v1/process-models/residence_paths_25a/versions/2/source").body()
     assert _dmn_cell(source, "residence_paths_25a_r2_i1") == ">= 28"
@@ -496,4 +519,107 @@ def test_a_saved_draft_can_be_discarded(browser: Any, kim: tuple[str, Any]) -> N
     open_modeler(page, f"{base}/modeler/bpmn/permit_application")
     page.wait_for_selector("#modeler-app[data-drafts-loaded='true']")
     assert page.locator("#draft-links").is_hidden(), "a discarded draft is no longer offered"
+    page.close()
+
+
+GARBAGE = b"\x00\x01 das ist kein XML, sondern ein Foto"
+DOCTYPE_WITHOUT_DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE definitions [ <!ENTITY firma "Beispiel GmbH"> ]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" name="Export aus einem anderen Werkzeug" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t1"/>
+    <bpmn:userTask id="t1" name="Pr\xc3\xbcfen"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="t1" targetRef="e"/>
+    <bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def _shows_identity_clarification(page: Any) -> bool:
+    return bool(page.evaluate("() => !!window.kimModeler.modeler.get('elementRegistry').get('request_steps')"))
+
+
+def test_a_garbage_file_publishes_nothing_and_says_why_in_german(
+        browser: Any, kim: tuple[str, Any], tmp_path: Path) -> None:
+    base, _ctx = kim
+    garbage = tmp_path / "muell.bpmn"
+    garbage.write_bytes(GARBAGE)
+    page = browser.new_page(locale="de-DE", viewport={"width": 1400, "height": 900})
+    errors = console_errors(page)
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/identity_clarification")
+
+    page.get_by_label("Datei öffnen").set_input_files(str(garbage))
+    expect_error(page, "Die Datei „muell.bpmn“ ließ sich nicht öffnen: Sie ist kein lesbares XML. Das bisherige "
+                       "Modell bleibt geöffnet; es wurde nichts veröffentlicht.")
+    expect(page.locator("#problem-list")).to_have_text(
+        "Fehler \N{EN DASH} ganzes Modell: Kein wohlgeformtes XML (Zeile 1): Die Datei enthält kein XML-Dokument.")
+    assert "unparsable" not in page.locator("main").inner_text(), "bpmn-js's English error is not shown"
+    assert _shows_identity_clarification(page), "the diagram that was open stays open"
+    screenshot(page, "modeler-file-refused")
+
+    page.get_by_role("button", name="Hochladen und veröffentlichen").click()
+    expect_error(page, "Es wurde nichts veröffentlicht: Die Datei „muell.bpmn“ ließ sich nicht öffnen.")
+    assert page.locator("#publish-confirm").is_hidden()
+    assert published_versions(page, base, "identity_clarification") == [1], "the previous diagram was not re-published"
+
+    page.get_by_role("button", name="Veröffentlichen", exact=True).click()  # asks before anything happens
+    dialog = page.locator("#publish-confirm")
+    expect(dialog).to_be_visible(timeout=20_000)
+    assert "„Identitätsklärung (§ 60b AufenthG)“ (identity_clarification)" in dialog.inner_text()
+    dialog.get_by_role("button", name="Abbrechen").click()
+    expect_status(page, "Nicht veröffentlicht: abgebrochen.")
+    assert published_versions(page, base, "identity_clarification") == [1]
+    assert page.request.get(f"{base}/api/v1/model-drafts").json()["items"] == [], "no draft left behind"
+    assert errors == []
+    page.close()
+
+
+def test_a_doctype_file_without_a_diagram_publishes_nothing_and_says_why_in_german(
+        browser: Any, kim: tuple[str, Any], tmp_path: Path) -> None:
+    base, _ctx = kim
+    exported = tmp_path / "export.bpmn"
+    exported.write_bytes(DOCTYPE_WITHOUT_DIAGRAM)
+    page = browser.new_page(locale="de-DE", viewport={"width": 1400, "height": 900})
+    errors = console_errors(page)
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/identity_clarification")
+
+    page.get_by_label("Datei öffnen").set_input_files(str(exported))
+    expect_error(page, "Die Datei „export.bpmn“ ließ sich nicht öffnen: Sie enthält kein Diagramm (keine Angaben "
+                       "zur Darstellung der Elemente); der Modeler öffnet nur Modelle mit Diagramm.")
+    problems = page.locator("#problem-list").inner_text()
+    assert problems.startswith("Fehler \N{EN DASH} ganzes Modell: DOCTYPE-Deklarationen sind nicht erlaubt"), \
+        "the server checked the file's own bytes, DOCTYPE included"
+    assert "no diagram to display" not in page.locator("main").inner_text()
+    assert _shows_identity_clarification(page)
+
+    page.get_by_role("button", name="Hochladen und veröffentlichen").click()
+    expect_error(page, "Es wurde nichts veröffentlicht: Die Datei „export.bpmn“ ließ sich nicht öffnen.")
+    models = [m["process_id"] for m in page.request.get(f"{base}/api/v1/process-models").json()["items"]]
+    assert "p" not in models, "no process was made up from the file"
+    assert published_versions(page, base, "identity_clarification") == [1]
+    assert page.request.get(f"{base}/api/v1/model-drafts").json()["items"] == []
+    page.goto(f"{base}/models")
+    assert page.locator("tr[data-key='p']").count() == 0, "nothing new in Prozessmodelle"
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.parametrize("width", [1400, 1024])
+def test_the_palette_leaves_the_lane_labels_free(browser: Any, kim: tuple[str, Any], width: int) -> None:
+    base, _ctx = kim
+    page = browser.new_page(locale="de-DE", viewport={"width": width, "height": 900})
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
+    palette = page.locator(".djs-palette").bounding_box()
+    assert palette is not None
+    assert palette["width"] > 40, "the palette is shown"
+    diagram_left = page.evaluate("""() => Math.min(...Array.from(
+        document.querySelectorAll('.djs-element.djs-shape[data-element-id^="lane_"] .djs-visual'),
+        e => e.getBoundingClientRect().left))""")
+    assert palette["x"] + palette["width"] <= diagram_left, "the palette is left of the lane labels, not on them"
+    screenshot(page, f"modeler-{width}")
     page.close()

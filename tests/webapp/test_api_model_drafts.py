@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine.persistence.models import CaseFile, ProcessDefinition, ProcessInstance
 from engine.services.admin import directory
 from tests.conftest import DATA
-from tests.webapp.conftest import Web, _password_hash
+from tests.webapp.conftest import NEW_CASE, Web, _password_hash
 
 INTAKE = (DATA / "intake.bpmn").read_text(encoding="utf-8")
 INTAKE_V2 = INTAKE.replace('name="Vorprüfung der Ausländerbehörde"', 'name="Vorprüfung durch die ABH (neu)"')
@@ -63,9 +63,9 @@ def test_only_process_owners_and_admins_check_draft_and_publish(web: Web, user: 
 def test_check_reports_problems_with_element_ids(web: Web) -> None:
     good = web.api("paul", "POST", "/model-checks", json={"filename": "intake.bpmn", "content": INTAKE})
     assert good.status_code == 200
-    assert good.get_json() == {"ok": True, "problems": []}
+    assert {k: good.get_json()[k] for k in ("ok", "problems")} == {"ok": True, "problems": []}
     bad = web.api("paul", "POST", "/model-checks", json={"filename": "intake.bpmn", "content": UNKNOWN_OFFICE})
-    assert bad.get_json() == {"ok": False, "problems": [{
+    assert {k: bad.get_json()[k] for k in ("ok", "problems")} == {"ok": False, "problems": [{
         "element_id": "vorpruefung", "severity": "error",
         "message": "Die Lane „Hausmeisterei“ ist kein bekanntes Stellenkürzel und kein bekannter Stellenname."}]}
 
@@ -262,3 +262,121 @@ def test_running_cases_stay_on_their_version(web: Web, open_case: Callable[..., 
             .join(ProcessInstance, ProcessInstance.case_id == CaseFile.id)
             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)).all())
     assert versions == {old_case["reference"]: 1, new_case["reference"]: 2}
+
+
+def _upload(web: Web, content: bytes, filename: str = "intake.bpmn", path: str = "/process-models",
+            user: str = "paul") -> Any:
+    return web.api(user, "POST", path, data={"file": (io.BytesIO(content), filename)})
+
+
+def _drafts(web: Web) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = web.api("paul", "GET", "/model-drafts").get_json()["items"]
+    return items
+
+
+def test_check_previews_what_publishing_changes(web: Web) -> None:
+    changes = web.api("paul", "POST", "/model-checks",
+                      json={"filename": "intake.bpmn", "content": INTAKE_V2}).get_json()["changes"]
+    assert {k: changes[k] for k in ("process_id", "kind", "name", "current_version", "next_version", "identical",
+                                    "retired", "added", "removed")} == {
+        "process_id": "intake", "kind": "bpmn", "name": "Erstkontakt und Vorprüfung", "current_version": 1,
+        "next_version": 2, "identical": False, "retired": False, "added": [], "removed": []}
+    assert changes["changed"] == [{"id": "vorpruefung", "name": "Vorprüfung durch die ABH (neu)", "changes": [
+        "Name: „Vorprüfung der Ausländerbehörde“ → „Vorprüfung durch die ABH (neu)“"]}]
+    new = web.api("paul", "POST", "/model-checks", json={"filename": "neu.bpmn",
+                                                         "content": INTAKE.replace('id="intake"', 'id="neu"')})
+    assert (new.get_json()["changes"]["current_version"], new.get_json()["changes"]["next_version"]) == (None, 1)
+    garbage = web.api("paul", "POST", "/model-checks", json={"filename": "x.bpmn", "content": "kein XML"})
+    assert (garbage.get_json()["ok"], garbage.get_json()["changes"]) == (False, None)
+
+
+def test_check_of_a_file_takes_its_bytes_unchanged(web: Web) -> None:
+    same = _upload(web, (DATA / "intake.bpmn").read_bytes(), path="/model-checks")
+    assert same.status_code == 200
+    assert same.get_json()["changes"]["identical"] is True, "the bytes as deployed: nothing re-serialised"
+    doctype = _upload(web, (DATA / "bad_xxe.bpmn").read_bytes(), "xxe.bpmn", path="/model-checks")
+    assert doctype.get_json()["ok"] is False
+    assert doctype.get_json()["problems"][0]["message"].startswith("DOCTYPE-Deklarationen sind nicht erlaubt")
+    assert _upload(web, b"<x/>", "bild.png", path="/model-checks").status_code == 422
+    assert web.api("paul", "POST", "/model-checks", data={"datei": "x"},
+                   content_type="multipart/form-data").status_code == 422, "no file field"
+
+
+def test_a_refused_upload_leaves_no_draft_behind(web: Web) -> None:
+    web.ctx.config["KIM_PUBLISH_APPROVAL"] = "true"  # type: ignore[index]  # a plain dict in tests
+    saved = _draft(web)  # the owner's own draft: it stays
+    refused = _upload(web, UNKNOWN_OFFICE.encode())
+    assert refused.status_code == 422
+    assert refused.get_json()["message"] == "Das Modell hat 1 Fehler und wurde nicht veröffentlicht."
+    assert [(d["id"], d["status"]) for d in _drafts(web)] == [(saved["id"], "draft")]
+    assert _upload(web, b"kein XML").status_code == 422
+    assert [d["id"] for d in _drafts(web)] == [saved["id"]]
+    assert _versions(web) == [1]
+
+
+def test_several_problems_of_one_element_are_all_reported(web: Web) -> None:
+    two = UNKNOWN_OFFICE.replace('name="dueIn" value="P14D"', 'name="dueIn" value="bald"')
+    refused = _upload(web, two.encode())
+    assert refused.status_code == 422, refused.get_json()
+    assert [p["element_id"] for p in refused.get_json()["problems"]] == ["vorpruefung", "vorpruefung"]
+    field = refused.get_json()["fields"]["vorpruefung"]
+    assert "Hausmeisterei" in field
+    assert "„bald“" in field
+
+
+def _retire(web: Web, key: str, user: str = "paul") -> Any:
+    return web.api(user, "POST", f"/process-models/{key}/retire")
+
+
+def _listed(web: Web, key: str) -> dict[str, Any]:
+    items = web.api("carla", "GET", "/process-models").get_json()["items"]
+    return next(i for i in items if i["process_id"] == key)
+
+
+def test_a_model_that_never_ran_a_case_is_withdrawn(web: Web, open_case: Callable[..., dict[str, Any]]) -> None:
+    child = (DATA / "called_child.bpmn").read_bytes()
+    assert _upload(web, child, "called_child.bpmn").status_code == 201
+    retired = _retire(web, "called_child")
+    assert retired.status_code == 200, retired.get_json()
+    assert {k: retired.get_json()[k] for k in ("process_id", "kind", "name", "versions")} == {
+        "process_id": "called_child", "kind": "process", "name": "Aufgerufener Prozess", "versions": [1]}
+    assert _listed(web, "called_child")["retired"] is True, "listed as withdrawn, kept for history"
+    assert web.api("paul", "GET", "/process-models/called_child/versions/1/source").data == child
+    refused = web.api("carla", "POST", "/cases", json={**NEW_CASE, "process_id": "called_child"})
+    assert refused.status_code == 409
+    assert "zurückgezogen" in refused.get_json()["message"]
+    again = _retire(web, "called_child")
+    assert (again.status_code, again.get_json()["message"]) == (
+        409, "„Aufgerufener Prozess“ ist bereits zurückgezogen.")
+    assert "model.retire" in _audit_actions(web)
+    republished = _upload(web, child, "called_child.bpmn")  # the same file again: live again, as version 2
+    assert (republished.status_code, republished.get_json()["version"]) == (201, 2)
+    assert _listed(web, "called_child")["retired"] is False
+    open_case(process_id="called_child")
+
+
+def test_a_model_with_cases_cannot_be_withdrawn(web: Web, open_case: Callable[..., dict[str, Any]]) -> None:
+    open_case()
+    refused = _retire(web, "intake")
+    assert refused.status_code == 409
+    assert refused.get_json()["message"].startswith("Mit „Erstkontakt und Vorprüfung“ ist schon ein Fall gelaufen.")
+    assert _listed(web, "intake")["retired"] is False
+    open_case()
+
+
+def test_a_model_another_live_model_calls_cannot_be_withdrawn(web: Web) -> None:
+    assert _upload(web, (DATA / "called_child.bpmn").read_bytes(), "called_child.bpmn").status_code == 201
+    assert _upload(web, (DATA / "shapes.bpmn").read_bytes(), "shapes.bpmn").status_code == 201
+    refused = _retire(web, "called_child")
+    assert refused.status_code == 409
+    assert refused.get_json()["message"] == ("„Aufgerufener Prozess“ wird von „Aufrufaktivität in Schleife“ "
+                                             "(call_loop) aufgerufen; entfernen Sie zuerst diesen Aufruf.")
+    assert _retire(web, "call_loop").status_code == 200
+    assert _retire(web, "called_child").status_code == 200, "its only caller is withdrawn"
+
+
+def test_only_process_owners_and_admins_withdraw_models(web: Web) -> None:
+    for user in ("carla", "sina", "aude"):
+        assert _retire(web, "intake", user).status_code == 403
+    assert _retire(web, "gibt_es_nicht").status_code == 404
+    assert _listed(web, "intake")["retired"] is False

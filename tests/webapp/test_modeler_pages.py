@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -161,3 +162,83 @@ def test_modeler_speaks_english_on_request(web: Web) -> None:
     messages = json.loads(html.unescape(re.search(r"data-messages='([^']*)'", page).group(1)))  # type: ignore[union-attr]
     assert messages["saved"] == "Draft saved (revision {version})."
     assert messages["submitted"] == "Submitted for approval."
+
+
+def test_the_page_carries_the_publish_dialog_and_german_reasons(web: Web) -> None:
+    status, page = _page(web, "paul", "/modeler/bpmn/intake")
+    assert status == 200
+    assert 'src="/static/modeler/publish-dialog.js"' in page
+    assert '<dialog id="publish-confirm"' in page
+    assert ">Jetzt veröffentlichen</button>" in page
+    assert '<span class="muted" id="heading-meta">intake · Version 1</span>' in page, "the script updates it"
+    messages = json.loads(html.unescape(re.search(r"data-messages='([^']*)'", page).group(1)))  # type: ignore[union-attr]
+    assert messages["js_no_diagram"].startswith("Sie enthält kein Diagramm")
+    assert messages["upload_failed_open"].startswith("Es wurde nichts veröffentlicht: Die Datei „{name}“")
+    assert messages["confirm_version"] == ("„{name}“ ({key}) wird als Version {next} veröffentlicht. Änderungen "
+                                           "gegenüber Version {current}:")
+
+
+def test_decisions_are_listed_by_their_names(web: Web) -> None:
+    web.ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR / "residence_paths"]), SYSTEM)
+    status, page = _page(web, "paul", "/models")
+    assert status == 200
+    row = re.search(r'<tr data-key="residence_paths_25a">(.*?)</tr>', page, re.DOTALL)
+    assert row is not None
+    name = "§25a AufenthG \N{EN DASH} gut integrierte Jugendliche und junge Volljährige"
+    assert f"<strong>{name}</strong>" in row.group(1)
+    listed = {i["process_id"]: i["name"] for i in web.api("paul", "GET", "/process-models").get_json()["items"]}
+    assert listed["residence_paths_ranking"] == "Aufenthaltswege \N{EN DASH} Empfehlung (Rangfolge)"
+    versions = _page(web, "paul", "/models/residence_paths_60c/versions")[1]
+    assert "§60c AufenthG \N{EN DASH} Ausbildungsduldung" in versions
+
+
+def test_decisions_deployed_before_names_were_stored_still_show_their_names(web: Web) -> None:
+    from sqlalchemy import update
+
+    from engine.persistence.models import ProcessDefinition
+
+    web.ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR / "residence_paths"]), SYSTEM)
+    with web.ctx.uow() as uow:  # as an older version of the product stored them: the id as name
+        uow.session.execute(update(ProcessDefinition).where(ProcessDefinition.kind == "decision")
+                            .values(name=ProcessDefinition.key))
+        uow.commit()
+    listed = {i["process_id"]: i["name"] for i in web.api("paul", "GET", "/process-models").get_json()["items"]}
+    assert listed["residence_paths_16g"] == "§16g AufenthG \N{EN DASH} Aufenthaltserlaubnis zur Berufsausbildung"
+
+
+def test_a_model_without_cases_is_withdrawn_from_the_models_page(web: Web) -> None:
+    web.ctx.run(deployment.deploy, deployment.read_model_paths([DATA / "called_child.bpmn"]), SYSTEM)
+    client = web.client()
+    login(client, "paul")
+    listing = client.get("/models").get_data(as_text=True)
+    assert 'action="/models/called_child/retire"' in listing
+    assert 'action="/models/intake/retire"' in listing, "intake never ran a case either"
+    confirm = client.get("/models/called_child/retire")
+    assert confirm.status_code == 200
+    assert ">Endgültig zurückziehen</button>" in confirm.get_data(as_text=True)
+    without_token = client.post("/models/called_child/retire")
+    assert without_token.status_code in (400, 403), "CSRF protected"
+    done = client.post("/models/called_child/retire", data={"csrf_token": csrf_of(client, "/models")})
+    assert done.status_code == 302
+    listing = client.get("/models").get_data(as_text=True)
+    row = re.search(r'<tr data-key="called_child">(.*?)</tr>', listing, re.DOTALL)
+    assert row is not None
+    assert "zurückgezogen" in row.group(1)
+    assert 'action="/models/called_child/retire"' not in listing
+    assert "ist zurückgezogen: neue Fälle beginnen damit nicht mehr" in listing
+
+
+def test_a_model_with_cases_offers_no_withdrawal_and_says_why(web: Web, open_case: Any) -> None:
+    open_case()
+    client = web.client()
+    login(client, "paul")
+    assert 'action="/models/intake/retire"' not in client.get("/models").get_data(as_text=True)
+    page = client.get("/models/intake/retire").get_data(as_text=True)
+    assert "ist schon ein Fall gelaufen" in page
+    assert "Endgültig zurückziehen" not in page
+    refused = client.post("/models/intake/retire", data={"csrf_token": csrf_of(client, "/models")})
+    assert refused.status_code == 409
+    assert "ist schon ein Fall gelaufen" in refused.get_data(as_text=True)
+    caseworker = web.client()
+    login(caseworker, "carla")
+    assert caseworker.get("/models/intake/retire").status_code == 403

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from engine.domain.actors import Actor
-from engine.domain.errors import NotAllowed
+from engine.domain.permissions import Permission, require
 from engine.persistence import audit_log as audit
 from webapp.core.queries import int_query, uuid_query
 from webapp.core.security import engine_context, require_actor
@@ -16,8 +16,7 @@ api_audit = Blueprint("api_audit", __name__, url_prefix="/api/v1")
 
 
 def _require_auditor(actor: Actor) -> None:
-    if actor.role != "auditor":
-        raise NotAllowed("the audit trail is for auditors (data protection officer)")
+    require(actor, Permission.READ_AUDIT)
 
 
 @api_audit.get("/audit")

@@ -1,36 +1,32 @@
-"""Deploy a BPMN/DMN file through the API and list deployed models (process owners, admins)."""
+"""Deploy a BPMN/DMN file through the API, list deployed models, withdraw a mistaken one."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, jsonify
 
-from engine.bpmn.safe_xml import MAX_MODEL_BYTES
-from engine.domain.errors import InvalidInput
 from engine.domain.permissions import Permission, require
-from engine.services.process_models import deployment, model_drafts
+from engine.services.process_models import deployment, model_drafts, model_retirement
 from webapp.core.security import require_actor
 from webapp.core.serialize import to_json
 from webapp.core.transactions import run
-from webapp.modeler.api_models import publish_response
+from webapp.modeler.api_models import publish_response, uploaded_file
 
 api_definitions = Blueprint("api_definitions", __name__, url_prefix="/api/v1")
-
-
 @api_definitions.post("/process-models")
 def deploy_model() -> Any:
     actor = require_actor()
     require(actor, Permission.EDIT_MODELS)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise InvalidInput("a BPMN or DMN file is required", {"file": "required"})
-    content = upload.stream.read(MAX_MODEL_BYTES + 1)
-    upload.close()  # a large upload is spooled to a temporary file: release it now
-    if len(content) > MAX_MODEL_BYTES:
-        abort(413, description="the file is larger than 2 MiB")
+    filename, content = uploaded_file()  # the file's bytes, unchanged
     # one check path with the drafts (webapp.modeler.api_models): same check, audit and approval rule
-    return publish_response(run(model_drafts.publish_upload, actor, upload.filename, content))
+    return publish_response(run(model_drafts.publish_upload, actor, filename, content))
+
+
+@api_definitions.post("/process-models/<process_id>/retire")
+def retire_model(process_id: str) -> Any:
+    """Withdraw a model that never ran a case (409 with the reason otherwise)."""
+    return jsonify(to_json(run(model_retirement.retire_model, require_actor(), process_id[:200])))
 
 
 @api_definitions.get("/process-models")

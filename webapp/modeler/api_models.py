@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 from engine.bpmn.safe_xml import MAX_MODEL_BYTES
 from engine.domain.errors import InvalidInput
 from engine.domain.permissions import Permission, require
-from engine.services.process_models import model_check, model_drafts
+from engine.services.process_models import model_check, model_drafts, model_versions
 from engine.services.process_models.model_drafts import DraftView, ModelCheckFailed, Published
 from webapp.core.errors import error_response
 from webapp.core.security import json_object_body, require_actor
@@ -22,8 +22,6 @@ from webapp.core.serialize import to_json
 from webapp.core.transactions import run
 
 api_models = Blueprint("api_models", __name__, url_prefix="/api/v1")
-
-
 
 
 def _content(body: dict[str, Any]) -> bytes:
@@ -48,12 +46,32 @@ def publish_response(result: Published | DraftView) -> Any:
 
 @api_models.post("/model-checks")
 def check() -> Any:
+    """JSON ``{filename, content}`` (the editor's text) or multipart ``file`` (a file's bytes, unchanged).
+
+    Besides the findings, ``changes`` says what publishing would do: the key and version, and the
+    diff against the current version (null when the file is no model)."""
     actor = require_actor()
     require(actor, Permission.EDIT_MODELS)
-    body = json_object_body()
-    filename = model_drafts.clean_filename(body.get("filename"))
-    problems = run(model_check.check_model, filename, _content(body))
-    return jsonify({"ok": not model_check.has_errors(problems), "problems": [p.to_json() for p in problems]})
+    if request.mimetype == "multipart/form-data":
+        filename, content = uploaded_file()
+    else:
+        body = json_object_body()
+        filename, content = model_drafts.clean_filename(body.get("filename")), _content(body)
+    problems = run(model_check.check_model, filename, content)
+    return jsonify({"ok": not model_check.has_errors(problems), "problems": [p.to_json() for p in problems],
+                    "changes": run(model_versions.publish_preview, content)})
+
+
+def uploaded_file() -> tuple[str, bytes]:
+    """The multipart field ``file``: its name and its bytes exactly as sent (413 above 2 MiB)."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("Eine BPMN- oder DMN-Datei fehlt.", {"file": "required"})
+    content = upload.stream.read(MAX_MODEL_BYTES + 1)
+    upload.close()  # a large upload is spooled to a temporary file: release it now
+    if len(content) > MAX_MODEL_BYTES:
+        abort(413, description="the file is larger than 2 MiB")
+    return model_drafts.clean_filename(upload.filename), content
 
 
 @api_models.get("/process-models/<process_id>/versions/<int:version>/source")
@@ -76,7 +94,8 @@ def create_draft() -> Any:
     actor = require_actor()
     require(actor, Permission.EDIT_MODELS)
     body = json_object_body()
-    draft = run(model_drafts.create_draft, actor, body.get("filename"), _content(body), body.get("base_definition_id"))
+    draft = run(model_drafts.create_draft, actor, body.get("filename"), _content(body),
+                                      body.get("base_definition_id"))
     return jsonify(to_json(draft)), 201
 
 
@@ -119,7 +138,11 @@ def discard_draft(draft_id: int) -> Any:
 
 def check_failed(exc: ModelCheckFailed) -> Any:
     """422 with every finding, so the modeler can mark each element on the diagram."""
-    fields = {p.element_id or "file": p.message for p in exc.checked if p.severity == model_check.ERROR}
+    fields: dict[str, str] = {}
+    for p in exc.checked:  # every message, also several on one element
+        if p.severity == model_check.ERROR:
+            key = p.element_id or "file"
+            fields[key] = f"{fields[key]} {p.message}" if key in fields else p.message
     if not request.path.startswith("/api/"):
         return error_response(422, exc.code, str(exc), fields)
     response = jsonify({"error": exc.code, "message": str(exc), "fields": fields,

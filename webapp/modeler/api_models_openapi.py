@@ -72,13 +72,27 @@ def _schemas() -> dict[str, Any]:
             "content": text, "version": {"type": "integer", "description": "the draft version that was edited"}}},
         "CheckResult": {"type": "object", "required": ["ok", "problems"], "properties": {
             "ok": {"type": "boolean", "description": "true: no errors (warnings do not block)"},
-            "problems": {"type": "array", "items": _ref("Problem")}}},
+            "problems": {"type": "array", "items": _ref("Problem")},
+            "changes": {"anyOf": [_ref("PublishPreview"), {"type": "null"}],
+                        "description": "what publishing would change; null when the file is no model"}}},
+        "PublishPreview": {"type": "object", "required": ["process_id", "kind", "next_version"], "properties": {
+            "process_id": text, "kind": {"type": "string", "enum": ["bpmn", "dmn"]}, "name": text,
+            "current_version": nullable_int, "next_version": {"type": "integer"},
+            "identical": {"type": "boolean", "description": "the same bytes as the current version"},
+            "retired": {"type": "boolean", "description": "the current version is withdrawn"},
+            "added": {"type": "array", "items": text}, "removed": {"type": "array", "items": text},
+            "changed": {"type": "array", "items": {"type": "object"}},
+            "names": {"type": "object", "additionalProperties": text}}},
+        "Retired": {"type": "object", "required": ["process_id", "kind", "retired_at"], "properties": {
+            "process_id": text, "kind": {"type": "string", "enum": ["process", "decision"]}, "name": text,
+            "versions": {"type": "array", "items": {"type": "integer"}}, "retired_at": nullable_text,
+            "blockers": {"type": "array", "items": text}}},
         "CheckFailed": {"type": "object", "required": ["error", "message", "fields"], "properties": {
             "error": text, "message": text, "fields": {"type": "object", "additionalProperties": text},
             "problems": {"type": "array", "items": _ref("Problem")}}},
         "Published": {"type": "object", "required": ["process_id", "version"], "properties": {
             "process_id": text, "version": {"type": "integer"}, "kind": text, "definition_id": {"type": "integer"},
-            "draft_id": nullable_int}},
+            "draft_id": nullable_int, "name": text}},
         "Submitted": {"type": "object", "required": ["status"], "properties": {
             "status": {"type": "string", "enum": ["submitted"]}, "draft": _ref("Draft")}},
     }
@@ -87,9 +101,18 @@ def _schemas() -> dict[str, Any]:
 def _paths() -> dict[str, Any]:
     draft_param = [DRAFT_ID]
     return {
-        "/model-checks": {"post": _op(
-            "Check a BPMN or DMN file before publishing (process owners and admins)",
-            {"200": _ok(_ref("CheckResult")), "413": TOO_LARGE}, ("401", "403", "422"), body=_ref("ModelText"))},
+        "/model-checks": {"post": {**_op(
+            "Check a BPMN or DMN file before publishing and preview what publishing changes (process owners "
+            "and admins); JSON text or a multipart file (its bytes unchanged)",
+            {"200": _ok(_ref("CheckResult")), "413": TOO_LARGE}, ("401", "403", "422")),
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _ref("ModelText")},
+                "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string", "format": "binary"}}}}}}}},
+        "/process-models/{process_id}/retire": {"post": _op(
+            "Withdraw a model that never ran a case: no new cases, kept for history (process owners and "
+            "admins); 409 with the reason when cases ran on it or a live model calls it",
+            {"200": _ok(_ref("Retired"))}, ("401", "403", "404", "409"), params=[PROCESS_ID])},
         "/process-models/{process_id}/versions/{version}/source": {"get": {
             "summary": "The stored BPMN or DMN XML of one deployed version (also for decision keys)",
             "parameters": [PROCESS_ID, VERSION],

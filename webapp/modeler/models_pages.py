@@ -1,5 +1,6 @@
-"""Pages /models (every deployed process and decision), /models/<key>/versions and
-/models/<key>/diff, plus GET /api/v1/process-models/<key>/diff.
+"""Pages /models (every deployed process and decision), /models/<key>/versions,
+/models/<key>/diff and /models/<key>/retire (withdraw a model that never ran a case), plus
+GET /api/v1/process-models/<key>/diff.
 
 The diff page is complete without JavaScript (a list of changes); static/model-diff.js adds
 two bpmn-js viewers side by side with added, removed and changed elements coloured.
@@ -9,17 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from engine.domain.errors import InvalidInput
-from engine.services.process_models import model_versions
+from engine.domain.errors import Conflict, InvalidInput
+from engine.domain.permissions import Permission, has
+from engine.services.process_models import model_retirement, model_versions
 from webapp.core.openapi import _op
 from webapp.core.security import login_required, require_actor
 from webapp.core.transactions import run
 
 models_pages = Blueprint("models_pages", __name__)
 api_model_diff = Blueprint("api_model_diff", __name__, url_prefix="/api/v1")
-
 
 
 def _version_arg(name: str) -> int:
@@ -34,7 +36,29 @@ def _version_arg(name: str) -> int:
 def model_list() -> Any:
     actor = require_actor()
     return render_template("models_list.html", models=run(model_versions.models_overview, actor),
-                           can_edit=actor.role in model_versions.EDIT_ROLES)
+                           can_edit=has(actor, Permission.EDIT_MODELS))
+
+
+@models_pages.get("/models/<key>/retire")
+@login_required
+def retire_page(key: str) -> Any:
+    """Confirmation before withdrawing a model, or why it cannot be withdrawn."""
+    status = run(model_retirement.retirement_status, require_actor(), key[:200])
+    return render_template("models_retire.html", model=status, error=None)
+
+
+@models_pages.post("/models/<key>/retire")
+@login_required
+def retire(key: str) -> Any:
+    actor = require_actor()
+    try:
+        done = run(model_retirement.retire_model, actor, key[:200])
+    except Conflict as exc:
+        status = run(model_retirement.retirement_status, actor, key[:200])
+        return render_template("models_retire.html", model=status, error=str(exc)), 409
+    flash(_("„%(name)s“ ist zurückgezogen: neue Fälle beginnen damit nicht mehr, die Versionen bleiben "
+            "für die Nachvollziehbarkeit erhalten.", name=done["name"]), "ok")
+    return redirect(url_for("models_pages.model_list"))
 
 
 @models_pages.get("/models/<key>/versions")
@@ -43,7 +67,7 @@ def model_version_list(key: str) -> Any:
     actor = require_actor()
     listing = run(model_versions.version_list, actor, key[:200])
     return render_template("models_versions.html", listing=listing,
-                           can_edit=actor.role in model_versions.EDIT_ROLES)
+                           can_edit=has(actor, Permission.EDIT_MODELS))
 
 
 def _default_pair(key: str) -> tuple[int, int]:

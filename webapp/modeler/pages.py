@@ -65,6 +65,45 @@ def _messages() -> dict[str, str]:
         "status_submitted": _("zur Freigabe eingereicht"),
         "status_published": _("veröffentlicht"),
         "status_discarded": _("verworfen"),
+        "version_label": _("Version"),
+        "nothing_published": _("Es wurde nichts veröffentlicht."),
+        "check_refused": _("Es wurde nichts veröffentlicht: Die Prüfung hat %(count)s Fehler gefunden (siehe "
+                           "Befunde der Prüfung).", count="{count}"),
+        "cancelled": _("Nicht veröffentlicht: abgebrochen."),
+        "no_diagram": _("Es ist kein Modell geöffnet, das sich speichern oder veröffentlichen lässt."),
+        "open_failed": _("Die Datei „%(name)s“ ließ sich nicht öffnen: %(reason)s Das bisherige Modell bleibt "
+                         "geöffnet; es wurde nichts veröffentlicht.", name="{name}", reason="{reason}"),
+        "upload_failed_open": _("Es wurde nichts veröffentlicht: Die Datei „%(name)s“ ließ sich nicht öffnen. "
+                                "Veröffentlicht wird nur eine Datei, die der Modeler anzeigen kann.", name="{name}"),
+        "upload_none": _("Es wurde nichts veröffentlicht: Bitte zuerst mit „Datei öffnen“ eine Datei wählen."),
+        "upload_changed": _("Es wurde nichts veröffentlicht: Die Datei „%(name)s“ wurde im Modeler geändert. "
+                            "„Hochladen und veröffentlichen“ veröffentlicht die Datei nur unverändert; die "
+                            "Änderungen veröffentlichen Sie mit „Veröffentlichen“.", name="{name}"),
+        "js_unparsable": _("Sie ist kein lesbares XML."),
+        "js_no_diagram": _("Sie enthält kein Diagramm (keine Angaben zur Darstellung der Elemente); der Modeler "
+                           "öffnet nur Modelle mit Diagramm."),
+        "js_not_bpmn": _("Sie ist kein BPMN-2.0-Prozessmodell."),
+        "js_not_dmn": _("Sie ist keine DMN-Entscheidungstabelle."),
+        "js_unknown": _("Der Modeler kann sie nicht darstellen."),
+        "confirm_unknown": _("Was sich ändert, lässt sich nicht bestimmen."),
+        "confirm_new": _("„%(name)s“ (%(key)s) ist neu und wird als Version %(next)s veröffentlicht.",
+                         name="{name}", key="{key}", next="{next}"),
+        "confirm_version": _("„%(name)s“ (%(key)s) wird als Version %(next)s veröffentlicht. Änderungen gegenüber "
+                             "Version %(current)s:", name="{name}", key="{key}", next="{next}",
+                             current="{current}"),
+        "confirm_identical": _("Der Inhalt ist derselbe wie in Version %(current)s; es entsteht keine neue "
+                               "Version.", current="{current}"),
+        "confirm_no_changes": _("Keine fachlichen Änderungen (nur Layout)."),
+        "confirm_retired": _("„%(key)s“ ist zurückgezogen; mit dieser Version beginnen darauf wieder neue Fälle.",
+                             key="{key}"),
+        "confirm_other_key": _("Achtung: Das veröffentlicht das Modell „%(key)s“, nicht das geöffnete „%(opened)s“.",
+                               key="{key}", opened="{opened}"),
+        "confirm_approval": _("Es wird zur Freigabe eingereicht; veröffentlicht wird es, wenn ein zweiter "
+                              "Prozessverantwortlicher freigibt."),
+        "confirm_approve": _("Freigeben und veröffentlichen"),
+        "added": _("Hinzugefügt"),
+        "removed": _("Entfernt"),
+        "changed": _("Geändert"),
     }
 
 

@@ -27,12 +27,13 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import NotFound
+from engine.domain.permissions import Role
 from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, Notification, Office, User, UserOffice
 from engine.persistence.signals import notify_timers_changed
 from engine.services.context import EngineContext, UnitOfWork
 
 COORDINATION_OFFICE = "KI"  # KIM coordination at the Kommunales Integrationszentrum (DOMAIN.md section 2)
-WORKING_ROLES = ("caseworker", "supervisor")
+WORKING_ROLES = (Role.CASEWORKER.value, Role.SUPERVISOR.value)  # people with an inbox
 REASSIGN_QUIET = timedelta(hours=1)
 """A task assigned to the same person again within this time (back and forth) is not re-announced."""
 MAX_PAGE = 200
@@ -101,7 +102,7 @@ def office_members(session: Session, office_id: int, roles: tuple[str, ...] = WO
 
 
 def office_leads(session: Session, office_id: int) -> list[int]:
-    return office_members(session, office_id, ("supervisor",))
+    return office_members(session, office_id, (Role.SUPERVISOR.value,))
 
 
 def coordination_leads(session: Session) -> list[int]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from engine import clock
 from engine.bpmn.decision_tables import compile_decision
 from engine.bpmn.loader import InspectedFile, build_bundle, checked_file, inspect_file
 from engine.bpmn.metadata import OfficeResolver
-from engine.bpmn.safe_xml import MAX_MODEL_BYTES
+from engine.bpmn.safe_xml import MAX_MODEL_BYTES, UnsafeXmlError, parse_model_xml
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, ModelInvalid, NotFound
 from engine.domain.model import ModelSource, ValidationProblem
@@ -121,15 +122,16 @@ def _store(session: Session, f: InspectedFile, actor: Actor) -> list[Deployed]:
     if session.get(ModelSourceRow, sha) is None:
         session.add(ModelSourceRow(sha256=sha, filename=f.source.filename[:255], kind=f.kind,
                                    content=f.source.content, created_at=clock.now()))
+    names = decision_names(f.root) if f.kind == "dmn" else {}
     entries: list[tuple[str, str, str, dict[str, Any]]] = (
         [("process", p.process_id, p.name, {"process": p.to_json()}) for p in f.processes]
-        + [("decision", d, d, {}) for d in f.decisions])
+        + [("decision", d, names.get(d) or d, {}) for d in f.decisions])
     result = []
     for kind, key, name, meta in entries:
         latest = latest_definition(session, kind, key)
-        if latest is not None and latest.source_sha256 == sha:
+        if latest is not None and latest.source_sha256 == sha and latest.retired_at is None:
             result.append(Deployed(kind, key, latest.version, changed=False))
-            continue
+            continue  # a withdrawn model published again gets a new version: it is live again
         version = (latest.version if latest else 0) + 1
         session.add(ProcessDefinition(kind=kind, key=key, version=version, name=name[:300],
                                       source_sha256=sha, meta=meta, deployed_at=clock.now(),
@@ -137,6 +139,26 @@ def _store(session: Session, f: InspectedFile, actor: Actor) -> list[Deployed]:
         session.flush()
         result.append(Deployed(kind, key, version, changed=True))
     return result
+
+
+def decision_names(root: etree._Element) -> dict[str, str]:
+    """DMN decision id -> its ``name`` (what process owners call the table)."""
+    namespace = etree.QName(root).namespace
+    return {str(d.get("id")): " ".join(str(d.get("name")).split()) for d in root.iter(f"{{{namespace}}}decision")
+            if d.get("id") and (d.get("name") or "").strip()}
+
+
+def display_name(session: Session, definition: ProcessDefinition) -> str:
+    """The name to list a definition under. Decisions deployed before names were stored carry
+    their id as name: those are read from the DMN source."""
+    if definition.kind != "decision" or definition.name != definition.key:
+        return definition.name or definition.key
+    try:
+        root = parse_model_xml(definition_source(session, definition).content)
+    except UnsafeXmlError:
+        return definition.name
+    return decision_names(root).get(definition.key, definition.name)
+
 
 
 @dataclass(frozen=True)
@@ -151,21 +173,24 @@ class DefinitionView:
     deployed_at: datetime
     deployed_by: str | None
     sha256: str
+    retired: bool
+    retired_at: datetime | None
 
 
-def _view(d: ProcessDefinition) -> DefinitionView:
-    return DefinitionView(d.id, d.key, d.kind, d.version, d.name, d.deployed_at, d.deployed_by, d.source_sha256)
+def _view(session: Session, d: ProcessDefinition) -> DefinitionView:
+    return DefinitionView(d.id, d.key, d.kind, d.version, display_name(session, d), d.deployed_at, d.deployed_by,
+                          d.source_sha256, d.retired_at is not None, d.retired_at)
 
 
 def list_definitions(uow: UnitOfWork) -> list[DefinitionView]:
-    """The newest version of every deployed process and decision."""
+    """The newest version of every deployed process and decision (withdrawn ones say so)."""
     latest = (select(ProcessDefinition.kind, ProcessDefinition.key,
                      func.max(ProcessDefinition.version).label("version"))
               .group_by(ProcessDefinition.kind, ProcessDefinition.key).subquery())
     rows = uow.session.scalars(select(ProcessDefinition).join(
         latest, (ProcessDefinition.kind == latest.c.kind) & (ProcessDefinition.key == latest.c.key)
         & (ProcessDefinition.version == latest.c.version)).order_by(ProcessDefinition.key))
-    return [_view(d) for d in rows]
+    return [_view(uow.session, d) for d in rows]
 
 
 def definition_versions(uow: UnitOfWork, key: str) -> list[DefinitionView]:
@@ -173,4 +198,4 @@ def definition_versions(uow: UnitOfWork, key: str) -> list[DefinitionView]:
                                     .order_by(ProcessDefinition.version.desc())))
     if not rows:
         raise NotFound(f"no deployed process or decision '{key[:200]}'")
-    return [_view(d) for d in rows]
+    return [_view(uow.session, d) for d in rows]

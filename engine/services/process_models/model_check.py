@@ -6,13 +6,11 @@ publishing, warnings do not. The file is untrusted (ARCHITECTURE.md decision 5):
 parser sees it first, and nothing here executes model code - expressions are only compiled.
 
 The engine's deploy-time validation (engine.bpmn.loader) speaks English to operators at the
-command line; its messages are translated here, unknown ones keep their text behind a German
-lead-in so nothing is lost.
+command line; its messages are translated by engine.services.process_models.model_messages.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from lxml import etree
@@ -27,12 +25,14 @@ from engine.bpmn.safe_xml import MAX_MODEL_BYTES, UnsafeXmlError, parse_model_xm
 from engine.domain.errors import ModelInvalid
 from engine.domain.model import ModelSource, ProcessMeta, ValidationProblem
 from engine.forms import DEFAULT_FORMS_DIR, FORM_KEY
-from engine.persistence.models import FormVersion, ProcessDefinition
+from engine.persistence.definitions import latest_definition
+from engine.persistence.models import FormVersion
 from engine.persistence.offices import office_resolver
 from engine.services.context import EngineContext, UnitOfWork
 from engine.services.process_models import deployment
+from engine.services.process_models.model_messages import german
 
-__all__ = ["ERROR", "WARNING", "Problem", "check_in_session", "check_model", "has_errors", "model_key"]
+__all__ = ["ERROR", "WARNING", "Problem", "check_in_session", "check_model", "german", "has_errors", "model_key"]
 
 
 def has_errors(problems: list[Problem]) -> bool:
@@ -96,7 +96,8 @@ def _check_bpmn(session: Session, source: ModelSource, root: etree._Element, for
     office_problems: list[ValidationProblem] = []
     metas = [metadata.process_meta(p, lambda n: lookup.get(n.strip().lower()), office_problems)
              for p in executable]
-    problems = _translated(office_problems)
+    names = {k: v for meta in metas for k, v in meta.element_names.items()}
+    problems = _translated(office_problems, names)
     local_ids = model_rules.process_ids(root)
     for process, meta in zip(executable, metas, strict=True):
         problems += _form_problems(session, meta, forms_dir)
@@ -105,7 +106,7 @@ def _check_bpmn(session: Session, source: ModelSource, root: etree._Element, for
         problems += model_rules.timer_problems(process)
         problems += _call_problems(session, process, local_ids)
     if not has_errors(problems):
-        problems += _compile_problems(session, source, root, metas)
+        problems += _compile_problems(session, source, root, metas, names)
     return problems
 
 
@@ -125,9 +126,12 @@ def _form_problems(session: Session, meta: ProcessMeta, forms_dir: Path) -> list
     return problems
 
 
-def _deployed(session: Session, kind: str, key: str) -> bool:
-    return session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.kind == kind,
-                                                             ProcessDefinition.key == key[:200]).limit(1)) is not None
+def _deployed(session: Session, kind: str, key: str) -> str:
+    """"" when nothing of that key is deployed, "retired" when it was withdrawn, else "live"."""
+    latest = latest_definition(session, kind, key[:200])
+    if latest is None:
+        return ""
+    return "retired" if latest.retired_at is not None else "live"
 
 
 def _call_problems(session: Session, process: etree._Element, local_ids: set[str],
@@ -137,18 +141,24 @@ def _call_problems(session: Session, process: etree._Element, local_ids: set[str
         if called is None:
             problems.append(Problem(element_id, ERROR, "Die Aufrufaktivität nennt keinen aufgerufenen Prozess "
                                                        "(calledElement)."))
-        elif called not in local_ids and not _deployed(session, "process", called):
-            problems.append(Problem(element_id, ERROR, f"Die Aufrufaktivität ruft den Prozess „{called}“ auf, "
-                                                       "der nicht veröffentlicht ist."))
+        elif called not in local_ids:
+            state = _deployed(session, "process", called)
+            if state != "live":
+                problems.append(Problem(element_id, ERROR, f"Die Aufrufaktivität ruft den Prozess „{called}“ auf, "
+                                                           f"der {_NOT_LIVE[state]} ist."))
     for element_id, decision in model_rules.decision_calls(process):
-        if decision not in local_decisions and not _deployed(session, "decision", decision):
+        state = "live" if decision in local_decisions else _deployed(session, "decision", decision)
+        if state != "live":
             problems.append(Problem(element_id, ERROR, f"Die Geschäftsregel-Aufgabe ruft die Entscheidung "
-                                                       f"„{decision}“ auf, die nicht veröffentlicht ist."))
+                                                       f"„{decision}“ auf, die {_NOT_LIVE[state]} ist."))
     return problems
 
 
+_NOT_LIVE = {"": "nicht veröffentlicht", "retired": "zurückgezogen"}
+
+
 def _compile_problems(session: Session, source: ModelSource, root: etree._Element,
-                      metas: list[ProcessMeta]) -> list[Problem]:
+                      metas: list[ProcessMeta], names: dict[str, str]) -> list[Problem]:
     """What SpiffWorkflow's parser and the sandbox say when the model is compiled for real."""
     inspected = InspectedFile(source, "bpmn", root, processes=metas)
     try:
@@ -160,61 +170,10 @@ def _compile_problems(session: Session, source: ModelSource, root: etree._Elemen
         try:
             build_bundle(meta.process_id, files)
         except ModelInvalid as exc:
-            problems += _translated(exc.problems)
+            problems += _translated(exc.problems, names)
     return problems
 
 
-# --- German messages for the engine's English validation reasons ---------------------------------
-
-_LABELS = {"condition": "Die Bedingung", "script": "Das Skript", "prescript": "Das Vor-Skript",
-           "postscript": "Das Nach-Skript", "cardinality": "Die Kardinalität",
-           "event expression": "Der Ereignis-Ausdruck"}
-_TRANSLATIONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.DOTALL), t) for p, t in [
-    (r"^candidateGroups '(.*)' is not a known office$",
-     "candidateGroups „\\1“ ist keine bekannte Stelle (Kürzel oder Name einer Stelle)."),
-    (r"^lane '(.*)' is not a known office code or name$",
-     "Die Lane „\\1“ ist kein bekanntes Stellenkürzel und kein bekannter Stellenname."),
-    (r"^user task has no office.*$",
-     "Die Aufgabe hat keine Stelle: legen Sie sie in eine Lane, die nach einer Stelle benannt ist, "
-     "oder setzen Sie camunda:candidateGroups."),
-    (r"^the file is empty$", "Die Datei ist leer."),
-    (r"^the file has more than (\d+) elements$", "Die Datei hat mehr als \\1 XML-Elemente."),
-    (r"^the file is too large: (\d+) bytes.*$", "Die Datei ist zu groß (\\1 Bytes, höchstens 2 MiB)."),
-    (r"^the file is not valid UTF-8 text \(bad byte at offset (\d+)\).*$",
-     "Die Datei ist kein gültiger UTF-8-Text (ungültiges Byte an Position \\1); speichern Sie das Modell "
-     "als UTF-8."),
-    (r"^the file declares the encoding (.*); models must be UTF-8$",
-     "Die Datei ist als \\1 kodiert; Modelle müssen UTF-8 sein (die XML-Deklaration auf "
-     "encoding=\"UTF-8\" ändern und als UTF-8 speichern)."),
-    (r"^(DOCTYPE|ENTITY) declarations are not allowed$",
-     "\\1-Deklarationen sind nicht erlaubt (Schutz vor XML-Angriffen wie XXE)."),
-    (r"^not well-formed XML: (.*) \(line (\d+)\)$", "Kein wohlgeformtes XML: \\1 (Zeile \\2)."),
-    (r"^not well-formed XML: (.*)$", "Kein wohlgeformtes XML: \\1"),
-    (r"^timer: (.*)$", "Der Timer ist ungültig: \\1"),
-    (r"^service task calls '(.*)', which the engine does not offer \(available: (.*)\)$",
-     "Die Serviceaufgabe ruft „\\1“ auf, das die Engine nicht anbietet (verfügbar: \\2)."),
-    (r"^Non-default exclusive outgoing sequence flow without condition.*$",
-     "Der Ausgang hat keine Bedingung und ist nicht der Standardfluss des Gateways."),
-    (r"^the decision cannot be parsed: (.*)$", "Die Entscheidung lässt sich nicht einlesen: \\1"),
-    (r"^hit policy (.*) is not supported$", "Die Hit Policy \\1 wird nicht unterstützt."),
-    (r"^input column '(.*)' has no input expression$", "Die Eingabespalte „\\1“ hat keinen Eingabeausdruck."),
-    (r"^rule (\d+) (input|output) '(.*)' is not allowed: (.*)$", "Regel \\1, \\2 „\\3“ ist nicht erlaubt: \\4"),
-]]
-_CODE = re.compile(r"^(condition|script|prescript|postscript|cardinality|event expression|service parameter '.*?') "
-                   r"'(.*)' is not allowed: (.*)$", re.DOTALL)
-
-
-def german(reason: str) -> str:
-    """The German text of one engine validation reason."""
-    code = _CODE.match(reason)
-    if code:
-        what = _LABELS.get(code.group(1)) or f"Der Service-Parameter {code.group(1)[18:]}"
-        return f"{what} „{code.group(2)}“ ist nicht erlaubt: {code.group(3)}"
-    for pattern, text in _TRANSLATIONS:
-        if pattern.match(reason):
-            return pattern.sub(text, reason)
-    return f"Das Modell lässt sich nicht ausführen: {reason}"
-
-
-def _translated(problems: list[ValidationProblem]) -> list[Problem]:
-    return [Problem(p.element_id, ERROR, german(p.reason)) for p in problems]
+def _translated(problems: list[ValidationProblem], names: dict[str, str] | None = None) -> list[Problem]:
+    """German problems; ``names`` (element id -> name on the diagram) names the element in the text."""
+    return [Problem(p.element_id, ERROR, german(p.reason, (names or {}).get(p.element_id or ""))) for p in problems]

@@ -67,6 +67,7 @@ class Published:
     definition_id: int
     draft_id: int | None
     deployed: tuple[dict[str, Any], ...] = ()
+    name: str = ""
 
 
 def approval_required(config: Any) -> bool:
@@ -303,34 +304,54 @@ def _deploy(session: Session, actor: Actor, filename: str, content: bytes, kind:
     except ModelInvalid as exc:  # the check passed but deployment disagrees: still the user's model
         raise ModelCheckFailed([Problem(p.element_id, ERROR, german(p.reason)) for p in exc.problems]) from exc
     target = next((d for d in deployed if d.key == key and d.kind == DEFINITION_KIND[kind]), deployed[0])
-    definition_id = session.scalar(select(ProcessDefinition.id).where(
+    definition = session.scalar(select(ProcessDefinition).where(
         ProcessDefinition.kind == target.kind, ProcessDefinition.key == target.key,
         ProcessDefinition.version == target.version))
-    assert definition_id is not None  # noqa: S101  # deploy_in_session just stored or found it
+    assert definition is not None  # noqa: S101  # deploy_in_session just stored or found it
+    definition_id = definition.id
     audit.record(session, actor, "model.publish", "process_definition", definition_id,
                  details={"kind": target.kind, "key": target.key, "version": target.version,
                           "changed": target.changed, "draft_id": draft_id,
                           "deployed": [f"{d.kind}:{d.key}:{d.version}" for d in deployed]})
     return Published(target.key, target.version, target.kind, definition_id, draft_id,
                      tuple({"kind": d.kind, "key": d.key, "version": d.version, "changed": d.changed}
-                           for d in deployed))
+                           for d in deployed), definition.name or target.key)
 
 
 def publish_upload(uow: UnitOfWork, actor: Actor, filename: object, content: bytes) -> Published | DraftView:
     """POST /process-models: the same check and audit as a draft; with approval required the
-    upload becomes a submitted draft instead of bypassing the second process owner."""
+    upload becomes a submitted draft instead of bypassing the second process owner.
+
+    A file the check refuses leaves nothing behind - no version, no draft.
+    """
     require(actor, Permission.EDIT_MODELS)
     name = clean_filename(filename)
-    if approval_required(uow.ctx.config):
-        created = create_draft(uow, actor, name, content)
-        return publish_draft(uow, actor, created.id)
     problems = _check(uow, name, content)
     if has_errors(problems):
         raise ModelCheckFailed(problems)
     kind, key = kind_and_key(content)
+    if approval_required(uow.ctx.config):
+        draft = _submitted_upload(uow.session, actor, name, content, kind, key, problems)
+        _flush(uow)
+        return draft_view(draft)
     published = _deploy(uow.session, actor, name, content, kind, key, None)
     _flush(uow)
     return published
+
+
+def _submitted_upload(session: Session, actor: Actor, filename: str, content: bytes, kind: str, key: str,
+                      problems: list[Problem]) -> ModelDraft:
+    """An upload under the four-eyes rule: a draft that is submitted at once, for a second owner."""
+    now = clock.now()
+    draft = ModelDraft(kind=kind, key=key[:200], filename=filename, content=content, status="submitted",
+                       problems=[p.to_json() for p in problems], created_by=actor.username, created_at=now,
+                       updated_by=actor.username, updated_at=now, submitted_by=actor.username, submitted_at=now)
+    session.add(draft)
+    session.flush()
+    audit.record(session, actor, "model_draft.create", "model_draft", draft.id,
+                 details={"kind": kind, "key": draft.key, "filename": filename, "bytes": len(content)})
+    audit.record(session, actor, "model_draft.submit", "model_draft", draft.id, details={"key": draft.key})
+    return draft
 
 
 def version_source(uow: UnitOfWork, key: str, version: int) -> ModelSource:

@@ -7,34 +7,41 @@ Read-only; supervisors may look too (they plan their office's work around model 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from collections import defaultdict
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn.diff import diff_models
-from engine.bpmn.safe_xml import UnsafeXmlError
+from engine.bpmn.safe_xml import UnsafeXmlError, parse_model_xml
 from engine.domain.actors import Actor
-from engine.domain.errors import InvalidInput, NotAllowed, NotFound
+from engine.domain.errors import InvalidInput, NotFound
+from engine.domain.permissions import Permission, require
+from engine.persistence.definitions import definition_source, latest_definition
 from engine.persistence.models import InstanceStatus, ModelDraft, ModelSourceRow, ProcessDefinition, ProcessInstance
 from engine.services.context import UnitOfWork
+from engine.services.process_models.deployment import display_name
+from engine.services.process_models.model_check import model_key
+from engine.services.process_models.modeler import DEFINITION_KIND
 
-VIEW_ROLES = ("process_owner", "admin", "supervisor")
-EDIT_ROLES = ("process_owner", "admin")
 LIVE = (InstanceStatus.RUNNING.value, InstanceStatus.INCIDENT.value)
 OPEN_DRAFTS = ("draft", "submitted")
 
 
 def require_viewer(actor: Actor) -> None:
-    if actor.role not in VIEW_ROLES:
-        raise NotAllowed("process models are shown to process owners, admins and office leads")
+    require(actor, Permission.VIEW_MODELS)
 
 
-def _running_by_definition(session: Session) -> dict[int, int]:
-    rows = session.execute(select(ProcessInstance.definition_id, func.count())
-                           .where(ProcessInstance.status.in_(LIVE)).group_by(ProcessInstance.definition_id))
-    return {int(d): int(n) for d, n in rows}
+def _running_by_definition(session: Session, statuses: tuple[str, ...] | None = LIVE) -> dict[int, int]:
+    """Instances per definition: running ones, or (``statuses=None``) every one that ever ran."""
+    query = select(ProcessInstance.definition_id, func.count()).group_by(ProcessInstance.definition_id)
+    if statuses is not None:
+        query = query.where(ProcessInstance.status.in_(statuses))
+    return {int(d): int(n) for d, n in session.execute(query)}
 
 
 def models_overview(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
@@ -45,6 +52,7 @@ def models_overview(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
                                        .order_by(ProcessDefinition.kind.desc(), ProcessDefinition.key,
                                                  ProcessDefinition.version.desc())))
     running = _running_by_definition(session)
+    ever = _running_by_definition(session, None)
     drafts: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for draft in session.scalars(select(ModelDraft).where(ModelDraft.status.in_(OPEN_DRAFTS))
                                  .order_by(ModelDraft.updated_at.desc())):
@@ -55,16 +63,36 @@ def models_overview(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
     for d in definitions:
         entry = entries.get((d.kind, d.key))
         if entry is None:
-            entry = entries[(d.kind, d.key)] = {
-                "kind": d.kind, "key": d.key, "name": d.name or d.key, "editor": "bpmn" if d.kind == "process"
-                else "dmn", "latest_version": d.version, "deployed_at": d.deployed_at.isoformat(),
-                "deployed_by": d.deployed_by, "versions": 0, "running": [], "running_total": 0,
-                "drafts": drafts.get(d.key, [])}
+            entry = entries[(d.kind, d.key)] = _overview_entry(session, d, drafts.get(d.key, []))
         entry["versions"] += 1
+        entry["cases_total"] += ever.get(d.id, 0)
         if running.get(d.id):
             entry["running"].append({"version": d.version, "count": running[d.id]})
             entry["running_total"] += running[d.id]
+    called = _called_by_live_models(entries.values())
+    for entry in entries.values():
+        entry["called"] = entry["key"] in called[entry["kind"]]
     return list(entries.values())
+
+
+def _called_by_live_models(entries: Any) -> dict[str, set[str]]:
+    """Keys the newest version of a live process calls (such a model cannot be withdrawn)."""
+    called: dict[str, set[str]] = {"process": set(), "decision": set()}
+    for entry in entries:
+        if entry["kind"] == "process" and entry["retired_at"] is None:
+            called["process"].update(entry["calls"]["called_processes"])
+            called["decision"].update(entry["calls"]["called_decisions"])
+    return called
+
+
+def _overview_entry(session: Session, newest: ProcessDefinition, drafts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"kind": newest.kind, "key": newest.key, "name": display_name(session, newest),
+            "editor": "bpmn" if newest.kind == "process" else "dmn", "latest_version": newest.version,
+            "deployed_at": newest.deployed_at.isoformat(), "deployed_by": newest.deployed_by, "versions": 0,
+            "running": [], "running_total": 0, "cases_total": 0, "drafts": drafts,
+            "retired_at": newest.retired_at.isoformat() if newest.retired_at else None,
+            "calls": {k: list((newest.meta.get("process") or {}).get(k, []))
+                      for k in ("called_processes", "called_decisions")}}
 
 
 def _definitions(session: Session, key: str) -> list[ProcessDefinition]:
@@ -80,7 +108,9 @@ def version_list(uow: UnitOfWork, actor: Actor, key: str) -> dict[str, Any]:
     require_viewer(actor)
     rows = _definitions(uow.session, key)
     running = _running_by_definition(uow.session)
-    return {"key": rows[0].key, "kind": rows[0].kind, "name": rows[0].name or rows[0].key,
+    name = display_name(uow.session, rows[0])
+    return {"key": rows[0].key, "kind": rows[0].kind, "name": name,
+            "retired_at": rows[0].retired_at.isoformat() if rows[0].retired_at else None,
             "editor": "bpmn" if rows[0].kind == "process" else "dmn",
             "items": [{"version": r.version, "deployed_at": r.deployed_at.isoformat(), "deployed_by": r.deployed_by,
                        "running": running.get(r.id, 0), "sha256": r.source_sha256} for r in rows]}
@@ -108,3 +138,38 @@ def diff_versions(uow: UnitOfWork, actor: Actor, key: str, old: int, new: int,
         result["old_xml"] = sources[old].decode("utf-8")
         result["new_xml"] = sources[new].decode("utf-8")
     return result
+
+
+def publish_preview(uow: UnitOfWork, content: bytes) -> dict[str, Any] | None:
+    """What publishing ``content`` would change: the key it publishes under, the version it would
+    get and the diff against the current version (the confirmation before publishing shows it).
+    None when the file is no model at all (the check says why)."""
+    try:
+        root = parse_model_xml(content)
+    except UnsafeXmlError:
+        return None
+    found = model_key(root)
+    if found is None:
+        return None
+    kind, key = found
+    current = latest_definition(uow.session, DEFINITION_KIND[kind], key[:200])
+    old = definition_source(uow.session, current).content if current is not None else None
+    current_name = display_name(uow.session, current) if current is not None else None
+    preview: dict[str, Any] = {
+        "process_id": key, "kind": kind, "name": _model_name(root, kind, key) or current_name or key,
+        "current_version": current.version if current else None, "retired": bool(current and current.retired_at),
+        "identical": bool(current and current.source_sha256 == hashlib.sha256(content).hexdigest()),
+        "added": [], "removed": [], "changed": [], "names": {}}
+    current_version = current.version if current is not None else 0
+    preview["next_version"] = current_version + (0 if preview["identical"] and not preview["retired"] else 1)
+    if old is not None:
+        with contextlib.suppress(UnsafeXmlError, ValueError):  # BPMN key now as DMN: the check refuses it
+            preview.update({k: v for k, v in diff_models(old, content).items() if k != "kind"})
+    return preview
+
+
+def _model_name(root: Any, kind: str, key: str) -> str | None:
+    ns = etree.QName(root).namespace
+    tag = "decision" if kind == "dmn" else "process"
+    found = [e.get("name") for e in root.iter(f"{{{ns}}}{tag}") if e.get("id") == key]
+    return " ".join(str(found[0]).split()) if found and found[0] else None

@@ -15,14 +15,13 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import select
 
-from engine.bpmn.safe_xml import UnsafeXmlError, parse_model_xml
 from engine.domain.actors import Actor
-from engine.domain.errors import InvalidInput, NotAllowed, NotFound
-from engine.persistence.definitions import definition_source
+from engine.domain.errors import InvalidInput, NotFound
+from engine.domain.permissions import Permission, require
 from engine.persistence.models import ModelDraft, Office, ProcessDefinition
 from engine.services.context import UnitOfWork
+from engine.services.process_models.deployment import display_name
 
-MODEL_ROLES = ("process_owner", "admin")
 DEFINITION_KIND = {"bpmn": "process", "dmn": "decision"}  # modeler kind -> process_definition.kind
 PROCESS_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,199}$")
 
@@ -40,8 +39,7 @@ class ModelerTarget:
 
 
 def require_model_editor(actor: Actor) -> None:
-    if actor.role not in MODEL_ROLES:
-        raise NotAllowed("process models are edited by process owners and admins")
+    require(actor, Permission.EDIT_MODELS)
 
 
 def _versions(session: Any, kind: str, key: str) -> list[ProcessDefinition]:
@@ -71,17 +69,8 @@ def modeler_target(uow: UnitOfWork, actor: Actor, kind: str, key: str, version: 
 
 
 def _display_name(uow: UnitOfWork, definition: ProcessDefinition) -> str:
-    """Decisions are stored under their id; the heading shows the DMN decision's own name."""
-    if definition.kind != "decision":
-        return definition.name
-    source = definition_source(uow.session, definition)
-    try:
-        root = parse_model_xml(source.content)
-    except UnsafeXmlError:
-        return definition.name
-    namespace = etree.QName(root).namespace
-    found = [d.get("name") for d in root.iter(f"{{{namespace}}}decision") if d.get("id") == definition.key]
-    return str(found[0]) if found and found[0] else definition.name
+    """Decisions are listed under the DMN decision's own name, not their id."""
+    return display_name(uow.session, definition)
 
 
 def list_offices(uow: UnitOfWork) -> list[dict[str, str]]:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed
+from engine.domain.permissions import Permission, has
 from engine.persistence import audit_log as audit
 from engine.persistence.models import CaseFile, HumanTask, Office, TaskState, Timer, TimerKind
 from engine.services.context import UnitOfWork
@@ -38,8 +39,6 @@ __all__ = ["MIN_COUNT", "Cell", "Indicator", "Range", "counted", "csv_rows", "kp
 
 MAX_RANGE_DAYS = 3 * 366
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-REPORT_ROLES = ("supervisor", "admin", "auditor")
-REPORT_OFFICE = "KI"
 T = HumanTask
 C = CaseFile
 OVERDUE_BUCKETS = [(7, "bis 7 Tage"), (30, "8 bis 30 Tage"), (90, "31 bis 90 Tage"), (None, "mehr als 90 Tage")]
@@ -50,7 +49,7 @@ OVERDUE_BUCKETS = [(7, "bis 7 Tage"), (30, "8 bis 30 Tage"), (90, "31 bis 90 Tag
 
 def may_see_kpis(actor: Actor) -> bool:
     """Office leads, admins, auditors and the KIM coordination (KI) - aggregates only, no case data."""
-    return actor.role in REPORT_ROLES or REPORT_OFFICE in actor.office_codes
+    return has(actor, Permission.VIEW_INDICATORS)
 
 
 def require_report_access(actor: Actor) -> None:

@@ -102,6 +102,9 @@ def start(session: Session, ctx: EngineContext, process_id: str, data: Mapping[s
     definition = latest_definition(session, "process", process_id)
     if definition is None:
         raise NotFound(f"no deployed process '{process_id}'")
+    if definition.retired_at is not None:  # withdrawn: kept for history only
+        raise Conflict(f"Das Prozessmodell „{definition.name or process_id}“ ist zurückgezogen; damit beginnen "
+                       "keine neuen Fälle.")
     deps = resolve_dependencies(session, calls_of(process_meta_of(definition)), {process_id})
     instance = InstanceRecord(
         id=uuid4(), definition_id=definition.id, dependency_ids={k: d.id for k, d in deps.items()},

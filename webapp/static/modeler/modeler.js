@@ -2,6 +2,11 @@
 // and talks to the JSON API for everything else: drafts (save), model checks (Prüfen),
 // publishing and approval, and uploading a file. The page's data-* attributes say what to
 // open; texts come translated from the server (data-messages).
+//
+// Publishing never stores what the owner did not see: the check runs first (nothing is stored
+// when it fails), a dialog shows what changes (publish-dialog.js), and only then does anything
+// get published. "Hochladen und veröffentlichen" sends the opened file's bytes unchanged, and
+// only a file that opened; a file that did not open leaves the previous diagram in place.
 (function () {
   "use strict";
   var app = document.getElementById("modeler-app");
@@ -26,11 +31,10 @@
     buttons[name] = document.getElementById("btn-" + name);
   });
 
-  function format(text, values) {
-    return text.replace(/\{(\w+)\}/g, function (_m, name) { return values[name] !== undefined ? values[name] : ""; });
-  }
+  var dialogs = window.KimPublishDialog;
+  var format = dialogs.format;
 
-  function say(text) { errorEl.hidden = true; statusEl.textContent = text; }
+  function say(text) { errorEl.hidden = true; errorEl.textContent = ""; statusEl.textContent = text; }
 
   function fail(text) {
     statusEl.textContent = "";
@@ -85,11 +89,13 @@
     if (typeof canvas.scrollToElement === "function") { canvas.scrollToElement(element); }
   }
 
-  function showProblems(problems) {
+  // ``elsewhere``: the problems are of a file that is not on the canvas (one that did not open),
+  // so they are listed but never marked on the diagram that is shown.
+  function showProblems(problems, elsewhere) {
     clearProblems();
     if (!problems || !problems.length) { return; }
     var list = document.getElementById("problem-list");
-    var registry = kind === "bpmn" ? modeler.get("elementRegistry") : null;
+    var registry = kind === "bpmn" && !elsewhere ? modeler.get("elementRegistry") : null;
     problems.forEach(function (problem) {
       var severity = problem.severity === "warning" ? "warning" : "error";
       var item = document.createElement("li");
@@ -150,12 +156,29 @@
       .replace(/(<\/?|\s)camunda:/g, "$1" + prefix + ":");
   }
 
+  // The whole diagram in view, right of the palette: bpmn-js's "fit-viewport" puts the pool's left
+  // edge, where the lane labels are, under the palette.
+  function fitBesidePalette() {
+    var canvas = modeler.get("canvas");
+    canvas.zoom("fit-viewport");
+    var palette = canvasEl.querySelector(".djs-palette");
+    var box = canvas.viewbox();
+    if (!palette || !box.inner.width || !box.inner.height) { return; }
+    var margin = 12;
+    var gutter = palette.getBoundingClientRect().right - canvas.getContainer().getBoundingClientRect().left + margin;
+    var scale = Math.min(1, (box.outer.width - gutter - margin) / box.inner.width,
+      (box.outer.height - 2 * margin) / box.inner.height);
+    if (scale <= 0) { return; }
+    canvas.viewbox({ x: box.inner.x - gutter / scale, y: box.inner.y - margin / scale,
+      width: box.outer.width / scale, height: box.outer.height / scale });
+  }
+
   function importXML(xml) {
     clearProblems();
     return modeler.importXML(withOwnPrefixes(xml)).then(function (result) {
       showWarnings(result.warnings);
       if (kind === "bpmn") {
-        modeler.get("canvas").zoom("fit-viewport");
+        fitBesidePalette();
       } else {
         var table = modeler.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
         if (table) { return modeler.open(table); }
@@ -253,15 +276,56 @@
     });
   }
 
-  function check() {
-    return currentXML().then(function (xml) {
-      return request("POST", API + "/model-checks", { filename: state.filename, content: xml });
-    }).then(function (result) {
+  function errorCount(problems) {
+    return (problems || []).filter(function (p) { return p.severity !== "warning"; }).length;
+  }
+
+  // The server's check of a text (the editor's XML) or of a file's bytes, unchanged.
+  function serverCheck(body) {
+    return request("POST", API + "/model-checks", body).then(function (result) {
       if (!result.ok) { throw new Error(apiError(result)); }
-      showProblems(result.body.problems);
-      say(result.body.problems.length ? messages.problems + ": " + result.body.problems.length : messages.check_ok);
       return result.body;
     });
+  }
+
+  function fileForm(file) {
+    var form = new FormData();
+    form.append("file", file, file.name);
+    return form;
+  }
+
+  function check() {
+    return currentXML().then(function (xml) {
+      return serverCheck({ filename: state.filename, content: xml });
+    }).then(function (checked) {
+      showProblems(checked.problems);
+      say(checked.problems.length ? messages.problems + ": " + checked.problems.length : messages.check_ok);
+      return checked;
+    });
+  }
+
+  var confirmDialog = document.getElementById("publish-confirm");
+  var confirmLabel = document.getElementById("btn-confirm-publish").textContent;
+
+  // After the check passed: show what changes and let the owner decide. Resolves true to go on.
+  // ``approving``: a second owner releases a submitted draft (it is published, not submitted).
+  function confirmed(checked, approving) {
+    showProblems(checked.problems);
+    if (!checked.ok) {
+      throw new Error(format(messages.check_refused, { count: errorCount(checked.problems) }));
+    }
+    var nodes = dialogs.summary(checked.changes, messages, state.key, !approving && data.approval === "true");
+    document.getElementById("btn-confirm-publish").textContent = approving ? messages.confirm_approve : confirmLabel;
+    return dialogs.confirm(confirmDialog, nodes).then(function (yes) {
+      if (!yes) { say(messages.cancelled); }
+      return yes;
+    });
+  }
+
+  function showHeading(key, name, version) {
+    document.getElementById("heading-name").textContent = name || key;
+    document.getElementById("heading-meta").textContent = key + " · " + messages.version_label + " " + version;
+    document.title = document.title.replace(/: .* – /, ": " + (name || key) + " – ");
   }
 
   function published(result, text) {
@@ -270,46 +334,80 @@
     state.definitionVersion = result.body.version;
     if (result.body.definition_id) { state.definitionId = result.body.definition_id; }
     state.file = null;
+    state.dirty = false;
+    state.key = result.body.process_id || state.key;
     buttons.approve.hidden = true;
     buttons.discard.hidden = true;
     clearProblems();
-    var url = "/modeler/" + kind + "/" + encodeURIComponent(result.body.process_id || state.key) +
-      "?version=" + result.body.version;
+    var url = "/modeler/" + kind + "/" + encodeURIComponent(state.key) + "?version=" + result.body.version;
     window.history.replaceState(null, "", url);
+    showHeading(state.key, result.body.name, result.body.version);
     say(format(text, { version: result.body.version }));
   }
 
+  function refusedByServer(result) {
+    if (result.status === 422 && result.body) {
+      var fields = result.body.fields || {};
+      showProblems(result.body.problems || Object.keys(fields).map(function (id) {
+        return { element_id: id === "file" ? null : id, severity: "error", message: fields[id] };
+      }));
+      throw new Error(messages.nothing_published + " " + (result.body.message || messages.problems));
+    }
+    throw new Error(messages.nothing_published + " " + apiError(result));
+  }
+
+  // 201 published, 202 submitted for approval (the server made a submitted draft), else refused.
+  function publishedOrSubmitted(result) {
+    if (result.status === 201) { return published(result, messages.published); }
+    if (result.status === 202) {
+      state.file = null;
+      state.dirty = false;
+      if (result.body && result.body.draft) { useDraft(result.body.draft); rememberDraftInUrl(); }
+      say(messages.submitted);
+      return null;
+    }
+    return refusedByServer(result);
+  }
+
+  function ownDraft() {
+    return !!(state.draftId && state.draft && (state.draft.status === "draft" || state.draft.status === "submitted"));
+  }
+
+  // A draft the owner saved is saved again (it stays theirs, whatever happens); anything else is
+  // published as text in one request, so a refusal leaves nothing behind - no version, no draft.
   function publish() {
-    var saving = state.dirty || !state.draftId ? saveDraft() : Promise.resolve(state.draft);
-    return saving.then(function () {
-      return request("POST", API + "/model-drafts/" + state.draftId + "/publish");
-    }).then(function (result) {
-      if (result.status === 201) { return published(result, messages.published); }
-      if (result.status === 202) {
-        // the submission bumped the draft's version: keep the server's copy so the next save is not a conflict
-        if (result.body && result.body.draft) { useDraft(result.body.draft); } else {
-          state.draft.status = "submitted";
-          state.draft.submitted_by = data.user;
-        }
-        say(messages.submitted);
-        return null;
+    var xml;
+    return currentXML().then(function (text) {
+      xml = text;
+      return serverCheck({ filename: state.filename, content: xml });
+    }).then(function (checked) { return confirmed(checked, false); }).then(function (yes) {
+      if (!yes) { return null; }
+      if (!ownDraft()) {
+        var file = new File([xml], state.filename, { type: "application/xml" });
+        return request("POST", data.uploadUrl, fileForm(file)).then(publishedOrSubmitted);
       }
-      if (result.status === 422 && result.body && result.body.problems) {
-        showProblems(result.body.problems);
-        throw new Error(result.body.message || messages.problems);
-      }
-      throw new Error(apiError(result));
+      var saving = state.dirty ? saveDraft() : Promise.resolve(state.draft);
+      return saving.then(function () {
+        return request("POST", API + "/model-drafts/" + state.draftId + "/publish");
+      }).then(publishedOrSubmitted);  // a submission bumps the draft's version: 202 carries the new one
     });
   }
 
+  // The approver sees what the submitted draft changes; approving names the draft version they saw
+  // (409 if it changed meanwhile).
   function approve() {
-    return request("POST", API + "/model-drafts/" + state.draftId + "/approve").then(function (result) {
-      if (result.status === 422 && result.body && result.body.problems) {
-        showProblems(result.body.problems);
-        throw new Error(result.body.message || messages.problems);
-      }
+    var reviewed;
+    return request("GET", API + "/model-drafts/" + state.draftId).then(function (result) {
       if (!result.ok) { throw new Error(apiError(result)); }
-      return published(result, messages.approved);
+      reviewed = result.body;
+      return serverCheck({ filename: reviewed.filename, content: reviewed.content });
+    }).then(function (checked) { return confirmed(checked, true); }).then(function (yes) {
+      if (!yes) { return null; }
+      var body = { version: reviewed.version };
+      return request("POST", API + "/model-drafts/" + state.draftId + "/approve", body).then(function (result) {
+        if (!result.ok) { return refusedByServer(result); }
+        return published(result, messages.approved);
+      });
     });
   }
 
@@ -335,46 +433,80 @@
     });
   }
 
+  // The diagram on the canvas, to put back when another file does not open (bpmn-js may already
+  // have swapped in the other file's definitions, and saving would then write that file).
+  function snapshot() {
+    if (canvasEl.dataset.ready !== "true") { return Promise.resolve(null); }
+    return currentXML().then(function (xml) { return { xml: xml, dirty: state.dirty, clean: state.fileClean }; },
+      function () { return null; });
+  }
+
+  function restore(previous) {
+    if (!previous) {
+      canvasEl.dataset.ready = "failed";  // nothing to go back to: saving and publishing refuse
+      return Promise.resolve();
+    }
+    return importXML(previous.xml).then(function () {
+      state.dirty = previous.dirty;
+      state.fileClean = previous.clean;
+    });
+  }
+
+  // Why a file did not open, in German: bpmn-js's reason, and what the server's check says of
+  // the file's bytes (e.g. a DOCTYPE) - listed, not marked on the diagram shown.
+  function refuseFile(file, error) {
+    var reason = dialogs.importReason(error, messages) || messages.js_unknown;
+    return request("POST", API + "/model-checks", fileForm(file)).then(function (result) {
+      var body = result.body || {};
+      var fields = body.fields || {};
+      showProblems(body.problems || Object.keys(fields).map(function (name) {
+        return { element_id: null, severity: "error", message: body.message || fields[name] };
+      }), true);
+      throw new Error(format(messages.open_failed, { name: file.name, reason: reason }));
+    });
+  }
+
   function openFile(file) {
-    return file.text().then(function (xml) {
-      state.file = file;
-      state.filename = file.name;
-      state.draft = null;
-      state.draftId = null;
+    state.file = null;
+    state.openFailed = null;
+    return Promise.all([file.arrayBuffer(), snapshot()]).then(function (loaded) {
+      var xml = new TextDecoder("utf-8").decode(loaded[0]);
       return importXML(xml).then(function () {
+        state.file = file;
+        state.filename = file.name;
+        state.draft = null;
+        state.draftId = null;
+        buttons.approve.hidden = true;
+        buttons.discard.hidden = true;
         state.dirty = true;  // not stored anywhere yet
         state.fileClean = true;  // unchanged: "Hochladen" sends the file's own bytes
         say(format(messages.uploaded, { name: file.name }));
+      }, function (error) {
+        state.openFailed = file.name;
+        return restore(loaded[1]).then(function () { return refuseFile(file, error); });
       });
     });
   }
 
   function uploadAndPublish() {
-    var sending = state.file && state.fileClean ? Promise.resolve(state.file) : currentXML().then(function (xml) {
-      return new File([xml], state.filename, { type: "application/xml" });
+    if (state.openFailed) { throw new Error(format(messages.upload_failed_open, { name: state.openFailed })); }
+    if (!state.file) { throw new Error(messages.upload_none); }
+    if (!state.fileClean) { throw new Error(format(messages.upload_changed, { name: state.file.name })); }
+    var file = state.file;
+    return serverCheck(fileForm(file)).then(function (checked) {
+      return confirmed(checked, false);
+    }).then(function (yes) {
+      if (!yes) { return null; }
+      return request("POST", data.uploadUrl, fileForm(file)).then(publishedOrSubmitted);
     });
-    return sending.then(function (file) {
-      var form = new FormData();
-      form.append("file", file, file.name);
-      return request("POST", data.uploadUrl, form);
-    }).then(function (result) {
-      if (result.status === 422 && result.body) {
-        var fields = result.body.fields || {};
-        showProblems(result.body.problems || Object.keys(fields).map(function (id) {
-          return { element_id: id === "file" ? null : id, severity: "error", message: fields[id] };
-        }));
-        throw new Error(result.body.message || messages.problems);
-      }
-      if (result.status === 202) {
-        state.file = null;
-        if (result.body.draft) { useDraft(result.body.draft); rememberDraftInUrl(); }
-        say(messages.submitted);
-        return null;
-      }
-      if (!result.ok) { throw new Error(apiError(result)); }
-      state.key = result.body.process_id;
-      return published(result, messages.published);
-    });
+  }
+
+  // Saving or publishing needs a diagram on the canvas that came from a model, not a failed import.
+  function requireDiagram(action) {
+    return function () {
+      if (canvasEl.dataset.ready !== "true") { throw new Error(messages.no_diagram); }
+      return action();
+    };
   }
 
   function guard(action) {
@@ -389,15 +521,16 @@
   }
 
   function wire() {
-    buttons.save.addEventListener("click", guard(saveDraft));
-    buttons.check.addEventListener("click", guard(check));
-    buttons.publish.addEventListener("click", guard(publish));
+    buttons.save.addEventListener("click", guard(requireDiagram(saveDraft)));
+    buttons.check.addEventListener("click", guard(requireDiagram(check)));
+    buttons.publish.addEventListener("click", guard(requireDiagram(publish)));
     buttons.approve.addEventListener("click", guard(approve));
     buttons.discard.addEventListener("click", guard(discard));
-    buttons.download.addEventListener("click", guard(download));
+    buttons.download.addEventListener("click", guard(requireDiagram(download)));
     buttons["upload-publish"].addEventListener("click", guard(uploadAndPublish));
     document.getElementById("file-upload").addEventListener("change", function (event) {
       var file = event.target.files[0];
+      event.target.value = "";  // the same file may be chosen again after a fix
       if (file) { guard(function () { return openFile(file); })(); }
     });
     window.addEventListener("beforeunload", function (event) {
@@ -436,13 +569,15 @@
     if (kind === "dmn") {
       modeler.on("views.changed", function () {
         var viewer = modeler.getActiveViewer();
-        if (viewer) { viewer.get("eventBus").on("commandStack.changed", function () { state.dirty = true; }); }
+        if (viewer) {
+          viewer.get("eventBus").on("commandStack.changed", function () { state.dirty = true; state.fileClean = false; });
+        }
       });
     }
     window.kimModeler = { modeler: modeler, state: state, withOwnPrefixes: withOwnPrefixes };
     return loadInitial();
   }).then(listOpenDrafts).catch(function (error) {
     canvasEl.dataset.ready = "failed";
-    fail(messages.load_failed + ": " + error.message);
+    fail(messages.load_failed + ": " + (dialogs.importReason(error, messages) || error.message));
   });
 })();

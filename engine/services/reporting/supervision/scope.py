@@ -18,6 +18,7 @@ from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed
 from engine.domain.periods import LocalDays
+from engine.domain.permissions import Permission, has
 from engine.persistence.models import Office
 
 COORDINATION = "KI"
@@ -35,11 +36,12 @@ class DashboardQuery:
 
 
 def sees_all_offices(actor: Actor) -> bool:
-    return actor.role == "admin" or (actor.role == "supervisor" and COORDINATION in actor.office_codes)
+    return has(actor, Permission.BYPASS_OFFICES) or (has(actor, Permission.LEAD_OFFICE)
+                                                     and COORDINATION in actor.office_codes)
 
 
 def require_dashboard_role(actor: Actor) -> None:
-    if actor.role not in ("supervisor", "admin"):
+    if not has(actor, Permission.SUPERVISE):
         raise NotAllowed("the dashboard is for office leads, the KIM coordination and admins")
 
 
@@ -61,7 +63,7 @@ def office_scope(session: Session, actor: Actor, wanted: str | None) -> dict[int
 def may_open_task(actor: Actor, office_id: int) -> bool:
     """The inbox rule (services.inbox._load_task): caseworkers and leads open tasks of their own
     offices only. Admins and the coordination see no task or case reference of other offices."""
-    return actor.role in ("caseworker", "supervisor") and office_id in actor.office_ids
+    return has(actor, Permission.WORK_TASKS) and office_id in actor.office_ids
 
 
 def parse_query(args: Mapping[str, str]) -> DashboardQuery:
