@@ -1,5 +1,7 @@
-"""The shipped models are drawn completely (BPMN DI): process owners review and edit them in the modeler,
-and an element without a shape is invisible there, one outside its lane looks routed to another office.
+"""The shipped models follow the conventions users rely on: named elements, a form and a due date on
+every user task, escalations for the leads - and they are drawn completely (BPMN DI): process owners
+review and edit them in the modeler, and an element without a shape is invisible there, one outside
+its lane looks routed to another office.
 
 Checks every flow node and sequence flow has exactly one shape or edge, every lane and the pool are
 drawn, the lanes are stacked inside the pool without gaps, each node sits inside the lane that routes
@@ -9,6 +11,7 @@ at its source and ends at its target.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
@@ -121,3 +124,41 @@ def test_every_edge_runs_from_its_source_to_its_target(name: str) -> None:
         assert shapes[str(flow.get("targetRef"))].touches(*points[-1]), f"{flow.get('id')} ends elsewhere"
         for (ax, ay), (bx, by) in pairwise(points):
             assert ax == bx or ay == by, f"{flow.get('id')} has a slanted segment"
+
+
+@pytest.mark.parametrize("name", ["kim_pathway", "identity_clarification", "permit_application"])
+def test_the_escalation_tasks_are_for_the_leads(name: str) -> None:
+    """Every escalation except the one to KIM coordination carries audience="lead"."""
+    tree = etree.parse(str(PROCESSES_DIR / f"{name}.bpmn"))
+    for task in tree.iter(f"{TAG}userTask"):
+        props = {p.get("name"): p.get("value") for p in task.iter(f"{SPIFF}property")}
+        escalation = "Eskalation" in (task.get("name") or "")
+        to_ki = "KIM-Koordinierung" in (task.get("name") or "")
+        assert (props.get("audience") == "lead") == (escalation and not to_ki), task.get("id")
+
+
+TAG = f"{{{BPMN}}}"
+SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+NAMED_KINDS = {"process", "participant", "lane", "userTask", "scriptTask", "serviceTask", "callActivity", "subProcess",
+               "startEvent", "endEvent", "intermediateCatchEvent", "boundaryEvent", "exclusiveGateway",
+               "parallelGateway"}
+GERMAN = re.compile(r"[äöüß]|\b(der|die|das|und|von|bis|zum|zur|auf|eine?)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("name", ["kim_pathway", "identity_clarification", "permit_application"])
+def test_every_element_is_named_and_every_user_task_has_a_form_and_a_due_date(name: str) -> None:
+    """Users read the names in their inbox and in the modeler: no element may show its technical id."""
+    tree = etree.parse(str(PROCESSES_DIR / f"{name}.bpmn"))
+    unnamed = [e.get("id") for e in tree.iter() if isinstance(e.tag, str) and e.tag.startswith(TAG)
+               and e.tag[len(TAG):] in NAMED_KINDS and not (e.get("name") or "").strip()]
+    assert unnamed == []
+    for gateway in tree.iter(f"{TAG}exclusiveGateway"):
+        flows = [f for f in tree.iter(f"{TAG}sequenceFlow") if f.get("sourceRef") == gateway.get("id")]
+        if len(flows) > 1:
+            assert all(f.get("name") for f in flows), f"unlabelled branch of {gateway.get('id')}"
+    for task in tree.iter(f"{TAG}userTask"):
+        props = {p.get("name") for p in task.iter(f"{SPIFF}property")}
+        assert {"formKey", "dueIn"} <= props, f"{task.get('id')} needs a form and a due date"
+    lanes = {lane.get("name") for lane in tree.iter(f"{TAG}lane")}
+    assert lanes <= {"CM", "FW", "KI", "ABH", "EBB", "SOZ", "JC", "AA", "JA", "SCH"}
+    assert GERMAN.search(str(next(tree.iter(f"{TAG}process")).get("name")))
