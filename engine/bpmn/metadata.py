@@ -33,6 +33,7 @@ FLOW_NODE_TAGS = (
 )
 
 OfficeResolver = Callable[[str], "str | None"]
+AUDIENCES = ("lead",)  # property ``audience``: who in the office works the task; absent: every caseworker
 
 
 def _q(tag: str, ns: str = BPMN_NS) -> str:
@@ -142,7 +143,20 @@ def _human_task(
         form_key=form_key or None,
         due_from=props.get("dueFrom") or None,
         remind_before=_remind_before(task_id, name, props.get("remindBefore"), problems),
+        audience=_audience(task_id, props.get("audience"), problems),
     )
+
+
+def _audience(task_id: str, value: str | None, problems: list[ValidationProblem]) -> str | None:
+    """``audience``: ``lead`` routes the task to the lead(s) of its office (escalations); anything
+    else is refused, so a typo cannot quietly send an escalation to every caseworker."""
+    if value is None:
+        return None
+    if value not in AUDIENCES:
+        problems.append(ValidationProblem(task_id, f"audience '{value[:50]}' is not allowed: use "
+                                                   f"{' or '.join(repr(a) for a in AUDIENCES)}"))
+        return None
+    return value
 
 
 def _check_deadline(task_id: str, name: str, prop: str, value: str | None,

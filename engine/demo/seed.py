@@ -64,34 +64,61 @@ REFERRALS = [("ABH", "Duldung seit mehreren Jahren, aktive Perspektivberatung (B
 # --- the demo cases ----------------------------------------------------------------------------------
 
 Step = tuple[str, dict[str, Any]]  # a task to complete (bpmn id) or an action ("@..."), with form changes
+# "@+n" as a value: the day n days after the step (dates that must lie ahead of the walked case)
 INTEGRATED = {"duldung_months": 60, "stay_years": 7, "identity": "NOT_CLARIFIED", "passport_valid": False,
               "duldung_valid_until": None}
 PROFILES: dict[str, dict[str, Any]] = {  # assessment answers -> which path the screening opens
-    "identity": INTEGRATED,  # 25b possible, identity clarification first
-    "eligible": {},  # 25b eligible at once
+    "identity": {**INTEGRATED, "benefits": "ASYLBLG"},  # 25b possible: application beside identity clarification
+    "eligible": {"benefits": "ASYLBLG"},  # 25b eligible at once
     "review": {"stay_years": 2, "duldung_months": 10, "livelihood": "LOW", "german_level": "A1"},  # no path
+    "refused": {"stay_years": 2, "duldung_months": 10, "livelihood": "LOW", "german_level": "A1"},
     "young": {"duldung_months": 24, "stay_years": 5, "german_degree": True, "in_education": True,
               "livelihood": "NONE"},  # 25a eligible, 27th birthday ahead
+    "holder_104c": {"status": "AE_104C", "holds_104c_until": "@+150", "duldung_months": 0, "benefits": "SGB2",
+                    "identity": "NOT_CLARIFIED", "passport_valid": False},  # passport pending at the embassy
+    "employed": {"stay_years": 4, "duldung_months": 14, "employment_hours_week": 30, "employment_months": 14,
+                 "german_level": "A2", "entry_date": "2021-05-03", "benefits": "ASYLBLG"},  # § 60d
+    "family": {"minor_child_in_household": True, "benefits": "ASYLBLG",
+               "assessment_summary": "Familie mit zwei Kindern, Vater in Vollzeit beschäftigt."},
 }
+PRECHECK = {"holder_104c": {"precheck_result": "OTHER_PATH", "precheck_path": "25b"},
+            "employed": {"precheck_result": "OTHER_PATH", "precheck_path": "60d"}}
+HOUSEHOLD = [("SPOUSE", "Samira", 33 * 365), ("CHILD", "Nour", 8 * 365), ("CHILD", "Karim", 4 * 365)]
 GOALS = [("LANGUAGE_COURSE", "Deutschkurs B1 abschließen", "CM", 180),
          ("LID_TEST", "Test „Leben in Deutschland“ ablegen", "CM", 90),
          ("JOB_PLACEMENT", "Vermittlung in sozialversicherungspflichtige Arbeit", "AA", 180),
          ("IDENTITY_DOCUMENTS", "Passbeschaffung begleiten", "ABH", 28),
          ("SCHOOL_CERTIFICATE", "Schulbescheinigung der Kinder vorlegen", "SCH", 14)]
+APPLY: list[Step] = [("request_documents", {}), ("receive_documents", {}), ("examine", {})]
+REFUSED = {"permit_decision": "REFUSED", "permit_legal_basis": None, "permit_valid_until": None,
+           "permit_card_number": None, "notice_served_on": "@+0"}
 
 
 def _pathway(profile: str) -> list[Step]:
     """The route of a case with ``profile`` through kim_pathway, up to the closure by monitoring."""
     steps: list[Step] = [("intake", {}), ("@consents", {}), ("consent", {}),
                          ("counselling", {"another_session": True}), ("counselling", {}),
-                         ("assessment", PROFILES[profile]), ("abh_precheck", {}), ("plan", {"@goals": True})]
+                         ("assessment", PROFILES[profile]), ("abh_inputs", {}),
+                         ("abh_precheck", PRECHECK.get(profile, {})), ("plan", {"@goals": True})]
     if profile == "identity":
-        steps += [("request_steps", {}), ("support", {}), ("await_proof", {"proof_passport": True,
-                  "passport_number": "N7715342", "passport_valid_until": "2031-06-30"}), ("assess", {})]
+        steps += [("request_steps", {}), ("await_proof", {"proof_passport": True, "passport_number": "N7715342",
+                                                          "passport_valid_until": "2031-06-30"}), ("assess", {})]
+    if profile == "holder_104c":
+        return [*steps, ("request_steps", {}), ("await_proof", {"proof_embassy_receipt": True}),
+                ("assess", {"identity_outcome": "EFFORTS_DOCUMENTED", "embassy_application_pending": True}),
+                ("request_documents", {})]
+    if profile == "employed":
+        return [*steps, ("request_documents", {"applied_path": "60d"}), *APPLY[1:], ("decide", {
+            "permit_legal_basis": "60d", "permit_card_number": None, "permit_valid_until": "@+20"})]
     if profile == "review":
         return [*steps, ("legal_review", {}), ("@monitoring", {}), ("monitoring", {})]
-    return [*steps, ("request_documents", {}), ("receive_documents", {}), ("examine", {}), ("decide", {}),
-            ("soz_end_benefits", {}), ("jc_take_over", {}), ("@monitoring", {}), ("monitoring", {})]
+    if profile == "refused":
+        return [*steps, ("legal_review", {"legal_review_result": "APPLICATION"}), *APPLY[:2],
+                ("examine", {"intended_decision": "REFUSE", "requirements_met": "NOT_MET"}), ("hearing", {}),
+                ("decide", REFUSED)]
+    handover: list[Step] = [("soz_end_benefits", {}), ("jc_take_over", {})] \
+        if PROFILES[profile].get("benefits") == "ASYLBLG" else []
+    return [*steps, *APPLY, ("decide", {}), *handover, ("@monitoring", {}), ("monitoring", {})]
 
 
 CLOSURE_NOTES = {"PERMIT_GRANTED": "Aufenthaltserlaubnis nach § 25b erteilt, Jobcenter hat übernommen.",
@@ -117,12 +144,14 @@ def _closed(reason: str) -> list[Step]:
 
 @dataclass(frozen=True)
 class Stage:
-    """Where a demo case stops: after ``steps`` steps of ``route``; ``young`` cases face the § 25a deadline."""
+    """Where a demo case stops: after ``steps`` steps of ``route``; ``young`` cases face the § 25a deadline,
+    ``family`` cases are opened with the household (spouse and two children)."""
 
     label: str
     route: list[Step]
     steps: int
     young: bool = False
+    family: bool = False
 
 
 # The first case of each stage comes first, so that a small demo still shows every stage.
@@ -131,14 +160,19 @@ STAGES: list[Stage] = [
     Stage("Einwilligung offen", _pathway("eligible"), 1),
     Stage("Perspektivberatung", _pathway("eligible"), 3),
     Stage("Assessment", _pathway("identity"), 5),
-    Stage("Vorprüfung ABH", _pathway("eligible"), 6),
-    Stage("Integrationsplan", _pathway("identity"), 7),
+    Stage("Angaben der ABH", _pathway("eligible"), 6),
+    Stage("Vorprüfung ABH", _pathway("eligible"), 7),
+    Stage("Integrationsplan", _pathway("identity"), 8),
     Stage("Ziele und Identitätsklärung", _pathway("identity"), 10),
-    Stage("Frist § 25a", _pathway("young"), 8, young=True),
-    Stage("Antrag bei der ABH", _pathway("eligible"), 9),
-    Stage("Rechtliche Prüfung", _pathway("review"), 8),
-    Stage("Rechtskreiswechsel", _pathway("eligible"), 12),
-    Stage("Monitoring", _pathway("eligible"), 15),
+    Stage("Frist § 25a", _pathway("young"), 9, young=True),
+    Stage("Antrag bei der ABH", _pathway("eligible"), 10),
+    Stage("§ 104c: Pass bei der Botschaft beantragt", _pathway("holder_104c"), 13),
+    Stage("Beschäftigungsduldung § 60d erteilt", _pathway("employed"), 13),
+    Stage("Rechtliche Prüfung", _pathway("review"), 9),
+    Stage("Ablehnung: Beratung und Klagefrist", _pathway("refused"), 15),
+    Stage("Rechtskreiswechsel", _pathway("eligible"), 13),
+    Stage("Familie", _pathway("family"), 8, family=True),
+    Stage("Monitoring", _pathway("eligible"), 16),
     Stage("Informationsfall", _closed("OTHER"), 2),
     *(Stage(f"Abgeschlossen: {reason}", _closed(reason), 99) for reason in (
         "PERMIT_GRANTED", "MOVED_AWAY", "NO_COOPERATION", "CONSENT_WITHDRAWN", "DEPORTED_OR_LEFT", "OTHER")),
@@ -259,14 +293,22 @@ def _seed_cases(ctx: EngineContext, count: int, now: datetime, rng: random.Rando
     return {s.label: counts[s.label] for s in STAGES if counts[s.label]}
 
 
-def _case_body(rng: random.Random, start: date, young: bool) -> dict[str, Any]:
-    age_days = 27 * 365 - 150 if young else rng.randint(19 * 365, 52 * 365)  # young: 27 in about 5 months
+def _case_body(rng: random.Random, start: date, stage: Stage) -> dict[str, Any]:
+    age_days = 27 * 365 - 150 if stage.young else rng.randint(19 * 365, 52 * 365)  # young: 27 in about 5 months
     source, reason = rng.choice(REFERRALS)
-    return {"person": {"given_name": rng.choice(GIVEN), "family_name": rng.choice(FAMILY),
-                       "date_of_birth": (start - timedelta(days=age_days)).isoformat(),
-                       "nationality": rng.choice(NATIONALITIES)},
-            "referral": {"source": source, "reason": reason,
-                         "referred_at": (start - timedelta(days=rng.randint(0, 4))).isoformat()}}
+    family_name = rng.choice(FAMILY)
+    body: dict[str, Any] = {
+        "person": {"given_name": rng.choice(GIVEN), "family_name": family_name,
+                   "date_of_birth": (start - timedelta(days=max(age_days, 35 * 365) if stage.family
+                                                       else age_days)).isoformat(),
+                   "nationality": rng.choice(NATIONALITIES)},
+        "referral": {"source": source, "reason": reason,
+                     "referred_at": (start - timedelta(days=rng.randint(0, 4))).isoformat()}}
+    if stage.family:
+        body["household"] = [{"given_name": name, "family_name": family_name, "relation": relation,
+                              "date_of_birth": (start - timedelta(days=days)).isoformat()}
+                             for relation, name, days in HOUSEHOLD]
+    return body
 
 
 def _seed_case(ctx: EngineContext, actors: Mapping[str, Actor], stage: Stage, now: datetime, rng: random.Random,
@@ -277,7 +319,7 @@ def _seed_case(ctx: EngineContext, actors: Mapping[str, Actor], stage: Stage, no
     waiting = timedelta(days=rng.randint(0, 9) if rng.random() < 0.7 else rng.randint(15, 45))
     monitoring = timedelta(days=93) if ("@monitoring", {}) in route else timedelta(0)
     clock.freeze(now - sum(gaps, timedelta(0)) - waiting - monitoring)
-    case = ctx.run(cases.open_case, opener, _case_body(rng, clock.local_now().date(), stage.young))
+    case = ctx.run(cases.open_case, opener, _case_body(rng, clock.local_now().date(), stage))
     walker = CaseWalker.for_case(ctx, actors, case.id)
     for (action, changes), gap in zip(route, gaps, strict=True):
         clock.freeze(min(clock.now() + gap, now))
@@ -285,6 +327,9 @@ def _seed_case(ctx: EngineContext, actors: Mapping[str, Actor], stage: Stage, no
 
 
 def _run_step(walker: CaseWalker, action: str, changes: dict[str, Any], now: datetime) -> None:
+    today = clock.local_now().date()
+    changes = {k: iso_day(today, int(v[2:])) if isinstance(v, str) and v.startswith("@+") else v
+               for k, v in changes.items()}
     if action == "@consents":
         walker.record_consents(form_data("kim_consent")["consent_scope"])
     elif action == "@monitoring":
@@ -295,7 +340,6 @@ def _run_step(walker: CaseWalker, action: str, changes: dict[str, Any], now: dat
     elif action == "@withdraw":
         _withdraw_consent(walker, "ABH")
     elif "@goals" in changes:
-        today = clock.local_now().date()
         goals = [{"goal_type": kind, "title": title, "owner_office": office, "due_on": iso_day(today, days)}
                  for kind, title, office, days in GOALS]
         walker.complete(action, plan_goals=goals)

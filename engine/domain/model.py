@@ -24,6 +24,7 @@ class HumanTaskMeta:
     form_key: str | None = None
     due_from: str | None = None  # dotted path to a date in the task data; dueIn counts from it
     remind_before: str | None = None  # "due soon" reminder this long before the due day; None: the default
+    audience: str | None = None  # "lead": for the lead(s) of the lane's office, not every caseworker in it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

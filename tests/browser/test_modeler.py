@@ -86,6 +86,7 @@ def _walk_to_the_abh(ctx: Any) -> CaseWalker:
     walker.complete("consent", consent_scope=scope)
     walker.complete("counselling")
     walker.complete("assessment", **INTEGRATED)
+    walker.complete("abh_inputs")
     return walker
 
 
@@ -96,8 +97,8 @@ def test_process_owner_adds_an_abh_step_and_the_abh_gets_it_in_time(
     sign_in(page, base, "paul")
     open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
 
-    # The flow from the deadline fork into the ABH pre-check runs down into the ABH lane at x=2215.
-    drop = show_point(page, 2215, 1392)
+    # The flow from the deadline fork into the ABH pre-check runs along the ABH lane at y=2500.
+    drop = show_point(page, 3000, 2500)
     drag_from_palette(page, "bpmn-icon-task", drop)
     page.keyboard.type(TASK_NAME)
     page.keyboard.press("Enter")
@@ -347,18 +348,18 @@ def test_side_panel_writes_what_the_engine_reads(browser: Any, kim: tuple[str, A
     page.get_by_label("Amt abweichend von der Bahn (candidateGroups)").fill("SOZ")
     page.get_by_label("Vorab zugewiesen an (assignee)").fill("sofia")
 
-    show_point(page, 165, 1225)  # the KI lane's header
-    page.mouse.click(*_screen(page, 165, 1225))
+    show_point(page, 165, 2300)  # the KI lane's header
+    page.mouse.click(*_screen(page, 165, 2300))
     assert selected_ids(page) == ["lane_ki"]
     assert page.get_by_label("Amt der Bahn").input_value() == "KI"
     page.get_by_label("Amt der Bahn").select_option("JA")
 
-    show_point(page, 2475, 658)  # a sequence flow out of a gateway
-    page.mouse.click(*_screen(page, 2475, 658))
+    show_point(page, 2740, 500)  # a sequence flow out of a gateway
+    page.mouse.click(*_screen(page, 2740, 500))
     assert selected_ids(page) == ["flow_gw_deadline_25a_to_wait_deadline_25a"]
     page.get_by_label("Bedingung").fill('deadlines["25a"]["applies"] and age < 27')
 
-    _click_shape(page, "wait_monitoring", 4015, 408)
+    _click_shape(page, "wait_monitoring", 6110, 140)
     assert page.get_by_label("Wert des Zeitgebers").input_value() == "P3M"
     page.get_by_label("Wert des Zeitgebers").fill("40WD")
     page.get_by_role("button", name="Entwurf speichern").click()
@@ -377,7 +378,7 @@ def test_side_panel_writes_what_the_engine_reads(browser: Any, kim: tuple[str, A
     assert (intake.office, intake.assignee, intake.due_in, intake.escalate_after, intake.form_key) == (
         "SOZ", "sofia", "10WD", "3WD", "kim_intake")
     assert intake.remind_before == "1WD"
-    assert meta.human_tasks["escalate_deadline_25a"].office == "JA", "the KI lane now routes to the Jugendamt"
+    assert meta.human_tasks["escalate_deadline_104c_ki"].office == "JA", "the KI lane now routes to the Jugendamt"
     flows = {f.get("id"): f for f in root.iter(f"{BPMN}sequenceFlow")}
     condition = flows["flow_gw_deadline_25a_to_wait_deadline_25a"].find(f"{BPMN}conditionExpression")
     assert condition is not None

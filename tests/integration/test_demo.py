@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.demo.seed import DEMO_PASSWORD, STAGES, WEIGHTS, DemoReport, seed_demo, stage_plan
-from engine.persistence.models import CaseFile, HumanTask, Incident, ProcessInstance, User
+from engine.persistence.models import CaseFile, HumanTask, Incident, ProcessInstance, Timer, User
 from engine.services.admin import directory
 from engine.services.context import EngineContext
 
@@ -23,7 +23,9 @@ OPEN_WORK = {  # stage -> a task that must be open in it
     "Assessment": "assessment", "Vorprüfung ABH": "abh_precheck", "Integrationsplan": "plan",
     "Ziele und Identitätsklärung": "await_proof", "Frist § 25a": "deadline_25a", "Antrag bei der ABH":
     "receive_documents", "Rechtliche Prüfung": "legal_review", "Rechtskreiswechsel": "jc_take_over",
-    "Monitoring": "monitoring", "Informationsfall": "info_only",
+    "Monitoring": "monitoring", "Informationsfall": "info_only", "Angaben der ABH": "abh_inputs",
+    "§ 104c: Pass bei der Botschaft beantragt": "issue_fiction", "Beschäftigungsduldung § 60d erteilt":
+    "duldung_renewal", "Ablehnung: Beratung und Klagefrist": "refusal_advice", "Familie": "plan",
 }
 CLOSURE_REASONS = {"PERMIT_GRANTED", "MOVED_AWAY", "NO_COOPERATION", "CONSENT_WITHDRAWN", "DEPORTED_OR_LEFT", "OTHER"}
 
@@ -77,6 +79,26 @@ def check_users_for_every_office_and_role_sign_in_with_the_listed_password(ctx: 
     assert all(name in listed for name in users)
 
 
+def check_the_cases_of_the_domain_pathway(ctx: EngineContext) -> None:
+    """A § 104c holder applies while the passport is pending, a § 60d grant stays with the Sozialamt,
+    a refusal brings advice and the lawsuit deadline, a family is recorded with its household."""
+    with ctx.uow(write=False) as uow:
+        tasks = list(uow.session.scalars(select(HumanTask)))
+        pending = set(uow.session.scalars(select(Timer.instance_id).where(Timer.bpmn_id == "wait_embassy",
+                                                                          Timer.fired_at.is_(None))))
+        households = [len(c.household.get("members", [])) for c in uow.session.scalars(select(CaseFile))]
+    steps: dict[object, set[str]] = {}
+    for task in tasks:
+        steps.setdefault(task.instance_id, set()).add(task.bpmn_id)
+    (holder,) = [i for i, ids in steps.items() if "issue_fiction" in ids]
+    assert "receive_documents" in steps[holder], "the application runs"
+    assert holder in pending or "embassy_followup" in steps[holder], "identity clarification waits for the embassy"
+    (duldung,) = [i for i, ids in steps.items() if "duldung_renewal" in ids]
+    assert not {"soz_end_benefits", "jc_take_over"} & steps[duldung], "a Duldung stays with the Sozialamt"
+    assert next(ids for ids in steps.values() if "refusal_advice" in ids) >= {"lawsuit_deadline"}
+    assert 3 in households, "the family: spouse and two children"
+
+
 def check_a_second_run_adds_nothing_and_says_so(ctx: EngineContext) -> None:
     def counts() -> list[int]:
         with ctx.uow(write=False) as uow:
@@ -98,6 +120,7 @@ def test_the_demo_shows_a_living_system_and_a_second_run_adds_nothing(ctx: Engin
     check_every_stage_has_a_case_and_its_open_work(ctx, demo)
     check_some_tasks_are_overdue_and_escalated_to_both_levels(ctx)
     check_closed_cases_cover_every_closure_reason(ctx)
+    check_the_cases_of_the_domain_pathway(ctx)
     check_users_for_every_office_and_role_sign_in_with_the_listed_password(ctx, demo)
     check_a_second_run_adds_nothing_and_says_so(ctx)
 

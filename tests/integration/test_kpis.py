@@ -27,7 +27,8 @@ from engine.services.reporting import kpis
 from engine.services.timers.firing import fire_due_timers
 
 PERSON = {"given_name": "Amina", "family_name": "Haddad", "date_of_birth": "1990-05-10", "nationality": "syrisch"}
-IDENTITY_OPEN = {"duldung_months": 60, "stay_years": 7, "identity": "NOT_CLARIFIED", "passport_valid": False}
+IDENTITY_OPEN = {"duldung_months": 60, "stay_years": 7, "identity": "NOT_CLARIFIED", "passport_valid": False,
+                 "benefits": "ASYLBLG"}
 
 
 def at(day: str, hour: int = 9) -> datetime:
@@ -66,6 +67,7 @@ def walk_november(ctx: EngineContext, actors: dict[str, Actor]) -> None:
     on("2026-11-09", full, "consent")
     on("2026-11-10", full, "counselling")
     on("2026-11-11", full, "assessment", **IDENTITY_OPEN)
+    on("2026-11-11", full, "abh_inputs")
     on("2026-11-12", full, "abh_precheck")
     goals = [{"goal_type": kind, "title": kind, "owner_office": "CM", "due_on": "2027-05-01"}
              for kind in ("LANGUAGE_COURSE", "LID_TEST")]
@@ -79,7 +81,7 @@ def walk_november(ctx: EngineContext, actors: dict[str, Actor]) -> None:
     on("2026-11-18", full[5:], "hearing")
     on("2026-11-19", full[:5], "decide")
     on("2026-11-19", full[5:], "decide", permit_decision="REFUSED", permit_legal_basis=None,
-       permit_valid_until=None, permit_card_number=None)
+       permit_valid_until=None, permit_card_number=None, notice_served_on="2026-11-19")
     on("2026-11-20", full[:5], "soz_end_benefits")
     on("2026-11-20", full[:5], "jc_take_over")
     on("2026-11-20", full, "goals_cm")

@@ -7,7 +7,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from engine import clock
 from engine.persistence.models import Notification
 from engine.services.casework import cases, consents, task_actions
 from engine.services.casework.instances import complete_task
+from engine.services.casework.views import CaseRecord
 from engine.services.context import EngineContext
 from engine.services.notifications import mail
 from engine.services.notifications import notify as notifications
@@ -60,7 +60,7 @@ def smtp(port: int) -> Iterator[Inbox]:
         yield received
 
 
-def open_cases(ctx: EngineContext, n: int = 1, process_id: str = "erstkontakt") -> list[dict[str, Any]]:
+def open_cases(ctx: EngineContext, n: int = 1, process_id: str = "erstkontakt") -> list[CaseRecord]:
     return [ctx.run(cases.open_case, actor(ctx, "carla"), {
         "person": {"given_name": "Amina", "family_name": f"Haddad{i}"},
         "referral": {"source": "ABH", "reason": "Perspektivberatung"}, "process_id": process_id})

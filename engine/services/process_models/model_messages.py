@@ -41,6 +41,8 @@ _ENGINE = _table([
     (r"^user task has no office.*$",
      "Die Aufgabe hat keine Stelle: legen Sie sie in eine Lane, die nach einer Stelle benannt ist, "
      "oder setzen Sie camunda:candidateGroups."),
+    (r"^audience '(.*)' is not allowed: use (.*)$",
+     "Die Zielgruppe (audience) „\\1“ ist nicht erlaubt; erlaubt ist \\2 (die Leitung der Stelle)."),
     (r"^the file is empty$", "Die Datei ist leer."),
     (r"^the file has more than (\d+) elements$", "Die Datei hat mehr als \\1 XML-Elemente."),
     (r"^the file is too large: (\d+) bytes.*$", "Die Datei ist zu groß (\\1 Bytes, höchstens 2 MiB)."),
