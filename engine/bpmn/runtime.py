@@ -17,7 +17,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import spiff_compat
@@ -102,7 +102,10 @@ class Runtime:
         return dump_state(workflow)
 
     def complete(self, workflow: Any, spiff_id: UUID, data: dict[str, Any]) -> StepResult:
-        task = workflow.get_task_from_id(spiff_id)
+        try:
+            task = workflow.get_task_from_id(spiff_id)
+        except TaskNotFoundException:
+            task = None
         if task is None:
             raise NotFound("the task is no longer part of the process")
         if not task.task_spec.manual or not task.has_state(TaskState.READY):
@@ -117,7 +120,11 @@ class Runtime:
         return self._advance(workflow, [])
 
     def is_waiting(self, workflow: Any, spiff_id: UUID) -> bool:
-        task = workflow.get_task_from_id(spiff_id)
+        """Is the task still READY? A task that finished may already be pruned from the tree."""
+        try:
+            task = workflow.get_task_from_id(spiff_id)
+        except TaskNotFoundException:
+            return False
         return task is not None and task.has_state(TaskState.READY)
 
     def fire_due_timers(self, workflow: Any) -> StepResult:

@@ -2,8 +2,8 @@
 
 Every rule line of section 5 is exercised at least once, with both sides of each age and duration
 boundary. The tables are deployed from ``processes/residence_paths`` into the test database once
-per backend, so these tests prove the DMN files, not a Python copy of the rules. A final test
-checks that every rule of every table decided at least one case.
+per backend, so these tests prove the DMN files, not a Python copy of the rules. That every rule
+of every table decides a case is checked rule by rule in ``tests/screening/test_table_rules.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from engine.bpmn.safe_xml import parse_model_xml
 from engine.domain import residence
 from engine.domain.actors import SYSTEM
 from engine.services.context import EngineContext
@@ -25,7 +24,6 @@ from engine.services.wiring import create_context
 from tests.conftest import fresh_database
 
 TABLES = Path(__file__).resolve().parents[2] / "processes" / "residence_paths"
-DMN_NS = "{https://www.omg.org/spec/DMN/20191111/MODEL/}"
 
 # 2026-11-20: a Duldung holder aged 22 with everything in order; each case changes a few facts.
 BASE: dict[str, Any] = {
@@ -34,12 +32,14 @@ BASE: dict[str, Any] = {
     "german_degree": True, "in_education": True, "german_level": "B1", "basic_knowledge": True,
     "livelihood": "SECURED", "livelihood_expected": False, "livelihood_exception": "NONE",
     "employment_hours_week": 30, "employment_insured": True, "employment_months": 18, "training": "CONTRACT",
-    "training_start": "2027-03-01", "identity": "CLARIFIED_PASSPORT", "identity_in_time": True,
-    "passport_valid": True, "current_obstruction": False, "conviction": "NONE", "entry_date": "2018-05-01",
-    "work_ban": False, "deportation_measures": False, "children_school_ok": True, "special_achievements": False,
-    "holds_104c_until": None,
+    "training_start": "2027-03-01", "identity": "CLARIFIED_PASSPORT", "identity_in_time_60c": True,
+    "identity_in_time_60d": True, "passport_valid": True, "current_obstruction": False, "conviction": "NONE",
+    "entry_date": "2018-05-01", "work_ban": False, "deportation_measures": False, "children_school_ok": True,
+    "special_achievements": False, "holds_104c_until": None, "fdgo": True, "qualified_job_offer": True,
+    "adequate_housing": True,
 }
 HOLDER = {"status": "AE_104C", "holds_104c_until": "2027-03-31"}
+DAY_BEFORE_27 = "2031-03-09"
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,10 @@ def c(case_id: str, path: str, status: str, **kw: Any) -> Case:
 CASES_25A = [
     c("25a gestattung not applicable", "25a", "NOT_APPLICABLE", changes={"status": "GESTATTUNG"}),
     c("25a other status not applicable", "25a", "NOT_APPLICABLE", changes={"status": "OTHER"}),
-    c("25a 60b duldung applies", "25a", "ELIGIBLE", changes={"status": "DULDUNG_60B"}, deadline="2031-03-09"),
+    # Corrected (DOMAIN.md section 5): a §60b status is no qualifying Duldung for §25a (§60b Abs. 5 S. 1);
+    # the old tables answered ELIGIBLE.
+    c("25a 60b duldung not applicable", "25a", "NOT_APPLICABLE", changes={"status": "DULDUNG_60B"},
+      blocking=("status_60b",)),
     c("25a 27th birthday not met", "25a", "NOT_MET", changes={"date_of_birth": "1999-11-20"},
       notes=("age_limit_27",)),
     c("25a 26 years 364 days eligible, deadline today", "25a", "ELIGIBLE",
@@ -92,38 +95,45 @@ CASES_25A = [
       changes={**HOLDER, "holds_104c_until": "2027-09-30"}, deadline="2027-06-30"),
     c("25a 104c holder deadline 27th birthday first", "25a", "ELIGIBLE",
       changes={**HOLDER, "date_of_birth": "2000-01-15"}, deadline="2027-01-14"),
-    c("25a stay 2 years not met", "25a", "NOT_MET", changes={"stay_years": 2.9}, missing=("stay_years",)),
+    # Corrected: NOT_MET and POSSIBLE rows carry the application deadline too (the day before the 27th
+    # birthday is a hard deadline whatever the status, DOMAIN.md sections 3 and 5); the old rows had none.
+    c("25a stay 2 years not met", "25a", "NOT_MET", changes={"stay_years": 2.9}, missing=("stay_years",),
+      deadline=DAY_BEFORE_27),
     c("25a stay 3 years eligible", "25a", "ELIGIBLE", changes={"stay_years": 3}),
     c("25a school 2 years without degree not met", "25a", "NOT_MET",
-      changes={"school_success_years": 2, "german_degree": False}, missing=("school_success",)),
+      changes={"school_success_years": 2, "german_degree": False}, missing=("school_success",),
+      deadline=DAY_BEFORE_27),
     c("25a school 2 years with degree eligible", "25a", "ELIGIBLE", changes={"school_success_years": 2}),
     c("25a school 3 years without degree eligible", "25a", "ELIGIBLE",
       changes={"school_success_years": 3, "german_degree": False}),
     c("25a stay and school both listed", "25a", "NOT_MET",
       changes={"stay_years": 2, "school_success_years": 0, "german_degree": False},
-      missing=("stay_years", "school_success")),
+      missing=("stay_years", "school_success"), deadline=DAY_BEFORE_27),
     c("25a medium conviction possible", "25a", "POSSIBLE", changes={"conviction": "MEDIUM"},
-      notes=("conviction_medium",)),
+      notes=("conviction_medium",), deadline=DAY_BEFORE_27),
     c("25a minor conviction eligible", "25a", "ELIGIBLE", changes={"conviction": "MINOR"}),
     c("25a efforts documented possible", "25a", "POSSIBLE", changes={"identity": "EFFORTS_DOCUMENTED"},
-      missing=("identity",)),
+      missing=("identity",), deadline=DAY_BEFORE_27),
     c("25a identity not clarified possible", "25a", "POSSIBLE", changes={"identity": "NOT_CLARIFIED"},
-      missing=("identity",)),
+      missing=("identity",), deadline=DAY_BEFORE_27),
     c("25a identity other documents eligible", "25a", "ELIGIBLE", changes={"identity": "CLARIFIED_OTHER"}),
-    c("25a no passport possible", "25a", "POSSIBLE", changes={"passport_valid": False}, missing=("passport",)),
+    c("25a no passport possible", "25a", "POSSIBLE", changes={"passport_valid": False}, missing=("passport",),
+      deadline=DAY_BEFORE_27),
     c("25a not in education, livelihood predominant possible", "25a", "POSSIBLE",
-      changes={"in_education": False, "livelihood": "PREDOMINANT"}, missing=("livelihood",)),
+      changes={"in_education": False, "livelihood": "PREDOMINANT"}, missing=("livelihood",), deadline=DAY_BEFORE_27),
     c("25a not in education, livelihood secured eligible", "25a", "ELIGIBLE", changes={"in_education": False}),
     c("25a in education, livelihood low eligible", "25a", "ELIGIBLE", changes={"livelihood": "LOW"}),
     c("25a all discretion reasons listed", "25a", "POSSIBLE",
       changes={"conviction": "MEDIUM", "identity": "NOT_CLARIFIED", "passport_valid": False},
-      missing=("identity", "passport"), notes=("conviction_medium",)),
+      missing=("identity", "passport"), notes=("conviction_medium",), deadline=DAY_BEFORE_27),
     c("25a eligible until day before 27th birthday", "25a", "ELIGIBLE", deadline="2031-03-09", notes=()),
 ]
 
 CASES_25B = [
     c("25b gestattung not applicable", "25b", "NOT_APPLICABLE", changes={"status": "GESTATTUNG"}),
-    c("25b 60b duldung applies", "25b", "ELIGIBLE", changes={"status": "DULDUNG_60B"}),
+    # Corrected (DOMAIN.md section 5): a §60b status is a refusal ground of §25b Abs. 2 Nr. 1; the old
+    # tables answered ELIGIBLE.
+    c("25b 60b duldung blocked", "25b", "BLOCKED", changes={"status": "DULDUNG_60B"}, blocking=("status_60b",)),
     c("25b 60d duldung applies", "25b", "ELIGIBLE", changes={"status": "BESCHAEFTIGUNGSDULDUNG_60D"}),
     c("25b current obstruction blocked", "25b", "BLOCKED", changes={"current_obstruction": True},
       blocking=("current_obstruction",)),
@@ -169,7 +179,7 @@ CASES_25B = [
       missing=("stay_years", "german_a2")),
     c("25b family top-up substantial by assessment", "25b", "POSSIBLE",
       changes={"livelihood": "SUBSTANTIAL", "livelihood_exception": "FAMILY_TEMP_TOPUP"},
-      missing=("livelihood",), notes=("livelihood_assessment",)),
+      missing=("livelihood",), notes=("requirement_by_assessment",)),  # renamed: Abs. 3 also covers A2
     c("25b family top-up low not met", "25b", "NOT_MET",
       changes={"livelihood": "LOW", "livelihood_exception": "FAMILY_TEMP_TOPUP"}, missing=("livelihood",)),
     c("25b illness by assessment", "25b", "POSSIBLE",
@@ -211,7 +221,7 @@ def training_cases(path: str) -> list[Case]:
           blocking=("conviction",)),
         c(f"{path} deportation measures blocked", path, "BLOCKED", changes={"deportation_measures": True},
           blocking=("deportation_measures",)),
-        c(f"{path} identity not in time blocked", path, "BLOCKED", changes={"identity_in_time": False},
+        c(f"{path} identity not in time blocked", path, "BLOCKED", changes={"identity_in_time_60c": False},
           blocking=("identity_not_in_time",)),
         c(f"{path} no training not applicable", path, "NOT_APPLICABLE",
           changes={"training": "NONE", "training_start": None}, notes=("no_training",)),
@@ -246,7 +256,7 @@ CASES_60D = [
     c("60d medium conviction blocked", "60d", "BLOCKED", changes={"conviction": "MEDIUM"}, blocking=("conviction",)),
     c("60d serious conviction blocked", "60d", "BLOCKED", changes={"conviction": "SERIOUS"}, blocking=("conviction",)),
     c("60d minor conviction eligible", "60d", "ELIGIBLE", changes={"conviction": "MINOR"}),
-    c("60d identity not in time blocked", "60d", "BLOCKED", changes={"identity_in_time": False},
+    c("60d identity not in time blocked", "60d", "BLOCKED", changes={"identity_in_time_60d": False},
       blocking=("identity_not_in_time",)),
     c("60d duldung 11 months not met", "60d", "NOT_MET", changes={"duldung_months": 11}, missing=("duldung_months",)),
     c("60d duldung 12 months eligible", "60d", "ELIGIBLE", changes={"duldung_months": 12}),
@@ -297,9 +307,11 @@ CASES_19D = [
 TOO_OLD = {"date_of_birth": "1990-01-01"}
 CASES_RANKING = [
     c("ranking 25a first", "LEGAL_REVIEW", "NOT_APPLICABLE", recommended="25a"),
-    c("ranking possible 25a beats eligible 60c", "25a", "POSSIBLE", changes={"in_education": False,
+    # Corrected (DOMAIN.md section 5): the best status ranks first, the path order only inside one status;
+    # the old table recommended the POSSIBLE §25a over ELIGIBLE paths.
+    c("ranking eligible 25b beats possible 25a", "25a", "POSSIBLE", changes={"in_education": False,
                                                                               "livelihood": "PREDOMINANT"},
-      missing=("livelihood",), recommended="25a", extra={"60c": "ELIGIBLE"}),
+      missing=("livelihood",), deadline=DAY_BEFORE_27, recommended="25b", extra={"25b": "ELIGIBLE", "60c": "ELIGIBLE"}),
     c("ranking 25b second", "25b", "ELIGIBLE", changes=TOO_OLD, recommended="25b"),
     c("ranking 19d third", "19d", "ELIGIBLE", changes={**TOO_OLD, **QUALIFIED, "stay_years": 5}, recommended="19d"),
     c("ranking 16g fourth", "16g", "ELIGIBLE", changes={**TOO_OLD, "stay_years": 5}, recommended="16g"),
@@ -310,9 +322,11 @@ CASES_RANKING = [
     c("ranking legal review when nothing fits", "LEGAL_REVIEW", "LEGAL_REVIEW",
       changes={**TOO_OLD, "stay_years": 5, "training": "NONE", "training_start": None, "entry_date": "2023-02-01"},
       recommended="LEGAL_REVIEW"),
-    c("ranking 104c transition alone is no recommendation", "104c", "ELIGIBLE",
-      changes={**HOLDER, **TOO_OLD, "basic_knowledge": False}, recommended="LEGAL_REVIEW",
-      extra={"LEGAL_REVIEW": "LEGAL_REVIEW", "25b": "NOT_MET"}),
+    # Corrected (DOMAIN.md section 5): legal review only when no path is ELIGIBLE, POSSIBLE or NOT_YET, and
+    # the running §104c permit is ELIGIBLE as the transition: meet the §25b requirements before it ends.
+    c("ranking 104c transition before legal review", "104c", "ELIGIBLE",
+      changes={**HOLDER, **TOO_OLD, "basic_knowledge": False}, deadline="2027-03-31", recommended="104c",
+      extra={"LEGAL_REVIEW": "NOT_APPLICABLE", "25b": "NOT_MET"}),
 ]
 
 CASES = [*CASES_25A, *CASES_25B, *CASES_104C, *CASES_TRAINING, *CASES_60D, *CASES_19D, *CASES_RANKING]
@@ -360,42 +374,22 @@ def test_baseline_gives_every_row_in_order(screen: Screen) -> None:
         ("25a", "ELIGIBLE"), ("25b", "ELIGIBLE"), ("104c", "CLOSED"), ("16g", "ELIGIBLE"), ("60c", "ELIGIBLE"),
         ("60d", "ELIGIBLE"), ("19d", "NOT_APPLICABLE"), ("LEGAL_REVIEW", "NOT_APPLICABLE")]
     assert result["recommended"] == "25a"
-    assert set(result["versions"]) == set(residence.ALL_DECISIONS)
+    assert set(result["versions"]) == set(residence.PERSON_DECISIONS)
     assert result["outputs"][0]["rules"] == ["residence_paths_25a_r14"]
-
-
-def _all_rule_ids() -> set[str]:
-    ids: set[str] = set()
-    for path in TABLES.glob("*.dmn"):
-        root = parse_model_xml(path.read_bytes())
-        ids.update(str(rule.get("id")) for rule in root.iter(f"{DMN_NS}rule"))
-    return ids
-
-
-# §60a Abs. 2b is ranked but not screened (it needs household data): the screening always feeds
-# NOT_APPLICABLE, so its ranking rule is proved by evaluating the ranking table on its own below.
-UNREACHABLE_IN_SCREENING = {"residence_paths_ranking_r7"}
-
-
-def test_every_rule_of_every_table_decides_a_case(screen: Screen) -> None:
-    used: set[str] = set()
-    for case in CASES:
-        for row in screen(case.changes)["outputs"]:
-            used.update(row["rules"])
-    assert len(_all_rule_ids()) > 90, "the tables were found"
-    assert _all_rule_ids() - used == UNREACHABLE_IN_SCREENING
 
 
 def test_ranking_table_ranks_60a_2b_before_legal_review(ctx: EngineContext) -> None:
     ctx.run(deployment.deploy, deployment.read_model_paths([TABLES / "ranking.dmn"]), SYSTEM)
-    statuses = {f"status_{p}": "NOT_MET" for p in ("25a", "25b", "19d", "16g", "60c", "60d")}
+    keys = ("25a", "25a_abs2", "25b", "25b_abs4", "19d", "16g", "60c", "60d", "104c")
+    statuses = {f"status_{key}": "NOT_MET" for key in keys}
     ranked = evaluate_decision(ctx, "residence_paths_ranking", {**statuses, "status_60a_2b": "POSSIBLE"})
-    assert ranked.outputs == [{"recommended": "60a_2b", "legal_review": "NOT_APPLICABLE"}]
+    assert ranked.outputs == [{"recommended": "§60a Abs. 2b", "action": "APPLY", "legal_review": "NOT_APPLICABLE"}]
     nothing = evaluate_decision(ctx, "residence_paths_ranking", {**statuses, "status_60a_2b": "NOT_APPLICABLE"})
-    assert nothing.outputs == [{"recommended": "LEGAL_REVIEW", "legal_review": "LEGAL_REVIEW"}]
+    assert nothing.outputs == [{"recommended": "LEGAL_REVIEW", "action": "LEGAL_REVIEW",
+                                "legal_review": "LEGAL_REVIEW"}]
 
 
-def test_the_folder_deploys_as_nine_decisions(ctx: EngineContext) -> None:
+def test_the_folder_deploys_as_every_screening_decision(ctx: EngineContext) -> None:
     deployed = ctx.run(deployment.deploy, deployment.read_model_paths([TABLES]), SYSTEM)
     assert sorted(d.key for d in deployed) == sorted(residence.ALL_DECISIONS)
     assert {(d.kind, d.version) for d in deployed} == {("decision", 1)}

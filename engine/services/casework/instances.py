@@ -22,7 +22,7 @@ from engine.persistence.models import InstanceStatus, TaskState
 from engine.persistence.store import InstanceRecord, TaskRecord
 from engine.services.casework import consent_gate
 from engine.services.casework.inbox import views_by_id
-from engine.services.casework.views import Completion
+from engine.services.casework.views import Completion, IncidentView
 from engine.services.context import UnitOfWork
 from engine.services.stepping import step
 from engine.services.stepping.consent_hold import is_request
@@ -68,16 +68,17 @@ def complete_task(uow: UnitOfWork, task_id: UUID, actor: Actor, data: Mapping[st
         # before the step: the hand-overs it creates find the consent in place
         rows = forms.get(task.form_key, session).consent_rows(data)
         consent_gate.record_from_form(session, actor, instance.case_id, rows, uow.ctx.calendar)
+    incident: IncidentView | None = None
     if is_request(task.bpmn_id):
         next_ids, status = _complete_consent_request(session, uow, instance, task, actor, dict(data))
     else:
-        next_ids, status = _complete_locked(session, uow, instance, task, actor, dict(data))
+        next_ids, status, incident = _complete_locked(session, uow, instance, task, actor, dict(data))
     found = views_by_id(session, [task.id, *next_ids])
-    return Completion(found[task.id], tuple(found[i] for i in next_ids if i in found), status)
+    return Completion(found[task.id], tuple(found[i] for i in next_ids if i in found), status, incident)
 
 
 def _complete_locked(session: Session, uow: UnitOfWork, instance: InstanceRecord, task: TaskRecord,
-                     actor: Actor, data: dict[str, Any]) -> tuple[list[UUID], str]:
+                     actor: Actor, data: dict[str, Any]) -> tuple[list[UUID], str, IncidentView | None]:
     if not store.complete_task_row(session, task, actor.user_id, data, clock.now()):
         raise Conflict("the task was completed or changed by someone else")
     ctx = uow.ctx
@@ -88,7 +89,8 @@ def _complete_locked(session: Session, uow: UnitOfWork, instance: InstanceRecord
     projection = step.persist_step(session, ctx, instance, workflow, result, spec)
     step.audit_instance(session, actor, "task.complete", "task", task.id, instance, {"bpmn_id": task.bpmn_id})
     mine = [t.id for t in projection.created if actor.is_system or t.office_id in actor.office_ids]
-    return mine, projection.status
+    incident = IncidentView(result.incident.element_id, result.incident.message) if result.incident else None
+    return mine, projection.status, incident
 
 
 def _complete_consent_request(session: Session, uow: UnitOfWork, instance: InstanceRecord, task: TaskRecord,

@@ -56,12 +56,22 @@ class TaskPage:
 
 
 @dataclass(frozen=True)
+class IncidentView:
+    """The model failed at this element; the case waits until a process owner fixes the model."""
+
+    element_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
 class Completion:
-    """A completed task and the tasks the step created that the caller may see."""
+    """A completed task, the tasks the step created that the caller may see, and the incident
+    if the model failed after the task (the completion stands; the case waits for a fix)."""
 
     task: TaskView
     next_tasks: tuple[TaskView, ...]
-    instance_status: str = field(default="running", metadata=HIDE)
+    instance_status: str = "running"
+    incident: IncidentView | None = None
 
 
 @dataclass(frozen=True)
