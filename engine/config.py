@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "KIM_MAIL_FROM": "kim-casework@localhost",
     "KIM_DIGEST_TIME": "07:00",            # Europe/Berlin time of the daily digest of new office tasks
     "KIM_PUBLISH_APPROVAL": "false",       # "true": publishing a model needs a second process owner
+    "KIM_AUDIT_KEY": None,                 # HMAC key of the audit checkpoints (default: generated per instance)
+    "KIM_AUDIT_CHECKPOINT_MINUTES": 5,     # how often the scheduler signs the changed audit chain heads
+    "KIM_AUDIT_EXPORT": None,              # a file (one JSON line per checkpoint) or "syslog"
+    "KIM_SANDBOX_FENCE": "on",             # "off" runs model code without the seccomp fence (not recommended)
 }
 
 

@@ -382,6 +382,46 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    chain: Mapped[uuid.UUID | None] = mapped_column()  # the case, or the system chain (engine.persistence.audit_log)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    details_hash: Mapped[str | None] = mapped_column(String(64))  # the chain covers this, so details can be redacted
+
+    __table_args__ = (Index("ix_audit_chain_seq", "chain", "seq", unique=True),)
+
+
+class AuditChain(Base):
+    """The head of each audit chain, kept by a trigger on ``audit``; its row lock serialises appends."""
+
+    __tablename__ = "audit_chain"
+
+    chain: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    checkpointed_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    updated_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_audit_chain_unchecked", "checkpointed_seq", "last_seq"),)
+
+
+class AuditCheckpoint(Base):
+    """The heads of the chains changed since the last checkpoint, chained and signed (HMAC)."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column()
+    heads: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class CaseReferenceCounter(Base):
+    """The last case number per year on SQLite (PostgreSQL uses the sequences kim_case_ref_<year>)."""
+
+    __tablename__ = "case_reference_counter"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column()
 
 
 class Notification(Base):

@@ -24,11 +24,13 @@ from engine.persistence.models import (
     CaseFile,
     HumanTask,
     Incident,
+    Office,
     ProcessInstance,
     StepHistory,
     TaskState,
     Timer,
     TimerKind,
+    User,
 )
 
 INSTANCE: Table = ProcessInstance.__table__  # type: ignore[assignment]  # declarative tables are Tables
@@ -38,6 +40,8 @@ AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]  # as above
 HISTORY: Table = StepHistory.__table__  # type: ignore[assignment]  # as above
 INCIDENT: Table = Incident.__table__  # type: ignore[assignment]  # as above
 CASE: Table = CaseFile.__table__  # type: ignore[assignment]  # as above
+OFFICE: Table = Office.__table__  # type: ignore[assignment]  # as above
+USER: Table = User.__table__  # type: ignore[assignment]  # as above
 
 
 @dataclass
@@ -65,6 +69,7 @@ class TaskRecord:
     form_key: str | None
 
 
+CONSENT_REQUEST_LIKE = "consent_request:%"
 _INSTANCE_COLUMNS = (INSTANCE.c.id, INSTANCE.c.definition_id, INSTANCE.c.dependency_ids, INSTANCE.c.spec_key,
                      INSTANCE.c.case_id, INSTANCE.c.status, INSTANCE.c.state, INSTANCE.c.version)
 _TASK_COLUMNS = (TASK.c.id, TASK.c.instance_id, TASK.c.spiff_task_id, TASK.c.bpmn_id, TASK.c.office_id,
@@ -92,6 +97,62 @@ def lock_instance_of_task(session: Session, task_id: UUID) -> tuple[InstanceReco
     return (instance, TaskRecord(*task)) if task is not None else None
 
 
+@dataclass(frozen=True)
+class CaseHeader:
+    """What a step needs of the instance's case: the owner office and what task views show."""
+
+    owner_office_id: int
+    owner_office_code: str
+    reference: str
+    given_name: str
+    family_name: str
+
+
+@dataclass(frozen=True)
+class LockedTask:
+    """A task to complete and its instance, read in one statement with the instance row locked."""
+
+    instance: InstanceRecord
+    task: TaskRecord
+    name: str
+    process_id: str
+    created_at: datetime
+    due_at: datetime | None
+    follow_up_at: datetime | None
+    escalation_level: int
+    assignee_name: str | None
+    case: CaseHeader | None
+
+
+def lock_task_for_completion(session: Session, task_id: UUID) -> LockedTask | None:
+    """The task, its instance (row-locked) and its case's header, in one round trip."""
+    owner = OFFICE.alias("owner_office")
+    query = (select(*_INSTANCE_COLUMNS, *_TASK_COLUMNS, TASK.c.name, TASK.c.process_id, TASK.c.created_at,
+                    TASK.c.due_at, TASK.c.follow_up_at, TASK.c.escalation_level, USER.c.username,
+                    CASE.c.owner_office_id, owner.c.code, CASE.c.reference, CASE.c.given_name,
+                    CASE.c.family_name)
+             .select_from(TASK.join(INSTANCE, INSTANCE.c.id == TASK.c.instance_id)
+                          .outerjoin(USER, USER.c.id == TASK.c.assignee_id)
+                          .outerjoin(CASE, CASE.c.id == INSTANCE.c.case_id)
+                          .outerjoin(owner, owner.c.id == CASE.c.owner_office_id))
+             .where(TASK.c.id == task_id).with_for_update(of=INSTANCE))
+    row = session.connection().execute(query).first()
+    if row is None:
+        return None
+    n, m = len(_INSTANCE_COLUMNS), len(_TASK_COLUMNS)
+    name, process_id, created_at, due_at, follow_up_at, level, assignee, *owner_row = row[n + m:]
+    case = CaseHeader(*owner_row) if owner_row[0] is not None else None
+    return LockedTask(InstanceRecord(*row[:n]), TaskRecord(*row[n:n + m]), name, process_id, created_at, due_at,
+                      follow_up_at, level, assignee, case)
+
+
+def case_header(session: Session, case_id: UUID) -> CaseHeader | None:
+    row = session.connection().execute(
+        select(CASE.c.owner_office_id, OFFICE.c.code, CASE.c.reference, CASE.c.given_name, CASE.c.family_name)
+        .join(OFFICE, OFFICE.c.id == CASE.c.owner_office_id).where(CASE.c.id == case_id)).first()
+    return CaseHeader(*row) if row is not None else None
+
+
 def insert_instance(session: Session, values: Mapping[str, Any]) -> None:
     session.connection().execute(insert(INSTANCE), [dict(values)])
 
@@ -116,18 +177,15 @@ def complete_task_row(session: Session, task: TaskRecord, user_id: int | None, d
                       now: datetime) -> bool:
     """Compare-and-set: only an open task at the version we read can be completed.
 
-    Its pending deadline rows go with it: a done task is never escalated, and leaving them
-    would let the timer table grow with every completion of a long-running case.
+    Its pending deadline rows go with it (a trigger on ``task``: whatever ends a task drops its
+    reminders and escalations): a done task is never escalated, and leaving them would let the
+    timer table grow with every completion of a long-running case.
     """
-    conn = session.connection()
-    result = conn.execute(
+    result = session.connection().execute(
         update(TASK).where(TASK.c.id == task.id, TASK.c.version == task.version, TASK.c.state.in_(OPEN_STATES))
         .values(state=TaskState.COMPLETED.value, completed_at=now, completed_by_id=user_id, data=dict(data),
                 version=task.version + 1))
-    if result.rowcount != 1:
-        return False
-    conn.execute(delete(TIMER).where(TIMER.c.task_id == task.id, TIMER.c.fired_at.is_(None)))
-    return True
+    return bool(result.rowcount == 1)
 
 
 def reopen_task_row(session: Session, task: TaskRecord, data: Mapping[str, Any]) -> None:
@@ -139,20 +197,33 @@ def reopen_task_row(session: Session, task: TaskRecord, data: Mapping[str, Any])
 
 
 def open_tasks(session: Session, instance_id: UUID) -> dict[UUID, UUID]:
-    """spiff task id -> task id of the instance's live human tasks (open, claimed or held)."""
+    """spiff task id -> task id of the instance's live human tasks (open, claimed or held).
+
+    Consent requests are tasks of the case management, not of the workflow: they are not
+    listed (a step must not cancel the request a held task is waiting on).
+    """
     rows = session.connection().execute(
         select(TASK.c.spiff_task_id, TASK.c.id).where(TASK.c.instance_id == instance_id,
-                                                      TASK.c.state.in_(LIVE_STATES)))
+                                                      TASK.c.state.in_(LIVE_STATES),
+                                                      TASK.c.bpmn_id.not_like(CONSENT_REQUEST_LIKE)))
     return {r.spiff_task_id: r.id for r in rows}
 
 
 def cancel_tasks(session: Session, task_ids: Sequence[UUID], now: datetime) -> None:
-    if not task_ids:
-        return
-    conn = session.connection()
-    conn.execute(update(TASK).where(TASK.c.id.in_(task_ids), TASK.c.state.in_(LIVE_STATES))
-                 .values(state=TaskState.CANCELLED.value, completed_at=now, version=TASK.c.version + 1))
-    conn.execute(delete(TIMER).where(TIMER.c.task_id.in_(task_ids), TIMER.c.fired_at.is_(None)))
+    """Cancel live tasks (their pending reminders and escalations go by trigger)."""
+    if task_ids:
+        session.connection().execute(
+            update(TASK).where(TASK.c.id.in_(task_ids), TASK.c.state.in_(LIVE_STATES))
+            .values(state=TaskState.CANCELLED.value, completed_at=now, version=TASK.c.version + 1))
+
+
+def cancel_tasks_of(session: Session, instance_id: UUID, spiff_ids: Sequence[UUID], now: datetime) -> None:
+    """Cancel the instance's live tasks of these workflow tasks (gone from the workflow)."""
+    if spiff_ids:
+        session.connection().execute(
+            update(TASK).where(TASK.c.instance_id == instance_id, TASK.c.spiff_task_id.in_(spiff_ids),
+                               TASK.c.state.in_(LIVE_STATES))
+            .values(state=TaskState.CANCELLED.value, completed_at=now, version=TASK.c.version + 1))
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -166,6 +237,19 @@ def bpmn_timers(session: Session, instance_id: UUID) -> dict[UUID, tuple[UUID, d
         select(TIMER.c.spiff_task_id, TIMER.c.id, TIMER.c.fire_at)
         .where(TIMER.c.instance_id == instance_id, TIMER.c.kind == TimerKind.BPMN.value))
     return {r.spiff_task_id: (r.id, r.fire_at) for r in rows}
+
+
+def delete_bpmn_timers(session: Session, instance_id: UUID, spiff_ids: Sequence[UUID]) -> None:
+    if spiff_ids:
+        session.connection().execute(delete(TIMER).where(
+            TIMER.c.instance_id == instance_id, TIMER.c.kind == TimerKind.BPMN.value,
+            TIMER.c.spiff_task_id.in_(spiff_ids)))
+
+
+def move_bpmn_timer(session: Session, instance_id: UUID, spiff_id: UUID, fire_at: datetime) -> None:
+    session.connection().execute(update(TIMER).where(
+        TIMER.c.instance_id == instance_id, TIMER.c.kind == TimerKind.BPMN.value,
+        TIMER.c.spiff_task_id == spiff_id).values(fire_at=fire_at, attempts=0))
 
 
 def delete_timers(session: Session, timer_ids: Iterable[UUID]) -> None:

@@ -34,6 +34,7 @@ from types import FrameType
 
 from engine import clock
 from engine.scheduling.wakeup import Alarm, change_watcher
+from engine.services.admin import audit_trail
 from engine.services.context import EngineContext
 from engine.services.notifications import digest, mail
 from engine.services.timers.firing import FireReport, fire_due_timers, next_fire_at
@@ -73,6 +74,7 @@ class Scheduler:
         self._wake = threading.Event()
         self._mail_wake = threading.Event()
         self._digest_next: datetime | None = None  # when to look at the daily digest again
+        self._checkpoint_next: datetime | None = None  # when to sign the audit chain heads again
 
     def wake(self) -> None:
         """Look at the timer table now (e.g. after moving the engine clock)."""
@@ -121,13 +123,15 @@ class Scheduler:
         """Fire what is due; return when to look again."""
         drained = self._catch_up(stop)
         self._digest()
+        self._checkpoint()
         self._mail_wake.set()  # firing may have queued mail; the sender looks now
         with self.ctx.uow(write=False) as uow:
             next_at = next_fire_at(uow.session)
         now = clock.now()
         until = now + RECHECK_AFTER if next_at is None else min(next_at, now + RECHECK_AFTER)
-        if self._digest_next is not None:
-            until = min(until, max(self._digest_next, now))
+        for planned in (self._digest_next, self._checkpoint_next):
+            if planned is not None:
+                until = min(until, max(planned, now))
         return until if drained else max(until, now + BLOCKED_RETRY)
 
     def _catch_up(self, stop: threading.Event) -> bool:
@@ -159,6 +163,19 @@ class Scheduler:
             log.exception("daily digest failed")
             return
         self._digest_next = digest.next_digest_at(self.ctx, now)
+
+    def _checkpoint(self) -> None:
+        """Sign the audit chain heads that changed, every KIM_AUDIT_CHECKPOINT_MINUTES."""
+        now = clock.now()
+        if self._checkpoint_next is not None and now < self._checkpoint_next:
+            return
+        try:
+            written = audit_trail.write_checkpoint(self.ctx)
+            if written:
+                log.info("audit checkpoint: %d chains signed", len(written["heads"]))
+        except Exception:  # the checkpoint must never stop timers; the next cycle tries again
+            log.exception("audit checkpoint failed")
+        self._checkpoint_next = now + timedelta(seconds=audit_trail.checkpoint_interval_seconds(self.ctx.config))
 
     def _mail_loop(self, stop: threading.Event) -> None:
         """Send due mails; sleep until the next one is due, a cycle wakes us, or a minute passes."""

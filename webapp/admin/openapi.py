@@ -17,10 +17,14 @@ def _paths() -> dict[str, Any]:
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
                     _query("case_id", UUID_PARAM)], errors=("401", "403", "422"))},
         "/audit/verify": {"get": _op(
-            "Recompute the hash chain (auditors only)",
+            "Recompute every chain, compare its end with its head and check the signed checkpoints "
+            "(auditors only)",
             {"type": "object", "properties": {"ok": {"type": "boolean"}, "checked": {"type": "integer"},
+                                              "chains": {"type": "integer"}, "checkpoints": {"type": "integer"},
                                               "first_broken_id": {"type": ["integer", "null"]},
-                                              "reason": {"type": ["string", "null"]}}},
+                                              "broken_chain": {"type": ["string", "null"]},
+                                              "reason": {"type": ["string", "null"]},
+                                              "notes": {"type": "array", "items": {"type": "string"}}}},
             errors=("401", "403"))},
     }
 

@@ -10,17 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import Actor
-from engine.domain.errors import Conflict, NotFound
+from engine.domain.errors import NotFound
 from engine.domain.fields import Fields
 from engine.domain.permissions import Permission, require
 from engine.domain.visibility import CaseFacts, CaseView, case_view, visible_sections
 from engine.persistence import audit_log
+from engine.persistence.case_references import next_reference
 from engine.persistence.models import CaseFile, CaseStatus, Consent, HumanTask, Office
 from engine.services.casework.inbox import task_views
 from engine.services.casework.views import CaseRecord, ConsentRecord, PersonRecord, ReferralRecord
@@ -95,23 +95,11 @@ def _owner_office(session: Session, actor: Actor) -> Office:
     return office
 
 
-def _next_reference(session: Session, year: int) -> str:
-    prefix = f"KIM-{year}-"
-    count = session.scalar(select(func.count()).select_from(CaseFile).where(CaseFile.reference.like(f"{prefix}%")))
-    return f"{prefix}{int(count or 0) + 1:05d}"
-
-
 def _insert_case(session: Session, values: dict[str, Any]) -> CaseFile:
-    """Insert with the next free reference; a concurrent insert of the same number retries."""
-    for _attempt in range(5):
-        case = CaseFile(reference=_next_reference(session, clock.local_now().year), **values)
-        try:
-            with session.begin_nested():
-                session.add(case)
-        except IntegrityError:
-            continue
-        return case
-    raise Conflict("could not allocate a case reference; try again")
+    case = CaseFile(reference=next_reference(session, clock.local_now().year), **values)
+    session.add(case)
+    session.flush()
+    return case
 
 
 def open_case(uow: UnitOfWork, actor: Actor, body: Mapping[str, Any]) -> CaseRecord:

@@ -1,0 +1,28 @@
+"""Case references ``KIM-<year>-<number>``: numbered per year, race-free, without a table lock.
+
+PostgreSQL takes the number from the year's sequence (``kim_case_ref_<year>``, created by the
+migrations for 2020-2100): no lock, no retry, concurrent openings never collide; a case whose
+transaction rolls back leaves a gap in the numbers. SQLite has a single writer at a time: a
+counter row per year, incremented in the case's own transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+FIRST_YEAR, LAST_YEAR = 2020, 2100
+
+
+def next_reference(session: Session, year: int) -> str:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"case references are numbered for the years {FIRST_YEAR}-{LAST_YEAR}, not {year}")
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        number = conn.execute(text(f"SELECT nextval('kim_case_ref_{year:d}')")).scalar_one()
+    else:
+        number = conn.execute(text(
+            "INSERT INTO case_reference_counter (year, last) VALUES (:year, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last = case_reference_counter.last + 1 RETURNING last"),
+            {"year": year}).scalar_one()
+    return f"KIM-{year}-{int(number):05d}"
