@@ -35,7 +35,6 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import AuditEntry, Timer
-from engine.persistence.signals import notify_timers_changed
 from engine.scheduling.scheduler import Scheduler
 from engine.services.context import EngineContext
 from engine.services.process_models import deployment
@@ -105,7 +104,6 @@ def latency(backend: str, seconds: float) -> None:
                 with ctx.uow() as uow:
                     wait = f"PT{random.uniform(1, 3):.2f}S"
                     start_instance_in(uow.session, ctx, "timer_probe", {"wait": wait}, SYSTEM)
-                    notify_timers_changed(uow.session)  # what every engine step does once wired
                     uow.commit()
                 time.sleep(0.04)
             wait_until_none_left(lambda: pending_bpmn(ctx))

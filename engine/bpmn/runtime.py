@@ -67,6 +67,18 @@ class Incident:
     message: str
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """What a workflow waits for: its ready human tasks and its timers (spiff id -> moment).
+
+    Read from a restored workflow before a step, it equals what our tables hold for the
+    instance, so the step can write just the difference without reading the tables first.
+    """
+
+    ready: frozenset[UUID]
+    timers: Mapping[UUID, datetime]
+
+
 @dataclass
 class StepResult:
     ready_human: list[ReadyHumanTask] = field(default_factory=list)
@@ -118,6 +130,10 @@ class Runtime:
             result.incident = _incident(exc)
             return result
         return self._advance(workflow, [])
+
+    def waiting(self, workflow: Any) -> Waiting:
+        ready = frozenset(t.id for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual)
+        return Waiting(ready, {t.spiff_id: t.fire_at for t in pending_timers(workflow)})
 
     def is_waiting(self, workflow: Any, spiff_id: UUID) -> bool:
         """Is the task still READY? A task that finished may already be pruned from the tree."""

@@ -5,8 +5,8 @@ The scheduler sleeps on one :class:`threading.Event`. Three things set it:
 * :class:`Alarm` - APScheduler, used strictly as an alarm clock: a single in-memory date job
   at the next ``fire_at``. The work itself stays in the ``timer`` table; APScheduler's job
   stores are per process and lose jobs on a crash (ARCHITECTURE.md decision 3).
-* :class:`PostgresListener` - ``LISTEN kim_timers`` on a connection of its own; writers
-  ``NOTIFY`` in the transaction that inserts timer rows (``notify_timers_changed``).
+* :class:`PostgresListener` - ``LISTEN kim_timers`` on a connection of its own; triggers
+  ``NOTIFY`` in the transaction that inserts or moves timer rows or queues mail.
 * :class:`SqliteWatcher` - SQLite has no notifications, but ``PRAGMA data_version`` changes
   whenever another connection (any process) commits; reading it costs microseconds, so we
   look four times a second and re-read ``next_fire_at`` only when it moved.

@@ -53,11 +53,24 @@ class OfficeIds:
         current = self._map
         if code in current:
             return current[code]
-        fresh: Mapping[str, int] = MappingProxyType(office_ids(session))
-        self._map = fresh
+        fresh = self._reload(session)
         if code not in fresh:
             raise LookupError(f"office '{code}' no longer exists")
         return fresh[code]
+
+    def code_of(self, session: Session, office_id: int) -> str:
+        """The reverse lookup (a handful of offices: a scan costs less than a second map)."""
+        for attempt in (self._map, None):
+            current = attempt if attempt is not None else self._reload(session)
+            for code, known_id in current.items():
+                if known_id == office_id:
+                    return code
+        raise LookupError(f"no office with id {office_id}")
+
+    def _reload(self, session: Session) -> Mapping[str, int]:
+        fresh: Mapping[str, int] = MappingProxyType(office_ids(session))
+        self._map = fresh
+        return fresh
 
 
 @dataclass

@@ -28,7 +28,6 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import AuditEntry, HumanTask, ProcessInstance, Timer
-from engine.persistence.signals import notify_timers_changed
 from engine.services.context import EngineContext
 from engine.services.stepping.step import start as start_instance_in
 from tests.conftest import deploy_files
@@ -101,7 +100,6 @@ def add_overdue_work(ctx: EngineContext, instances: int, probes: int = 0) -> Non
             for _ in range(probes):
                 wait = f"PT{random.uniform(0.2, 2.0):.2f}S"
                 start_instance_in(uow.session, ctx, "timer_probe", {"wait": wait}, SYSTEM)
-            notify_timers_changed(uow.session)  # as every engine step does once wired
             uow.commit()
     finally:
         clock.reset()

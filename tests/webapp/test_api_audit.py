@@ -28,3 +28,17 @@ def test_only_auditors(web: Web) -> None:
     assert web.api("sina", "GET", "/audit/verify").status_code == 403
     assert web.api("aude", "GET", "/audit?limit=0").status_code == 422
     assert web.api("aude", "GET", "/audit?case_id=nope").status_code == 422
+
+
+def test_inbox_lists_and_name_searches_are_audited(web: Web, open_case: Callable[..., Any]) -> None:
+    open_case()
+    found = web.api("carla", "GET", "/tasks?q=haddad&view=office").get_json()
+    assert found["total"] == 1
+    web.api("carla", "GET", "/tasks?view=mine&page=3")
+    entries = web.api("aude", "GET", "/audit?limit=500").get_json()["items"]
+    lists = [(e["actor"], e["details"]) for e in entries if e["action"] == "task.list"]
+    assert ("carla", {"filter": {"view": "office", "state": "open", "q": "haddad", "sort": "due_at", "page": 1},
+                      "rows": 1, "total": 1}) in lists, "who searched for whom, and what came back"
+    assert ("carla", {"filter": {"view": "mine", "state": "open", "sort": "due_at", "page": 3},
+                      "rows": 0, "total": 0}) in lists
+    assert web.api("aude", "GET", "/audit/verify").get_json()["ok"] is True

@@ -22,9 +22,10 @@ from engine.domain.visibility import CaseFacts, CaseView, case_view, visible_sec
 from engine.persistence import audit_log
 from engine.persistence.case_references import next_reference
 from engine.persistence.models import CaseFile, CaseStatus, Consent, HumanTask, Office
-from engine.services.casework.inbox import task_views
-from engine.services.casework.views import CaseRecord, ConsentRecord, PersonRecord, ReferralRecord
-from engine.services.context import UnitOfWork
+from engine.persistence.store import CaseHeader
+from engine.services.casework.inbox import task_views, view_of
+from engine.services.casework.views import CaseRecord, ConsentRecord, PersonRecord, ReferralRecord, TaskView
+from engine.services.context import EngineContext, UnitOfWork
 from engine.services.stepping import step
 
 DEFAULT_PROCESS = "kim_pathway"
@@ -87,12 +88,12 @@ def _parse_new_case(body: Mapping[str, Any], default_process: str) -> tuple[dict
     return person, referral, str(process_id)
 
 
-def _owner_office(session: Session, actor: Actor) -> Office:
+def _owner_office(session: Session, ctx: EngineContext, actor: Actor) -> tuple[int, str]:
     code = "FW" if "FW" in actor.office_codes and "CM" not in actor.office_codes else "CM"
-    office = session.scalar(select(Office).where(Office.code == code))
-    if office is None:
-        raise NotFound(f"office {code} is missing; run kim init-db")
-    return office
+    try:
+        return ctx.offices.id_of(session, code), code
+    except LookupError:
+        raise NotFound(f"office {code} is missing; run kim init-db") from None
 
 
 def _insert_case(session: Session, values: dict[str, Any]) -> CaseFile:
@@ -103,24 +104,36 @@ def _insert_case(session: Session, values: dict[str, Any]) -> CaseFile:
 
 
 def open_case(uow: UnitOfWork, actor: Actor, body: Mapping[str, Any]) -> CaseRecord:
-    """POST /cases: a case with its process started, in the caller's unit of work."""
+    """POST /cases: a case with its process started, in the caller's unit of work.
+
+    The reply is built from what this unit of work wrote: a new case has no consents, and its
+    tasks are the ones its start created.
+    """
     require(actor, Permission.OPEN_CASES)
     default = str(uow.ctx.config.get("KIM_DEFAULT_PROCESS") or DEFAULT_PROCESS)
     person, referral, process_id = _parse_new_case(body, default)
-    session = uow.session
-    owner = _owner_office(session, actor)
+    session, ctx = uow.session, uow.ctx
+    owner_id, owner_code = _owner_office(session, ctx, actor)
     case = _insert_case(session, {
-        "id": uuid4(), "status": CaseStatus.OPEN.value, "owner_office_id": owner.id,
+        "id": uuid4(), "status": CaseStatus.OPEN.value, "owner_office_id": owner_id,
         "opened_at": clock.now(), "given_name": person["given_name"], "family_name": person["family_name"],
         "date_of_birth": person["date_of_birth"], "nationality": person["nationality"],
         "household": {"members": person["household"]},
         "referral_source": referral["source"], "referral_reason": referral["reason"],
         "referred_at": referral["referred_at"], "created_by": actor.username})
-    step.start(session, uow.ctx, process_id, _process_data(case), actor, case_id=case.id,
-               business_key=case.reference)
+    audit_log.remember_head(session, case.id, 0, audit_log.GENESIS)  # a new case: its chain starts here
+    header = CaseHeader(owner_id, owner_code, case.reference, case.given_name, case.family_name)
+    started = step.start(session, ctx, process_id, _process_data(case), actor, case_id=case.id,
+                         business_key=case.reference, case=header)
     audit_log.record(session, actor, "case.open", "case", case.id, case_id=case.id,
                      details={"reference": case.reference, "process_id": process_id})
-    return render_case(session, actor, _access(session, actor, case))
+    names = {"case_reference": case.reference, "given_name": case.given_name, "family_name": case.family_name,
+             "assignee_name": None}
+    tasks = [view_of({**names, **row, "office_code": ctx.offices.code_of(session, row["office_id"])})
+             for row in started.task_rows]
+    facts = CaseFacts(owner_code, frozenset(t.office for t in tasks), frozenset())
+    access = CaseAccess(case, case_view(actor, facts), facts)
+    return render_case(session, actor, access, Known(consents=(), tasks=tuple(tasks)))
 
 
 def _process_data(case: CaseFile) -> dict[str, Any]:
@@ -174,7 +187,15 @@ def get_case(uow: UnitOfWork, actor: Actor, case_id: UUID) -> CaseRecord:
     return result
 
 
-def render_case(session: Session, actor: Actor, access: CaseAccess) -> CaseRecord:
+@dataclass(frozen=True)
+class Known:
+    """Parts of a case the caller already holds (e.g. just wrote), so rendering need not read them."""
+
+    consents: tuple[Consent, ...] | None = None
+    tasks: tuple[TaskView, ...] | None = None
+
+
+def render_case(session: Session, actor: Actor, access: CaseAccess, known: Known = Known()) -> CaseRecord:
     case, sections = access.case, visible_sections(access.view)
     shown: set[str] = set()
     values: dict[str, Any] = {}
@@ -194,11 +215,16 @@ def render_case(session: Session, actor: Actor, access: CaseAccess) -> CaseRecor
     if "consents" in sections or "own_consents" in sections:
         shown.add("consents")
         own_only = "consents" not in sections
-        values["consents"] = tuple(consent_record(session, c) for c in _consents(session, case.id)
+        consents = known.consents if known.consents is not None else _consents(session, case.id)
+        values["consents"] = tuple(consent_record(session, c) for c in consents
                                    if not own_only or c.office_id in actor.office_ids)
     if "tasks" in sections or "own_tasks" in sections:
         shown.add("tasks")
-        values["tasks"] = case_tasks(session, case.id, None if "tasks" in sections else actor.office_ids)
+        offices = None if "tasks" in sections else actor.office_ids
+        if known.tasks is None:
+            values["tasks"] = case_tasks(session, case.id, offices)
+        else:
+            values["tasks"] = tuple(t for t in known.tasks if offices is None or t.office in actor.office_codes)
     hidden = (ALL_SECTIONS - shown) | ({"opened_at", "closed_at"} if "status" not in shown else set())
     return CaseRecord(case.id, case.reference, hidden=frozenset(hidden), **values)
 

@@ -23,7 +23,6 @@ from engine.domain.actors import Actor
 from engine.persistence import audit_log as audit
 from engine.persistence import store
 from engine.persistence.models import NO_DUE_DATE, Consent, HumanTask, Office, TaskState, due_sort_of
-from engine.persistence.signals import notify_timers_changed
 from engine.services.stepping.consent_hold import REQUEST_PREFIX, case_consents
 from engine.services.stepping.deadlines import DEFAULT_REMIND_BEFORE, escalation_rows
 from engine.services.stepping.deadlines import due_at as compute_due_at
@@ -45,8 +44,6 @@ def release_held(session: Session, actor: Actor, case_id: UUID, office_id: int,
         audit.record(session, actor, "task.release", "task", task.id, case_id=case_id,
                      details={"reason": "consent recorded"})
     _close_requests(session, actor, case_id, office_id, now)
-    if held:
-        notify_timers_changed(session)
     return [t.id for t in held]
 
 
@@ -108,6 +105,8 @@ def record(session: Session, actor: Actor, case_id: UUID, office_id: int, office
 def record_from_form(session: Session, actor: Actor, case_id: UUID, rows: list[Any],
                      calendar: WorkingDayCalendar) -> int:
     """Consents from a completed consent form; offices that hold a valid consent already are skipped."""
+    if not rows:
+        return 0
     current = case_consents(session, case_id).consented
     recorded = 0
     for row in rows:

@@ -20,6 +20,7 @@ from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput
 from engine.domain.periods import start_of_day
 from engine.domain.permissions import Permission, has, require
+from engine.persistence import audit_log
 from engine.persistence.models import CaseFile, HumanTask, Office, TaskState, User
 from engine.services.casework.views import TaskPage, TaskView
 from engine.services.context import UnitOfWork
@@ -46,14 +47,20 @@ def task_query() -> Select[Any]:
 
 
 def task_view(row: Any) -> TaskView:
-    person = f"{row.given_name} {row.family_name}" if row.family_name else None
+    return view_of(row._mapping)
+
+
+def view_of(row: Mapping[str, Any]) -> TaskView:
+    """A task view from a row of :func:`task_query`, or from the same keys a use case already
+    holds (a step's reply is built from what it wrote, not read back)."""
+    person = f"{row['given_name']} {row['family_name']}" if row["family_name"] else None
     return TaskView(
-        id=row.id, case_id=row.case_id, case_reference=row.case_reference, person_name=person,
-        process_instance_id=row.instance_id, process_id=row.process_id, bpmn_id=row.bpmn_id, name=row.name,
-        office=row.office_code, assignee=row.assignee_name, state=row.state, created_at=row.created_at,
-        due_at=row.due_at, follow_up_at=row.follow_up_at, escalation_level=row.escalation_level,
-        form_key=row.form_key, completed_at=row.completed_at, completed_by=row.completed_by_name,
-        version=row.version)
+        id=row["id"], case_id=row["case_id"], case_reference=row["case_reference"], person_name=person,
+        process_instance_id=row["instance_id"], process_id=row["process_id"], bpmn_id=row["bpmn_id"],
+        name=row["name"], office=row["office_code"], assignee=row["assignee_name"], state=row["state"],
+        created_at=row["created_at"], due_at=row["due_at"], follow_up_at=row.get("follow_up_at"),
+        escalation_level=row["escalation_level"], form_key=row["form_key"], completed_at=row.get("completed_at"),
+        completed_by=row.get("completed_by_name"), version=row["version"])
 
 
 def task_views(session: Session, conditions: Iterable[ColumnElement[bool]],
@@ -200,19 +207,36 @@ def _count(session: Session, base: Select[Any]) -> int:
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, f: TaskFilter) -> TaskPage:
-    """One page of tasks: the page's ids come from the task table alone (an index walk in due
-    date order), the names of cases and people are joined for those rows only."""
+    """One page of tasks in one statement: the page's ids come from the task table alone (an
+    index walk in the sort order), the names of cases and people are joined for those rows
+    only, and the capped count rides along as a scalar subquery.
+
+    The read is audited on the actor's chain - who listed what, with which filter (a name
+    search returns people's names), and how many rows came back.
+    """
     now = clock.now()
     session = uow.session
     base = _filters(_scope(select(HumanTask.id), actor, f), f, now)
-    total = _count(session, base)
     column = SORTS[f.sort]
     order = column.desc() if f.descending else column.asc()
-    ids = list(session.scalars(base.order_by(order, HumanTask.id).limit(f.per_page)
-                               .offset((f.page - 1) * f.per_page)))
-    found = views_by_id(session, ids)
-    return TaskPage(tuple(found[i] for i in ids if i in found), min(total, COUNT_CAP), total > COUNT_CAP,
+    page = base.order_by(order, HumanTask.id).limit(f.per_page).offset((f.page - 1) * f.per_page).subquery("page")
+    total_matching = select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()).scalar_subquery()
+    rows = session.execute(task_query().add_columns(total_matching.label("total_matching"))
+                           .join(page, page.c.id == HumanTask.id).order_by(order, HumanTask.id)).all()
+    # past the last page (or nothing at all) the count did not come along
+    total = int(rows[0].total_matching) if rows else (_count(session, base) if f.page > 1 else 0)
+    audit_log.record(session, actor, "task.list", "task", None, details={
+        "filter": _described(f), "rows": len(rows), "total": min(total, COUNT_CAP)})
+    return TaskPage(tuple(task_view(r) for r in rows), min(total, COUNT_CAP), total > COUNT_CAP,
                     f.page, f.per_page)
+
+
+def _described(f: TaskFilter) -> dict[str, Any]:
+    """The filter as the audit trail notes it: only what was asked for."""
+    asked = {"view": f.view, "state": f.state, "office": f.office, "overdue": f.overdue or None,
+             "assignee": f.assignee, "step": f.bpmn_id, "due_from": f.due_from, "due_to": f.due_to,
+             "q": f.search, "sort": ("-" if f.descending else "") + f.sort, "page": f.page}
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asked.items() if v is not None}
 
 
 def count_views(session: Session, actor: Actor) -> dict[str, int]:

@@ -8,6 +8,7 @@ Two people completing the same task: the second finds the task no longer open (4
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -21,11 +22,12 @@ from engine.persistence import store
 from engine.persistence.models import InstanceStatus, TaskState
 from engine.persistence.store import InstanceRecord, TaskRecord
 from engine.services.casework import consent_gate
-from engine.services.casework.inbox import views_by_id
+from engine.services.casework.inbox import view_of, views_by_id
 from engine.services.casework.views import Completion, IncidentView
 from engine.services.context import UnitOfWork
 from engine.services.stepping import step
 from engine.services.stepping.consent_hold import is_request
+from engine.services.stepping.projection import Known
 from engine.services.stepping.step import Started
 
 __all__ = ["Completion", "Started", "authorize_work", "complete_task", "start_instance"]
@@ -48,14 +50,18 @@ def authorize_work(actor: Actor, task: TaskRecord) -> None:
 
 def complete_task(uow: UnitOfWork, task_id: UUID, actor: Actor, data: Mapping[str, Any]) -> Completion:
     """Validate against the task's form, complete and advance; the reply shows the completed
-    task and the new tasks the caller may see, read in the same unit of work."""
+    task and the new tasks the caller may see, built from what this unit of work wrote.
+
+    The hot path of the whole product: one locking read, then only writes (task, new tasks,
+    their deadlines, history, the instance's state, the audit entry).
+    """
     if not isinstance(data, Mapping):
         raise InvalidInput("data must be an object", {"data": "must be an object"})
     session, forms = uow.session, uow.ctx.forms
-    locked = store.lock_instance_of_task(session, task_id)
+    locked = store.lock_task_for_completion(session, task_id)
     if locked is None:
         raise NotFound("no such task")
-    instance, task = locked
+    instance, task = locked.instance, locked.task
     if task.state == TaskState.HELD.value:
         raise NotFound("no such task")  # the office has no consent: the task is not theirs yet
     authorize_work(actor, task)
@@ -68,29 +74,49 @@ def complete_task(uow: UnitOfWork, task_id: UUID, actor: Actor, data: Mapping[st
         # before the step: the hand-overs it creates find the consent in place
         rows = forms.get(task.form_key, session).consent_rows(data)
         consent_gate.record_from_form(session, actor, instance.case_id, rows, uow.ctx.calendar)
-    incident: IncidentView | None = None
     if is_request(task.bpmn_id):
         next_ids, status = _complete_consent_request(session, uow, instance, task, actor, dict(data))
-    else:
-        next_ids, status, incident = _complete_locked(session, uow, instance, task, actor, dict(data))
-    found = views_by_id(session, [task.id, *next_ids])
-    return Completion(found[task.id], tuple(found[i] for i in next_ids if i in found), status, incident)
+        found = views_by_id(session, [task.id, *next_ids])
+        return Completion(found[task.id], tuple(found[i] for i in next_ids if i in found), status)
+    return _complete_locked(uow, locked, actor, dict(data))
 
 
-def _complete_locked(session: Session, uow: UnitOfWork, instance: InstanceRecord, task: TaskRecord,
-                     actor: Actor, data: dict[str, Any]) -> tuple[list[UUID], str, IncidentView | None]:
-    if not store.complete_task_row(session, task, actor.user_id, data, clock.now()):
+def _complete_locked(uow: UnitOfWork, locked: store.LockedTask, actor: Actor, data: dict[str, Any]) -> Completion:
+    session, ctx = uow.session, uow.ctx
+    instance, task = locked.instance, locked.task
+    now = clock.now()
+    if not store.complete_task_row(session, task, actor.user_id, data, now):
         raise Conflict("the task was completed or changed by someone else")
-    ctx = uow.ctx
     workflow, spec = step.restore(session, ctx, instance)
+    before = ctx.runtime.waiting(workflow)
     result = ctx.runtime.complete(workflow, task.spiff_task_id, data)
-    if result.incident is not None and ctx.runtime.is_waiting(workflow, task.spiff_task_id):
+    reopened = result.incident is not None and ctx.runtime.is_waiting(workflow, task.spiff_task_id)
+    if reopened:
         store.reopen_task_row(session, task, data)  # the model failed finishing this very task
-    projection = step.persist_step(session, ctx, instance, workflow, result, spec)
+    projection = step.persist_step(session, ctx, instance, workflow, result, spec,
+                                   Known(before=before, done=task.spiff_task_id, case=locked.case))
     step.audit_instance(session, actor, "task.complete", "task", task.id, instance, {"bpmn_id": task.bpmn_id})
-    mine = [t.id for t in projection.created if actor.is_system or t.office_id in actor.office_ids]
     incident = IncidentView(result.incident.element_id, result.incident.message) if result.incident else None
-    return mine, projection.status, incident
+    if reopened:  # a rare path: read back what the tables hold now
+        found = views_by_id(session, [task.id])
+        return Completion(found[task.id], (), projection.status, incident)
+    mine = [t for t in projection.created if actor.is_system or t.office_id in actor.office_ids]
+    done = view_of({**_case_columns(locked.case), **asdict(task), "instance_id": instance.id,
+                    "case_id": instance.case_id, "process_id": locked.process_id, "name": locked.name,
+                    "office_code": ctx.offices.code_of(session, task.office_id), "assignee_name": locked.assignee_name,
+                    "state": TaskState.COMPLETED.value, "created_at": locked.created_at, "due_at": locked.due_at,
+                    "follow_up_at": locked.follow_up_at, "escalation_level": locked.escalation_level,
+                    "completed_at": now, "completed_by_name": actor.username if actor.user_id is not None else None,
+                    "version": task.version + 1})
+    following = tuple(view_of({**_case_columns(locked.case), **t.row, "assignee_name": t.assignee,
+                               "office_code": ctx.offices.code_of(session, t.office_id)}) for t in mine)
+    return Completion(done, following, projection.status, incident)
+
+
+def _case_columns(case: store.CaseHeader | None) -> dict[str, Any]:
+    if case is None:
+        return {"case_reference": None, "given_name": None, "family_name": None}
+    return {"case_reference": case.reference, "given_name": case.given_name, "family_name": case.family_name}
 
 
 def _complete_consent_request(session: Session, uow: UnitOfWork, instance: InstanceRecord, task: TaskRecord,

@@ -29,7 +29,6 @@ from engine.domain.actors import Actor
 from engine.domain.errors import NotFound
 from engine.domain.permissions import Role
 from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, Notification, Office, User, UserOffice
-from engine.persistence.signals import notify_timers_changed
 from engine.services.context import EngineContext, UnitOfWork
 
 COORDINATION_OFFICE = "KI"  # KIM coordination at the Kommunales Integrationszentrum (DOMAIN.md section 2)
@@ -87,9 +86,7 @@ def notify(session: Session, recipients: Iterable[int], message: Message, key: s
             insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(Notification.id)).first()  # rowcount is not reliable here on psycopg
         added += inserted is not None
-    if added and mail:
-        notify_timers_changed(session)  # wakes the schedulers, whose mail sender then runs
-    return added
+    return added  # pending mail wakes the schedulers' mail sender (a trigger, signals.py)
 
 
 # --- who -------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ are case-work use cases (:mod:`engine.services.casework.consent_gate`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,25 +24,36 @@ REQUEST_FORM = "einwilligung_einholen"
 REQUEST_DUE_IN = "5WD"
 
 
-@dataclass
 class CaseConsents:
-    """Who may receive data of one case, read once per engine step."""
+    """Who may receive data of one case, read once per engine step.
 
-    owner_office_id: int | None
-    owner_code: str | None
-    consented: set[str]
+    The case's own offices and the exempt ones never need a consent, so the consents are only
+    read when a step routes work elsewhere (most steps do not).
+    """
+
+    def __init__(self, session: Session, case_id: UUID, owner_office_id: int | None, owner_code: str | None) -> None:
+        self._session, self._case_id = session, case_id
+        self.owner_office_id, self.owner_code = owner_office_id, owner_code
+        self._consented: set[str] | None = None
+
+    @property
+    def consented(self) -> set[str]:
+        if self._consented is None:
+            self._consented = set(self._session.scalars(
+                select(Office.code).join(Consent, Consent.office_id == Office.id)
+                .where(Consent.case_id == self._case_id, Consent.withdrawn_at.is_(None))))
+        return self._consented
 
     def needs_consent(self, office_code: str) -> bool:
-        return office_code not in EXEMPT_OFFICES and office_code != self.owner_code \
-            and office_code not in self.consented
+        if office_code in EXEMPT_OFFICES or office_code == self.owner_code:
+            return False
+        return office_code not in self.consented
 
 
 def case_consents(session: Session, case_id: UUID) -> CaseConsents:
     owner = session.execute(select(Office.id, Office.code).join(CaseFile, CaseFile.owner_office_id == Office.id)
                             .where(CaseFile.id == case_id)).first()
-    consented = set(session.scalars(select(Office.code).join(Consent, Consent.office_id == Office.id).where(
-        Consent.case_id == case_id, Consent.withdrawn_at.is_(None))))
-    return CaseConsents(owner.id if owner else None, owner.code if owner else None, consented)
+    return CaseConsents(session, case_id, owner.id if owner else None, owner.code if owner else None)
 
 
 def request_row(session: Session, case_id: UUID, instance_id: UUID, process_id: str, office_code: str,

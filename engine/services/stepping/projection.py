@@ -2,11 +2,16 @@
 
 Called inside the transaction of the use case that ran the step, after the runtime has
 returned a :class:`~engine.bpmn.runtime.StepResult`. Nothing here commits.
+
+Two ways to find what changed. A step that knows what the workflow waited for before it ran
+(:class:`~engine.bpmn.runtime.Waiting`, read from the restored state - a task completion)
+writes just the difference: that is the hot path, and it reads nothing. Steps that do not
+(start, timers, retry, migration) compare with our tables, which also repairs any drift.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -16,12 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.bpmn.runtime import INTERNAL_SPEC_TYPES, ReadyHumanTask, StepResult
+from engine.bpmn.runtime import INTERNAL_SPEC_TYPES, PendingTimer, ReadyHumanTask, StepResult, Waiting
 from engine.calendar import WorkingDayCalendar
 from engine.domain.model import HumanTaskMeta, ProcessMeta
 from engine.persistence import store
 from engine.persistence.models import NO_DUE_DATE, InstanceStatus, TaskState, TimerKind, User, due_sort_of
-from engine.persistence.store import InstanceRecord
+from engine.persistence.store import CaseHeader, InstanceRecord
 from engine.services.context import OfficeIds
 from engine.services.stepping.consent_hold import CaseConsents, case_consents, request_row
 from engine.services.stepping.deadlines import DEFAULT_REMIND_BEFORE, due_at, escalation_rows
@@ -32,6 +37,8 @@ class NewTask:
     id: UUID
     office_id: int
     bpmn_id: str
+    row: Mapping[str, Any]  # as inserted: the caller's reply is built from it, not read back
+    assignee: str | None = None  # the username a model's assignee named
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,24 @@ class Projection:
     created: list[NewTask]
     status: str
     ended_at: datetime | None
-    timers_added: bool = False  # new timer rows: sleeping schedulers must be woken
+    task_rows: tuple[Mapping[str, Any], ...] = ()  # every task row written (held ones and requests too)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the caller already knows, so the projection need not read it.
+
+    ``before``: what the workflow waited for before the step; ``done``: the task the step
+    completed (its row is completed already); ``case``: the instance's case header.
+    """
+
+    before: Waiting | None = None
+    done: UUID | None = None
+    case: CaseHeader | None = None
+
+
+NOTHING_KNOWN = Known()
+NOTHING_WAITING = Waiting(frozenset(), {})  # a workflow about to start waits for nothing yet
 
 
 @dataclass
@@ -52,20 +76,29 @@ class ProjectionContext:
 
 
 def apply_step(session: Session, instance: InstanceRecord, result: StepResult,
-               metas: Mapping[str, ProcessMeta], pctx: ProjectionContext) -> Projection:
+               metas: Mapping[str, ProcessMeta], pctx: ProjectionContext, known: Known = NOTHING_KNOWN) -> Projection:
     """Bring tasks, timers and history of ``instance`` in line with ``result``."""
     now = clock.now()
-    created, escalations = _sync_human_tasks(session, instance, result.ready_human, metas, pctx, now)
-    bpmn_timers = _sync_bpmn_timers(session, instance, result, now)
+    created, task_rows = _sync_human_tasks(session, instance, result.ready_human, metas, pctx, now, known)
+    if known.before is None:
+        _sync_bpmn_timers(session, instance, result, now)
+    else:
+        _write_bpmn_timer_changes(session, instance, known.before, result, now)
     _record_history(session, instance, result)
-    added = escalations or bpmn_timers
     if result.incident is not None:
         store.add_incident(session, {"instance_id": instance.id, "element_id": result.incident.element_id,
                                      "message": result.incident.message[:4000], "created_at": now})
-        return Projection(created, InstanceStatus.INCIDENT.value, None, added)
+    status, ended_at = step_outcome(result, now)
+    return Projection(created, status, ended_at, tuple(task_rows))
+
+
+def step_outcome(result: StepResult, now: datetime) -> tuple[str, datetime | None]:
+    """The instance's status after a step, and when it ended if it did."""
+    if result.incident is not None:
+        return InstanceStatus.INCIDENT.value, None
     if result.completed:
-        return Projection(created, InstanceStatus.COMPLETED.value, now, added)
-    return Projection(created, InstanceStatus.RUNNING.value, None, added)
+        return InstanceStatus.COMPLETED.value, now
+    return InstanceStatus.RUNNING.value, None
 
 
 def find_meta(metas: Mapping[str, ProcessMeta], ready: ReadyHumanTask) -> HumanTaskMeta | None:
@@ -80,24 +113,29 @@ def find_meta(metas: Mapping[str, ProcessMeta], ready: ReadyHumanTask) -> HumanT
 
 
 def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[ReadyHumanTask],
-                      metas: Mapping[str, ProcessMeta], pctx: ProjectionContext,
-                      now: datetime) -> tuple[list[NewTask], bool]:
-    open_rows = store.open_tasks(session, instance.id)
+                      metas: Mapping[str, ProcessMeta], pctx: ProjectionContext, now: datetime,
+                      known: Known) -> tuple[list[NewTask], list[dict[str, Any]]]:
     ready_ids = {r.spiff_id for r in ready}
     # Gone from the workflow: interrupted by an event, or the process ended or was cancelled.
-    store.cancel_tasks(session, [tid for sid, tid in open_rows.items() if sid not in ready_ids], now)
+    if known.before is None:
+        open_rows = store.open_tasks(session, instance.id)
+        store.cancel_tasks(session, [tid for sid, tid in open_rows.items() if sid not in ready_ids], now)
+        existing: Set[UUID] = open_rows.keys()
+    else:
+        existing = known.before.ready
+        store.cancel_tasks_of(session, instance.id, sorted(existing - ready_ids - {known.done}), now)
     created: list[NewTask] = []
     task_rows: list[dict[str, Any]] = []
     timer_rows: list[dict[str, Any]] = []
     consents: CaseConsents | None = None
     for item in ready:
-        if item.spiff_id in open_rows:
+        if item.spiff_id in existing:
             continue
         meta = find_meta(metas, item)
         if meta is None or meta.office is None:
             raise LookupError(f"no routing for user task '{item.bpmn_id}' (deploy-time check missed it)")
         if instance.case_id is not None:
-            consents = consents or case_consents(session, instance.case_id)
+            consents = consents or _consents(session, instance.case_id, known.case)
             meta = _for_case_owner(meta, consents)
         row = _task_row(session, instance, item, meta, pctx, now)
         task_rows.append(row)
@@ -109,10 +147,17 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
         timer_rows += escalation_rows(instance.id, row["id"], row["spiff_task_id"], row["bpmn_id"],
                                       row["escalate_after"], row["due_at"], pctx.calendar, now,
                                       row["remind_before"])
-        created.append(NewTask(row["id"], row["office_id"], item.bpmn_id))
+        assignee = meta.assignee.lower() if meta.assignee and row["assignee_id"] is not None else None
+        created.append(NewTask(row["id"], row["office_id"], item.bpmn_id, row, assignee))
     store.insert_rows(session, store.TASK, task_rows)
     store.insert_rows(session, store.TIMER, timer_rows)
-    return created, bool(timer_rows)
+    return created, task_rows
+
+
+def _consents(session: Session, case_id: UUID, case: CaseHeader | None) -> CaseConsents:
+    if case is None:
+        return case_consents(session, case_id)
+    return CaseConsents(session, case_id, case.owner_office_id, case.owner_office_code)
 
 
 def _for_case_owner(meta: HumanTaskMeta, consents: CaseConsents) -> HumanTaskMeta:
@@ -173,23 +218,35 @@ def _due_start(meta: HumanTaskMeta, item: ReadyHumanTask, now: datetime, calenda
     return datetime.combine(day, time(12), tzinfo=calendar.tz)
 
 
-def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepResult, now: datetime) -> bool:
+def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepResult, now: datetime) -> None:
     rows = store.bpmn_timers(session, instance.id)
     wanted = {t.spiff_id: t for t in result.timers}
-    moved = False
     store.delete_timers(session, (timer_id for sid, (timer_id, _) in rows.items() if sid not in wanted))
     new_rows = []
     for spiff_id, timer in wanted.items():
         existing = rows.get(spiff_id)
         if existing is None:
-            new_rows.append({"id": uuid4(), "instance_id": instance.id, "spiff_task_id": spiff_id,
-                             "kind": TimerKind.BPMN.value, "level": 0, "bpmn_id": timer.bpmn_id[:200],
-                             "fire_at": timer.fire_at, "created_at": now, "attempts": 0})
+            new_rows.append(_bpmn_timer_row(instance, timer, now))
         elif existing[1] != timer.fire_at:
             store.move_timer(session, existing[0], timer.fire_at)
-            moved = True
     store.insert_rows(session, store.TIMER, new_rows)
-    return bool(new_rows) or moved
+
+
+def _write_bpmn_timer_changes(session: Session, instance: InstanceRecord, before: Waiting, result: StepResult,
+                              now: datetime) -> None:
+    wanted = {t.spiff_id: t for t in result.timers}
+    store.delete_bpmn_timers(session, instance.id, sorted(before.timers.keys() - wanted.keys()))
+    for spiff_id, timer in wanted.items():
+        if spiff_id in before.timers and before.timers[spiff_id] != timer.fire_at:
+            store.move_bpmn_timer(session, instance.id, spiff_id, timer.fire_at)
+    store.insert_rows(session, store.TIMER,
+                      [_bpmn_timer_row(instance, t, now) for sid, t in wanted.items() if sid not in before.timers])
+
+
+def _bpmn_timer_row(instance: InstanceRecord, timer: PendingTimer, now: datetime) -> dict[str, Any]:
+    return {"id": uuid4(), "instance_id": instance.id, "spiff_task_id": timer.spiff_id,
+            "kind": TimerKind.BPMN.value, "level": 0, "bpmn_id": timer.bpmn_id[:200],
+            "fire_at": timer.fire_at, "created_at": now, "attempts": 0}
 
 
 def _record_history(session: Session, instance: InstanceRecord, result: StepResult) -> None:

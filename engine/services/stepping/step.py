@@ -30,11 +30,18 @@ from engine.persistence.definitions import (
     spec_key_of,
 )
 from engine.persistence.models import InstanceStatus
-from engine.persistence.signals import notify_timers_changed
-from engine.persistence.store import InstanceRecord
+from engine.persistence.store import CaseHeader, InstanceRecord
 from engine.services.context import EngineContext
 from engine.services.stepping.deadlines import DEFAULT_REMIND_BEFORE
-from engine.services.stepping.projection import Projection, ProjectionContext, apply_step
+from engine.services.stepping.projection import (
+    NOTHING_KNOWN,
+    NOTHING_WAITING,
+    Known,
+    Projection,
+    ProjectionContext,
+    apply_step,
+    step_outcome,
+)
 from engine.services.stepping.specs import InstanceSpec, instance_spec
 
 Workflow = Any  # a SpiffWorkflow BpmnWorkflow (untyped library)
@@ -68,14 +75,12 @@ def advance(session: Session, ctx: EngineContext, instance: InstanceRecord,
 
 
 def persist_step(session: Session, ctx: EngineContext, instance: InstanceRecord, workflow: Workflow,
-                 result: StepResult, spec: InstanceSpec) -> Projection:
+                 result: StepResult, spec: InstanceSpec, known: Known = NOTHING_KNOWN) -> Projection:
     """Project the step into our tables and save the live state (compare-and-set on its version)."""
-    projection = apply_step(session, instance, result, spec.metas, projection_context(ctx))
+    projection = apply_step(session, instance, result, spec.metas, projection_context(ctx), known)
     if not store.save_instance(session, instance, ctx.runtime.snapshot(workflow), projection.status,
                                projection.ended_at, STATE_FORMAT):
         raise Conflict("the process was changed by someone else; try again")
-    if projection.timers_added:
-        notify_timers_changed(session)
     if projection.status == InstanceStatus.COMPLETED.value and instance.case_id is not None:
         _close_case(session, instance, result.data)
     return projection
@@ -94,11 +99,15 @@ class Started:
     instance_id: UUID
     task_ids: list[UUID]
     status: str
+    task_rows: tuple[Mapping[str, Any], ...] = ()  # every task row the start wrote (held ones too)
 
 
 def start(session: Session, ctx: EngineContext, process_id: str, data: Mapping[str, Any], actor: Actor,
-          case_id: UUID | None = None, business_key: str | None = None) -> Started:
-    """Start the newest version of ``process_id`` inside the caller's transaction."""
+          case_id: UUID | None = None, business_key: str | None = None, case: CaseHeader | None = None) -> Started:
+    """Start the newest version of ``process_id`` inside the caller's transaction.
+
+    ``case``: the header of the case just opened for it (saves reading it back).
+    """
     definition = latest_definition(session, "process", process_id)
     if definition is None:
         raise NotFound(f"no deployed process '{process_id}'")
@@ -110,14 +119,19 @@ def start(session: Session, ctx: EngineContext, process_id: str, data: Mapping[s
         id=uuid4(), definition_id=definition.id, dependency_ids={k: d.id for k, d in deps.items()},
         spec_key=spec_key_of([definition, *sorted(deps.values(), key=lambda d: d.id)]),
         case_id=case_id, status=InstanceStatus.RUNNING.value, state="", version=1)
+    spec = instance_spec(session, instance)
+    workflow, result = ctx.runtime.start(spec.bundle, dict(data))
+    # The row goes in once, with the state after the first run (no insert-then-update).
+    status, ended_at = step_outcome(result, clock.now())
     store.insert_instance(session, {
         "id": instance.id, "definition_id": instance.definition_id, "dependency_ids": instance.dependency_ids,
         "spec_key": instance.spec_key, "case_id": case_id, "business_key": business_key,
-        "status": instance.status, "state": "", "state_format": STATE_FORMAT, "version": 1,
-        "started_at": clock.now(), "started_by": actor.username})
-    spec = instance_spec(session, instance)
-    workflow, result = ctx.runtime.start(spec.bundle, dict(data))
-    projection = persist_step(session, ctx, instance, workflow, result, spec)
+        "status": status, "state": ctx.runtime.snapshot(workflow), "state_format": STATE_FORMAT, "version": 1,
+        "started_at": clock.now(), "ended_at": ended_at, "started_by": actor.username})
+    projection = apply_step(session, instance, result, spec.metas, projection_context(ctx),
+                            Known(before=NOTHING_WAITING, case=case))
+    if projection.status == InstanceStatus.COMPLETED.value and case_id is not None:
+        _close_case(session, instance, result.data)
     audit_instance(session, actor, "instance.start", "process_instance", instance.id, instance,
                    {"process_id": process_id, "version": definition.version})
-    return Started(instance.id, [t.id for t in projection.created], projection.status)
+    return Started(instance.id, [t.id for t in projection.created], projection.status, projection.task_rows)

@@ -13,9 +13,9 @@ An instance whose firing raises is rolled back alone; its due rows get ``attempt
 ``last_error`` and move to a later ``fire_at`` (exponential backoff, at most an hour), so one
 broken instance neither stops the others nor keeps a scheduler busy.
 
-Schedulers sleep until the next ``fire_at``; whoever inserts timer rows wakes them with
-:func:`notify_timers_changed` in the same transaction (LISTEN/NOTIFY on PostgreSQL; on SQLite
-the scheduler notices commits itself).
+Schedulers sleep until the next ``fire_at``; inserting timer rows wakes them (a trigger sends
+NOTIFY on PostgreSQL, see :mod:`engine.persistence.signals`; on SQLite the scheduler notices
+commits itself).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """audit: one hash chain per case plus one per user for entries without a case, signed
-checkpoints; race-free case references per year; a task that ends drops its pending deadlines
+checkpoints; race-free case references per year; a task that ends drops its pending deadlines;
+schedulers are woken by triggers
 
 Revision ID: 0005
 Revises: 0004
@@ -11,7 +12,9 @@ the redaction marker (retention), which the chain survives because hashes cover 
 
 The deadline trigger replaces a DELETE each step sent after completing or cancelling a task:
 whatever ends a task (a step, a cancelled case, a model migration) drops its reminders and
-escalations, and a step costs one statement less.
+escalations, and a step costs one statement less. Likewise the wake-up of sleeping schedulers
+(PostgreSQL ``NOTIFY kim_timers``) comes from triggers on ``timer`` and on mail waiting in
+``notification``, not from each writer remembering to send it.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -68,6 +71,18 @@ def upgrade() -> None:
     _create_triggers(dialect)
     _case_references(dialect)
     _task_end_drops_deadlines(dialect)
+    if dialect == 'postgresql':
+        _wake_schedulers()
+
+
+def _wake_schedulers() -> None:
+    """NOTIFY is delivered on commit and folded within a transaction: one wake per commit."""
+    op.execute("""CREATE FUNCTION kim_wake_schedulers() RETURNS trigger AS $$
+                  BEGIN PERFORM pg_notify('kim_timers', ''); RETURN NULL; END $$ LANGUAGE plpgsql""")
+    op.execute("""CREATE TRIGGER timer_wakes_schedulers AFTER INSERT OR UPDATE OF fire_at ON timer
+                  FOR EACH STATEMENT EXECUTE FUNCTION kim_wake_schedulers()""")
+    op.execute("""CREATE TRIGGER mail_wakes_schedulers AFTER INSERT ON notification FOR EACH ROW
+                  WHEN (NEW.mail_state = 'pending') EXECUTE FUNCTION kim_wake_schedulers()""")
 
 
 def _task_end_drops_deadlines(dialect: str) -> None:
@@ -154,6 +169,9 @@ def _case_references(dialect: str) -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == 'postgresql':
+        op.execute("DROP TRIGGER IF EXISTS timer_wakes_schedulers ON timer")
+        op.execute("DROP TRIGGER IF EXISTS mail_wakes_schedulers ON notification")
+        op.execute("DROP FUNCTION IF EXISTS kim_wake_schedulers()")
         op.execute("DROP TRIGGER IF EXISTS task_end_drops_deadlines ON task")
         op.execute("DROP FUNCTION IF EXISTS kim_task_ended()")
     else:
