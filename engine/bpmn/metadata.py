@@ -8,6 +8,7 @@ keeps the runtime independent of whichever modeler wrote the file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 from lxml import etree
@@ -111,20 +112,7 @@ def _human_task(
 ) -> HumanTaskMeta:
     task_id = element.get("id") or ""
     props = _properties(element)
-    groups = (element.get(_q("candidateGroups", CAMUNDA_NS)) or "").strip()
-    office: str | None = None
-    if groups:
-        first = groups.split(",")[0].strip()
-        office = resolve_office(first)
-        if office is None:
-            problems.append(ValidationProblem(task_id, f"candidateGroups '{first}' is not a known office"))
-    elif lane:
-        office = resolve_office(lane)
-        if office is None:
-            problems.append(ValidationProblem(task_id, f"lane '{lane}' is not a known office code or name"))
-    else:
-        problems.append(ValidationProblem(task_id, "user task has no office: put it in a lane named after an "
-                                                   "office or set camunda:candidateGroups"))
+    office, office_from = _routing(element, props, lane, resolve_office, problems)
     due_in = props.get("dueIn") or (element.get(_q("dueDate", CAMUNDA_NS)) or "").strip() or None
     name = (element.get("name") or task_id).strip()
     _check_deadline(task_id, name, "dueIn" if props.get("dueIn") else "dueDate", due_in, problems)
@@ -144,7 +132,50 @@ def _human_task(
         due_from=props.get("dueFrom") or None,
         remind_before=_remind_before(task_id, name, props.get("remindBefore"), problems),
         audience=_audience(task_id, props.get("audience"), problems),
+        office_from=office_from,
     )
+
+
+_DATA_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63}){0,4}")
+
+
+def _office_from(task_id: str, value: str, has_groups: bool, problems: list[ValidationProblem]) -> str | None:
+    """``officeFrom``: the dotted path of a data field that holds the office code (an office chosen
+    at run time, e.g. one task per invited office). It replaces lane and candidateGroups, so
+    naming both is refused rather than one of them silently ignored."""
+    if not _DATA_PATH.fullmatch(value):
+        problems.append(ValidationProblem(task_id, f"officeFrom '{value[:80]}' is not a data field name "
+                                                   "(e.g. invitation.office)"))
+        return None
+    if has_groups:
+        problems.append(ValidationProblem(task_id, "officeFrom and candidateGroups both name the office: "
+                                                   "keep one"))
+        return None
+    return value
+
+
+def _routing(element: etree._Element, props: dict[str, str], lane: str | None, resolve_office: OfficeResolver,
+             problems: list[ValidationProblem]) -> tuple[str | None, str | None]:
+    """(office, officeFrom) of a user task: candidateGroups, else its lane - or, with ``officeFrom``,
+    no fixed office at all (the lane then only draws the diagram)."""
+    task_id = element.get("id") or ""
+    groups = (element.get(_q("candidateGroups", CAMUNDA_NS)) or "").strip()
+    if "officeFrom" in props:
+        return None, _office_from(task_id, props["officeFrom"], bool(groups), problems)
+    office: str | None = None
+    if groups:
+        first = groups.split(",")[0].strip()
+        office = resolve_office(first)
+        if office is None:
+            problems.append(ValidationProblem(task_id, f"candidateGroups '{first}' is not a known office"))
+    elif lane:
+        office = resolve_office(lane)
+        if office is None:
+            problems.append(ValidationProblem(task_id, f"lane '{lane}' is not a known office code or name"))
+    else:
+        problems.append(ValidationProblem(task_id, "user task has no office: put it in a lane named after an "
+                                                   "office or set camunda:candidateGroups"))
+    return office, None
 
 
 def _audience(task_id: str, value: str | None, problems: list[ValidationProblem]) -> str | None:
@@ -219,4 +250,18 @@ def process_meta(
         element_names=names,
         called_processes=tuple(dict.fromkeys(called)),
         called_decisions=tuple(dict.fromkeys(decisions)),
+        ends_case=_ends_case(process, problems),
     )
+
+
+def _ends_case(process: etree._Element, problems: list[ValidationProblem]) -> bool:
+    """Process property ``endsCase``: ``false`` for a process that runs beside the case's own (a case
+    conference): when it ends, the case stays open. Default ``true``."""
+    value = _properties(process).get("endsCase")
+    if value is None or value.lower() == "true":
+        return True
+    if value.lower() == "false":
+        return False
+    problems.append(ValidationProblem(str(process.get("id")), f"endsCase '{value[:50]}' is not allowed: use "
+                                                              "'true' or 'false'"))
+    return True

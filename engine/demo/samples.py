@@ -99,6 +99,13 @@ SAMPLES: dict[str, Callable[[date], dict[str, Any]]] = {
     "permit_return_soz": lambda t: {"asylblg_from": iso_day(t, 1)},
     "ebb_naturalisation": lambda t: {"naturalisation_checked_on": iso_day(t),
                                      "naturalisation_result": "APPLICATION_POSSIBLE"},
+    "kim_conference_invitation": lambda t: {"attendance": "ATTENDING", "answered_on": iso_day(t),
+                                            "attendee": "Sachbearbeitung", "contribution": "Stand des Verfahrens."},
+    "kim_conference_minutes": lambda t: {
+        "held_on": iso_day(t), "participants": "Case Management, Ausländerbehörde, Sozialamt",
+        "results": "Passbeschaffung wird gemeinsam begleitet; Antrag nach § 25b wird vorbereitet.",
+        "agreements": [{"measure": "Termin bei der Botschaft begleiten", "owner_office": "CM",
+                        "due_on": iso_day(t, 14)}], "follow_up_conference": False},
 }
 REFUSAL = {"permit_decision": "REFUSED", "permit_legal_basis": None, "permit_valid_until": None,
            "permit_card_number": None}  # changes to the permit_decision sample for a refusal (add notice_served_on)

@@ -26,6 +26,7 @@ from engine.demo.samples import OFFICE_LABELS, PROCESSES_DIR, form_data, iso_day
 from engine.demo.walker import CaseWalker
 from engine.domain.actors import SYSTEM, Actor
 from engine.persistence.models import (
+    CaseConference,
     CaseFile,
     Consent,
     Office,
@@ -34,7 +35,7 @@ from engine.persistence.models import (
     User,
 )
 from engine.services.admin import directory
-from engine.services.casework import cases, consents
+from engine.services.casework import cases, conferences, consents
 from engine.services.context import EngineContext
 from engine.services.process_models import deployment
 from engine.services.timers.firing import fire_due_timers
@@ -90,6 +91,11 @@ GOALS = [("LANGUAGE_COURSE", "Deutschkurs B1 abschließen", "CM", 180),
          ("IDENTITY_DOCUMENTS", "Passbeschaffung begleiten", "ABH", 28),
          ("SCHOOL_CERTIFICATE", "Schulbescheinigung der Kinder vorlegen", "SCH", 14)]
 APPLY: list[Step] = [("request_documents", {}), ("receive_documents", {}), ("examine", {})]
+# A case conference convened by case management with the ABH and the Sozialamt: the ABH answers, minutes follow.
+CONFERENCE: list[Step] = [
+    ("@conference", {"offices": ["ABH", "SOZ"], "agenda": "Passbeschaffung und Antrag nach § 25b abstimmen; "
+                                                           "Leistungen während des Verfahrens"}),
+    ("@conference:conference_invitation", {}), ("@conference:conference_minutes", {})]
 REFUSED = {"permit_decision": "REFUSED", "permit_legal_basis": None, "permit_valid_until": None,
            "permit_card_number": None, "notice_served_on": "@+0"}
 
@@ -172,6 +178,7 @@ STAGES: list[Stage] = [
     Stage("Ablehnung: Beratung und Klagefrist", _pathway("refused"), 15),
     Stage("Rechtskreiswechsel", _pathway("eligible"), 13),
     Stage("Familie", _pathway("family"), 8, family=True),
+    Stage("Fallkonferenz", [*_pathway("identity")[:10], *CONFERENCE], 13),
     Stage("Monitoring", _pathway("eligible"), 16),
     Stage("Informationsfall", _closed("OTHER"), 2),
     *(Stage(f"Abgeschlossen: {reason}", _closed(reason), 99) for reason in (
@@ -339,12 +346,29 @@ def _run_step(walker: CaseWalker, action: str, changes: dict[str, Any], now: dat
         walker.fire(min(max(due or now, clock.now()), now))
     elif action == "@withdraw":
         _withdraw_consent(walker, "ABH")
+    elif action == "@conference":
+        assert walker.case_id is not None  # noqa: S101  # demo cases always have a case
+        walker.ctx.run(conferences.convene_conference, walker.actors["CM"], walker.case_id,
+                       {**changes, "date": iso_day(today, 1)})
+    elif action.startswith("@conference:"):
+        _conference_step(walker, action.split(":", 1)[1])
     elif "@goals" in changes:
         goals = [{"goal_type": kind, "title": title, "owner_office": office, "due_on": iso_day(today, days)}
                  for kind, title, office, days in GOALS]
         walker.complete(action, plan_goals=goals)
     else:
         walker.complete(action, **changes)
+
+
+def _conference_step(walker: CaseWalker, bpmn_id: str) -> None:
+    """Work a step of the case's newest conference (its own process instance) as its office would."""
+    with walker.ctx.uow(write=False) as uow:
+        conference = uow.session.scalar(select(CaseConference).where(CaseConference.case_id == walker.case_id)
+                                        .order_by(CaseConference.convened_at.desc()).limit(1))
+    assert conference is not None  # noqa: S101  # convened by the step before
+    steps = CaseWalker(walker.ctx, walker.actors, conference.instance_id, walker.case_id)
+    held = {"held_on": conference.held_on.isoformat()} if bpmn_id == "conference_minutes" else {}
+    steps.complete(bpmn_id, **held)
 
 
 def _withdraw_consent(walker: CaseWalker, office: str) -> None:

@@ -44,6 +44,7 @@ class TaskView:
     created_at: datetime
     due_at: datetime | None
     escalation_level: int
+    audience: str | None = None
 
 
 class ProcessIncident(RuntimeError):
@@ -66,7 +67,8 @@ class CaseWalker:
     @classmethod
     def for_case(cls, ctx: EngineContext, actors: Mapping[str, Actor], case_id: UUID) -> CaseWalker:
         with ctx.uow(write=False) as uow:
-            instance_id = uow.session.scalar(select(ProcessInstance.id).where(ProcessInstance.case_id == case_id))
+            instance_id = uow.session.scalar(select(ProcessInstance.id).where(ProcessInstance.case_id == case_id)
+                                             .order_by(ProcessInstance.started_at).limit(1))  # the case's own
         if instance_id is None:
             raise LookupError(f"case {case_id} has no process instance")
         return cls(ctx, actors, instance_id, case_id)
@@ -79,8 +81,8 @@ class CaseWalker:
                 select(HumanTask, Office.code).join(Office, Office.id == HumanTask.office_id)
                 .where(HumanTask.instance_id == self.instance_id, HumanTask.state.in_(wanted))
                 .order_by(HumanTask.created_at, HumanTask.bpmn_id))
-            return [TaskView(t.id, t.bpmn_id, code, t.state, t.form_key, t.created_at, t.due_at, t.escalation_level)
-                    for t, code in rows]
+            return [TaskView(t.id, t.bpmn_id, code, t.state, t.form_key, t.created_at, t.due_at, t.escalation_level,
+                             t.audience) for t, code in rows]
 
     def open_ids(self) -> list[str]:
         return sorted(t.bpmn_id for t in self.tasks())
@@ -95,7 +97,8 @@ class CaseWalker:
         """Complete the oldest open task ``bpmn_id`` with sample data changed by ``overrides``."""
         task = self.task(bpmn_id)
         data = form_data(task.form_key, **overrides)
-        done = self.ctx.run(complete_task, task.id, self.actors[task.office], data)
+        worker = office_lead(self.ctx, task.office) if task.audience else self.actors[task.office]
+        done = self.ctx.run(complete_task, task.id, worker, data)
         self.check()
         return done
 
@@ -128,15 +131,22 @@ class CaseWalker:
 
 def office_actors(ctx: EngineContext, codes: tuple[str, ...] = tuple(OFFICE_LABELS)) -> dict[str, Actor]:
     """One caseworker per office (``cm1``, ``abh1``, ...), created without a password when missing."""
-    actors: dict[str, Actor] = {}
-    for code in codes:
-        username = f"{OFFICE_LABELS.get(code, code.lower())}1"
-        with ctx.uow(write=False) as uow:
-            exists = uow.session.scalar(select(User.id).where(User.username == username)) is not None
-        if not exists:
-            ctx.run(directory.add_user, username, "caseworker", [code], display_name=f"Sachbearbeitung {code}")
-        with ctx.uow(write=False) as uow:
-            user = uow.session.scalar(select(User).where(User.username == username))
-            assert user is not None  # noqa: S101  # created just above
-            actors[code] = directory.actor_for(user)
-    return actors
+    return {code: _person(ctx, f"{OFFICE_LABELS.get(code, code.lower())}1", "caseworker", code,
+                          f"Sachbearbeitung {code}") for code in codes}
+
+
+def office_lead(ctx: EngineContext, code: str) -> Actor:
+    """The lead of an office (``cm.leitung``, ``abh.leitung``, ...), who works the tasks for the lead
+    (escalations); created without a password when missing."""
+    return _person(ctx, f"{OFFICE_LABELS.get(code, code.lower())}.leitung", "supervisor", code, f"Leitung {code}")
+
+
+def _person(ctx: EngineContext, username: str, role: str, code: str, display_name: str) -> Actor:
+    with ctx.uow(write=False) as uow:
+        exists = uow.session.scalar(select(User.id).where(User.username == username)) is not None
+    if not exists:
+        ctx.run(directory.add_user, username, role, [code], display_name=display_name)
+    with ctx.uow(write=False) as uow:
+        user = uow.session.scalar(select(User).where(User.username == username))
+        assert user is not None  # noqa: S101  # created just above
+        return directory.actor_for(user)

@@ -7,7 +7,7 @@ process version, so that routing a task never has to look at XML again.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -25,9 +25,21 @@ class HumanTaskMeta:
     due_from: str | None = None  # dotted path to a date in the task data; dueIn counts from it
     remind_before: str | None = None  # "due soon" reminder this long before the due day; None: the default
     audience: str | None = None  # "lead": for the lead(s) of the lane's office, not every caseworker in it
+    office_from: str | None = None  # dotted path to an office code in the task data (office chosen at run time)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def routed(self, data: dict[str, Any]) -> HumanTaskMeta:
+        """The task as routed for ``data``: with ``office_from``, the office is the code found there
+        (None if there is none, and the step refuses to create a task nobody would see)."""
+        if not self.office_from:
+            return self
+        value: Any = data
+        for part in self.office_from.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        code = value.strip().upper() if isinstance(value, str) and value.strip() else None
+        return replace(self, office=code)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HumanTaskMeta:
@@ -44,6 +56,7 @@ class ProcessMeta:
     element_names: dict[str, str] = field(default_factory=dict)
     called_processes: tuple[str, ...] = ()
     called_decisions: tuple[str, ...] = ()
+    ends_case: bool = True  # False: a step beside the case's own process (a case conference) whose end closes nothing
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +66,7 @@ class ProcessMeta:
             "element_names": self.element_names,
             "called_processes": list(self.called_processes),
             "called_decisions": list(self.called_decisions),
+            "ends_case": self.ends_case,
         }
 
     @classmethod
@@ -64,6 +78,7 @@ class ProcessMeta:
             element_names=dict(data.get("element_names", {})),
             called_processes=tuple(data.get("called_processes", ())),
             called_decisions=tuple(data.get("called_decisions", ())),
+            ends_case=bool(data.get("ends_case", True)),
         )
 
 

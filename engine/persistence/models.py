@@ -255,6 +255,7 @@ class HumanTask(Base):
     escalate_after: Mapped[str | None] = mapped_column(String(32))
     due_in: Mapped[str | None] = mapped_column(String(32))
     remind_before: Mapped[str | None] = mapped_column(String(32))  # as resolved when the task was created
+    audience: Mapped[str | None] = mapped_column(String(16))  # "lead": for the office's leads only, not its caseworkers
     form_key: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -347,6 +348,25 @@ class CaseFile(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy reads it once
+
+
+class CaseConference(Base):
+    """A case conference (Fallkonferenz) convened for a case: who convened it, when it meets, what
+    it discusses and which offices are invited. Its steps (an invitation per office, the minutes)
+    run as a process instance of its own; the minutes are the data of its minutes task.
+    """
+
+    __tablename__ = "case_conference"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("process_instance.id"), unique=True)
+    convener_office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    offices: Mapped[list[str]] = mapped_column(JSON, default=list)  # codes of the invited offices
+    held_on: Mapped[date] = mapped_column(Date)
+    agenda: Mapped[str] = mapped_column(Text)
+    convened_by: Mapped[str] = mapped_column(String(100))
+    convened_at: Mapped[datetime]
 
 
 class Consent(Base):

@@ -67,13 +67,14 @@ class TaskRecord:
     state: str
     version: int
     form_key: str | None
+    audience: str | None = None  # "lead": for the office's leads only
 
 
 CONSENT_REQUEST_LIKE = "consent_request:%"
 _INSTANCE_COLUMNS = (INSTANCE.c.id, INSTANCE.c.definition_id, INSTANCE.c.dependency_ids, INSTANCE.c.spec_key,
                      INSTANCE.c.case_id, INSTANCE.c.status, INSTANCE.c.state, INSTANCE.c.version)
 _TASK_COLUMNS = (TASK.c.id, TASK.c.instance_id, TASK.c.spiff_task_id, TASK.c.bpmn_id, TASK.c.office_id,
-                 TASK.c.assignee_id, TASK.c.state, TASK.c.version, TASK.c.form_key)
+                 TASK.c.assignee_id, TASK.c.state, TASK.c.version, TASK.c.form_key, TASK.c.audience)
 
 
 def _instance(row: Row[Any] | None) -> InstanceRecord | None:

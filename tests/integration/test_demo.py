@@ -9,12 +9,15 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from engine import clock
+from engine.demo import seed
 from engine.demo.seed import DEMO_PASSWORD, STAGES, WEIGHTS, DemoReport, seed_demo, stage_plan
-from engine.persistence.models import CaseFile, HumanTask, Incident, ProcessInstance, Timer, User
+from engine.persistence.models import CaseConference, CaseFile, HumanTask, Incident, ProcessInstance, Timer, User
 from engine.services.admin import directory
+from engine.services.casework import conferences
 from engine.services.context import EngineContext
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=clock.BERLIN)
@@ -26,6 +29,7 @@ OPEN_WORK = {  # stage -> a task that must be open in it
     "Monitoring": "monitoring", "Informationsfall": "info_only", "Angaben der ABH": "abh_inputs",
     "§ 104c: Pass bei der Botschaft beantragt": "issue_fiction", "Beschäftigungsduldung § 60d erteilt":
     "duldung_renewal", "Ablehnung: Beratung und Klagefrist": "refusal_advice", "Familie": "plan",
+    "Fallkonferenz": "conference_invitation",
 }
 CLOSURE_REASONS = {"PERMIT_GRANTED", "MOVED_AWAY", "NO_COOPERATION", "CONSENT_WITHDRAWN", "DEPORTED_OR_LEFT", "OTHER"}
 
@@ -99,6 +103,24 @@ def check_the_cases_of_the_domain_pathway(ctx: EngineContext) -> None:
     assert 3 in households, "the family: spouse and two children"
 
 
+def check_the_case_conference(ctx: EngineContext) -> None:
+    """Convened by case management with the ABH and the Sozialamt: the ABH answered, the minutes are
+    recorded (readable by the participants only), the Sozialamt's invitation is still open."""
+    with ctx.uow(write=False) as uow:
+        (conference,) = uow.session.scalars(select(CaseConference))
+        steps = {(t.bpmn_id, t.state) for t in uow.session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == conference.instance_id))}
+        cm1 = directory.actor_for(uow.session.scalar(select(User).where(User.username == "cm1")))
+        soz1 = directory.actor_for(uow.session.scalar(select(User).where(User.username == "soz1")))
+    assert conference.offices == ["ABH", "SOZ"]
+    assert steps == {("conference_invitation", "completed"), ("conference_invitation", "open"),
+                     ("conference_minutes", "completed")}
+    minutes = ctx.read(conferences.get_conference, cm1, conference.id).minutes
+    assert minutes is not None
+    assert minutes["held_on"] == conference.held_on.isoformat()
+    assert ctx.read(conferences.get_conference, soz1, conference.id).minutes == minutes
+
+
 def check_a_second_run_adds_nothing_and_says_so(ctx: EngineContext) -> None:
     def counts() -> list[int]:
         with ctx.uow(write=False) as uow:
@@ -122,7 +144,16 @@ def test_the_demo_shows_a_living_system_and_a_second_run_adds_nothing(ctx: Engin
     check_closed_cases_cover_every_closure_reason(ctx)
     check_the_cases_of_the_domain_pathway(ctx)
     check_users_for_every_office_and_role_sign_in_with_the_listed_password(ctx, demo)
+    check_the_case_conference(ctx)
     check_a_second_run_adds_nothing_and_says_so(ctx)
+
+
+def test_the_demo_case_conference(ctx: EngineContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The conference stage on its own (the whole demo walks every other stage as well)."""
+    (stage,) = [s for s in STAGES if s.label == "Fallkonferenz"]
+    monkeypatch.setattr(seed, "STAGES", [stage])
+    assert seed_demo(ctx, cases=1, now=NOW).stages == {"Fallkonferenz": 1}
+    check_the_case_conference(ctx)
 
 
 def test_a_larger_demo_spreads_the_extra_cases_by_weight() -> None:

@@ -35,14 +35,14 @@ HOLDER_104C = {"status": "AE_104C", "holds_104c_until": "2027-03-31", "duldung_m
                "identity": "NOT_CLARIFIED", "passport_valid": False}
 NO_DEADLINES = {"end_deadline_25a_none", "end_deadline_104c_none", "end_deadline_training_none",
                 "end_deadline_duldung_none"}
-DOMAIN_INPUTS = {  # DOMAIN.md section 5, exactly
+DOMAIN_INPUTS = {  # DOMAIN.md section 5, plus holds_path_until (the end of the held path, our addition)
     "status", "duldung_months", "stay_years", "date_of_birth", "minor_child_in_household", "school_success_years",
     "german_degree", "in_education", "german_level", "basic_knowledge", "livelihood", "livelihood_expected",
     "livelihood_exception", "employment_hours_week", "employment_insured", "employment_months", "training",
     "training_start", "identity", "identity_in_time_60c", "identity_in_time_60d", "passport_valid",
     "current_obstruction", "conviction", "entry_date", "work_ban", "deportation_measures", "children_school_ok",
     "special_achievements", "holds_104c_until", "fdgo", "qualified_job_offer", "adequate_housing",
-    "application_filed_on", "holds_path", "benefits", "qualified_work_route", "eval_date"}
+    "application_filed_on", "holds_path", "holds_path_until", "benefits", "qualified_work_route", "eval_date"}
 ENDS = {  # scenario -> end events it reaches (the called processes' ends are tested in their own modules)
     "unreachable": {"end_closed"},
     "information_only": {"end_closed"},
@@ -144,6 +144,24 @@ def test_the_screening_waits_for_the_abh_and_gets_exactly_the_inputs_of_the_doma
     assert (inputs["status"], inputs["conviction"], inputs["work_ban"]) == ("DULDUNG_60B", "MEDIUM", True)
     assert (inputs["date_of_birth"], inputs["eval_date"], inputs["holds_path"]) == ("1990-05-10", "2026-11-20", None)
     assert task_data(walker, "abh_precheck")["screening"]["outputs"], "the ABH sees the rows"
+
+
+@pytest.mark.parametrize(("assessment", "held"), [
+    ({"status": "AE_104C", "holds_104c_until": "2027-12-31", "duldung_months": 0}, (None, None)),
+    ({"status": "AUSBILDUNGSDULDUNG_60C", "training": "ONGOING", "training_start": "2025-09-01",
+      "duldung_valid_until": "2028-08-31"}, ("60c", "2028-08-31")),
+], ids=["104c-held-through-status", "60c-held-until-the-duldung-ends"])
+def test_the_screening_gets_the_held_path_and_its_end(
+        ctx: EngineContext, open_case: Callable[..., CaseWalker], assessment: dict[str, Any],
+        held: tuple[str | None, str | None]) -> None:
+    """§ 104c is held through the status (no held path); § 60c/§ 60d are held until the Duldung ends."""
+    walker = open_case()
+    with screening_spy(ctx) as seen:
+        to_assessment(walker, **assessment)
+        walker.complete("abh_inputs")
+    assert walker.open_ids() == ["abh_precheck"], "the screening ran without an incident"
+    (inputs,) = seen
+    assert (inputs["holds_path"], inputs["holds_path_until"]) == held
 
 
 def test_counselling_repeats_until_no_further_session_is_needed(open_case: Callable[..., CaseWalker]) -> None:

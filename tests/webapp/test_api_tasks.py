@@ -41,7 +41,8 @@ def test_inbox_views_sorting_and_filters(web: Web, open_case: Callable[..., Any]
 
 
 @pytest.mark.parametrize("query", ["view=everything", "per_page=0", "per_page=5000", "page=-1", "overdue=maybe",
-                                   "due_from=2026-13-01", "sort=password", "state=gone"])
+                                   "due_from=2026-13-01", "due_from=0001-01-01", "due_to=9999-12-31",
+                                   "sort=password", "state=gone"])
 def test_bad_inbox_filters_are_422(web: Web, query: str) -> None:
     response = web.api("carla", "GET", f"/tasks?{query}")
     assert response.status_code == 422

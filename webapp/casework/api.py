@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from engine.domain.errors import InvalidInput
 from engine.domain.permissions import Permission, require
-from engine.services.casework import cases, consents, inbox, instances, task_actions
+from engine.services.casework import cases, conferences, consents, inbox, instances, task_actions
 from engine.services.screening import decisions
 from webapp.core.openapi import openapi_document
 from webapp.core.security import engine_context, json_object_body, require_actor
@@ -44,6 +44,22 @@ def record_consent(case_id: UUID) -> Any:
 @api.post("/cases/<uuid:case_id>/consents/<uuid:consent_id>/withdraw")
 def withdraw_consent(case_id: UUID, consent_id: UUID) -> Any:
     return jsonify(to_json(run(consents.withdraw_consent, require_actor(), case_id, consent_id)))
+
+
+@api.post("/cases/<uuid:case_id>/conferences")
+def convene_conference(case_id: UUID) -> Any:
+    body = json_object_body()
+    return jsonify(to_json(run(conferences.convene_conference, require_actor(), case_id, body))), 201
+
+
+@api.get("/cases/<uuid:case_id>/conferences")
+def list_conferences(case_id: UUID) -> Any:
+    return jsonify({"items": to_json(run(conferences.list_conferences, require_actor(), case_id))})
+
+
+@api.get("/conferences/<uuid:conference_id>")
+def get_conference(conference_id: UUID) -> Any:
+    return jsonify(to_json(run(conferences.get_conference, require_actor(), conference_id)))
 
 
 @api.get("/tasks")

@@ -35,6 +35,8 @@ def _schemas() -> dict[str, Any]:
             "created_at": {"type": "string", "format": "date-time"}, "due_at": DATETIME_OR_NULL,
             "follow_up_at": DATETIME_OR_NULL, "escalation_level": {"type": "integer"}, "form_key": nullable_text,
             "completed_at": DATETIME_OR_NULL, "completed_by": nullable_text, "version": {"type": "integer"},
+            "audience": {"type": ["string", "null"], "enum": ["lead", None],
+                         "description": "lead: for the office's leads only"},
             "data": {"type": "object"}, "form": {"type": ["object", "null"]}}},
         "TaskList": {"type": "object", "required": ["items", "total"], "properties": {
             "items": {"type": "array", "items": _ref("Task")}, "total": {"type": "integer"},
@@ -63,6 +65,19 @@ def _schemas() -> dict[str, Any]:
         "NewConsent": {"type": "object", "required": ["office", "purpose"], "properties": {
             "office": {"type": "string", "maxLength": 16}, "purpose": {"type": "string", "maxLength": 2000},
             "categories": {"type": "array", "items": {"type": "string", "maxLength": 64}}}},
+        "NewConference": {"type": "object", "required": ["offices", "date", "agenda"], "properties": {
+            "offices": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "string", "maxLength": 16},
+                        "description": "offices to invite; each needs a valid consent for the case (the case "
+                                       "management running it excepted)"},
+            "date": {"type": "string", "format": "date", "description": "the day of the conference (today or later)"},
+            "agenda": {"type": "string", "minLength": 1, "maxLength": 4000}}},
+        "Conference": {"type": "object", "required": ["id", "case_id", "convener_office", "held_on", "offices"],
+                       "properties": {
+            "id": UUID_PARAM, "case_id": UUID_PARAM, "case_reference": text, "convener_office": text,
+            "convened_by": text, "convened_at": {"type": "string", "format": "date-time"},
+            "held_on": {"type": "string", "format": "date"}, "agenda": text,
+            "offices": {"type": "array", "items": text}, "status": text, "minutes_recorded": {"type": "boolean"},
+            "minutes": {"type": ["object", "null"], "description": "the minutes (participants only)"}}},
         "Case": {"type": "object", "required": ["id", "reference"], "properties": {
             "id": UUID_PARAM, "reference": text, "status": text, "opened_at": {"type": "string"},
             "closed_at": DATETIME_OR_NULL, "person": {"type": "object"},
@@ -86,6 +101,17 @@ def _paths() -> dict[str, Any]:
         "/cases/{case_id}/consents/{consent_id}/withdraw": {"post": _op(
             "Withdraw a consent; open tasks of that office in the case are cancelled", _ref("Consent"),
             params=[_path_param("case_id"), _path_param("consent_id")], errors=("401", "403", "404", "409"))},
+        "/cases/{case_id}/conferences": {
+            "post": _op("Convene a case conference (case management of the case, or the KIM coordination); "
+                        "refused (422) for an office without a valid consent", _ref("Conference"), status="201",
+                        body=_ref("NewConference"), params=[_path_param("case_id")],
+                        errors=("401", "403", "404", "409", "422")),
+            "get": _op("The case conferences of a case the caller may know of (without minutes)",
+                       {"type": "object", "properties": {"items": {"type": "array", "items": _ref("Conference")}}},
+                       params=[_path_param("case_id")])},
+        "/conferences/{conference_id}": {"get": _op(
+            "A case conference with its minutes, for its participants only (everyone else: 404); audited",
+            _ref("Conference"), params=[_path_param("conference_id")])},
         "/tasks": {"get": _op("The inbox", _ref("TaskList"), params=TASK_QUERY, errors=("401", "403", "422"))},
         "/tasks/{task_id}": {"get": _op("A task with its form and current data", _ref("Task"), params=task_id)},
         "/tasks/{task_id}/claim": {"post": _op("Claim", _ref("Task"), params=task_id, errors=("401", "404", "409"))},

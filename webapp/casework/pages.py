@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from engine import clock
 from engine.domain.errors import Conflict, EngineError, InvalidInput
 from engine.services.casework import case_page as case_views
-from engine.services.casework import cases, consents, inbox, instances, navigation, task_actions
+from engine.services.casework import cases, conferences, consents, inbox, instances, navigation, task_actions
 from engine.services.casework.views import TaskPage, TaskView
 from engine.services.stepping.deadlines import reminder_moment
 from webapp.core.forms_html import fields_for, parse_posted
@@ -108,7 +108,9 @@ def _render_task(task_id: UUID, data: dict[str, Any] | None = None, errors: dict
     form = engine_context().forms.get(task.form_key, request_uow().session) if task.form_key else None
     values = data if data is not None else (task.data or {})
     fields = fields_for(form.schema, form.ui, values, errors or {}) if form else []
-    return render_template("task.html", task=task, form=form, fields=fields, errors=errors or {}), status
+    conference = run(conferences.conference_of_task, require_actor(), task_id)
+    return render_template("task.html", task=task, form=form, fields=fields, errors=errors or {},
+                           conference=conference), status
 
 
 @ui.get("/tasks/<uuid:task_id>")
@@ -168,7 +170,9 @@ def case_page(case_id: UUID) -> Any:
     case = run(cases.get_case, actor, case_id)
     timeline = run(case_views.case_timeline, actor, case_id)
     process = run(case_views.case_process, actor, case_id)
-    return render_template("case.html", case=case, timeline=timeline, process=process)
+    return render_template("case.html", case=case, timeline=timeline, process=process,
+                           conferences=run(conferences.list_conferences, actor, case_id),
+                           conference_options=run(conferences.conference_options, actor, case_id))
 
 
 @ui.get("/cases/<uuid:case_id>/process.json")
@@ -192,6 +196,31 @@ def add_consent(case_id: UUID) -> Any:
     except InvalidInput as exc:
         flash(_message(exc), "error")
     return redirect(url_for("ui.case_page", case_id=case_id))
+
+
+@ui.post("/cases/<uuid:case_id>/conferences")
+@login_required
+def convene_conference(case_id: UUID) -> Any:
+    body = {"offices": request.form.getlist("offices"), "date": request.form.get("date") or None,
+            "agenda": request.form.get("agenda", "")}
+    try:
+        convened = run(conferences.convene_conference, require_actor(), case_id, body)
+    except InvalidInput as exc:
+        flash(_message(exc), "error")
+        return redirect(url_for("ui.case_page", case_id=case_id) + "#conferences")
+    flash(_("Fallkonferenz am %(day)s einberufen; die eingeladenen Stellen haben eine Aufgabe.",
+            day=convened.held_on.strftime("%d.%m.%Y")), "ok")
+    return redirect(url_for("ui.conference_page", conference_id=convened.id))
+
+
+@ui.get("/conferences/<uuid:conference_id>")
+@login_required
+def conference_page(conference_id: UUID) -> Any:
+    """The conference with its minutes: participants only (everybody else gets 404)."""
+    conference = run(conferences.get_conference, require_actor(), conference_id)
+    form = engine_context().forms.get(conferences.MINUTES_FORM, request_uow().session)
+    minutes = fields_for(form.schema, form.ui, conference.minutes or {}, {}) if conference.minutes else []
+    return render_template("conference.html", conference=conference, minutes=minutes)
 
 
 @ui.post("/cases/<uuid:case_id>/consents/<uuid:consent_id>/withdraw")

@@ -9,9 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.domain.actors import Actor
-from engine.domain.visibility import CaseView
+from engine.domain.visibility import CaseView, sees_lead_tasks
 from engine.persistence.definitions import definition_source
-from engine.persistence.models import LIVE_STATES, HumanTask, ProcessDefinition, ProcessInstance, StepHistory, Timer
+from engine.persistence.models import (
+    LIVE_STATES,
+    CaseConference,
+    HumanTask,
+    ProcessDefinition,
+    ProcessInstance,
+    StepHistory,
+    Timer,
+)
 from engine.persistence.store import AUDIT, InstanceRecord
 from engine.services.casework.cases import load_case
 from engine.services.casework.views import CaseProcess, TimelineEntry
@@ -26,7 +34,8 @@ def case_timeline(uow: UnitOfWork, actor: Actor, case_id: UUID, limit: int = 200
     """What happened in the case, newest first, from the audit trail (reads left out).
 
     Only the case management of the case sees the whole timeline; other offices see the
-    entries about their own tasks.
+    entries about their own tasks. Entries about the tasks for office leads are left out for
+    whoever may not see those tasks.
     """
     session = uow.session
     access = load_case(session, actor, case_id)
@@ -34,11 +43,13 @@ def case_timeline(uow: UnitOfWork, actor: Actor, case_id: UUID, limit: int = 200
                            .order_by(AUDIT.c.id.desc()).limit(limit)).mappings()
     entries = tuple(TimelineEntry(r["at"], r["actor"], r["action"], r["object_type"], r["object_id"],
                                   r["details"] or {}) for r in rows)
+    hidden = set() if sees_lead_tasks(actor) else {str(t) for t in session.scalars(select(HumanTask.id).where(
+        HumanTask.case_id == case_id, HumanTask.audience.is_not(None)))}
     if access.view == CaseView.MANAGER:
-        return entries
+        return tuple(e for e in entries if e.object_id not in hidden)
     own = {str(t) for t in session.scalars(select(HumanTask.id).where(
         HumanTask.case_id == case_id, HumanTask.office_id.in_(actor.office_ids)))}
-    return tuple(e for e in entries if e.object_id in own)
+    return tuple(e for e in entries if e.object_id in own - hidden)
 
 
 def case_process(uow: UnitOfWork, actor: Actor, case_id: UUID) -> CaseProcess | None:
@@ -49,8 +60,9 @@ def case_process(uow: UnitOfWork, actor: Actor, case_id: UUID) -> CaseProcess | 
     access = load_case(session, actor, case_id)
     if access.view not in DIAGRAM_VIEWS:
         return None
-    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case_id)
-                              .order_by(ProcessInstance.started_at.desc()).limit(1))
+    instance = session.scalar(select(ProcessInstance).where(
+        ProcessInstance.case_id == case_id, ProcessInstance.id.not_in(select(CaseConference.instance_id)))
+        .order_by(ProcessInstance.started_at.desc()).limit(1))  # the case's own process, not a conference
     if instance is None:
         return None
     definition = session.get(ProcessDefinition, instance.definition_id)

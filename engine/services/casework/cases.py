@@ -18,10 +18,10 @@ from engine.domain.actors import Actor
 from engine.domain.errors import NotFound
 from engine.domain.fields import Fields
 from engine.domain.permissions import Permission, require
-from engine.domain.visibility import CaseFacts, CaseView, case_view, visible_sections
+from engine.domain.visibility import CaseFacts, CaseView, case_view, sees_lead_tasks, visible_sections
 from engine.persistence import audit_log
 from engine.persistence.case_references import next_reference
-from engine.persistence.models import CaseFile, CaseStatus, Consent, HumanTask, Office
+from engine.persistence.models import CaseConference, CaseFile, CaseStatus, Consent, HumanTask, Office
 from engine.persistence.store import CaseHeader
 from engine.services.casework.inbox import task_views, view_of
 from engine.services.casework.views import CaseRecord, ConsentRecord, PersonRecord, ReferralRecord, TaskView
@@ -159,7 +159,18 @@ def _facts(session: Session, case: CaseFile) -> CaseFacts:
                                    .where(HumanTask.case_id == case.id).distinct())
     consented = session.scalars(select(Office.code).join(Consent, Consent.office_id == Office.id)
                                 .where(Consent.case_id == case.id, Consent.withdrawn_at.is_(None)).distinct())
-    return CaseFacts(owner.code if owner else "", frozenset(task_offices), frozenset(consented))
+    return CaseFacts(owner.code if owner else "", frozenset(task_offices), frozenset(consented),
+                     conference_participants(session, case.id))
+
+
+def conference_participants(session: Session, case_id: UUID) -> frozenset[str]:
+    """Offices that convened or were invited to a case conference of the case."""
+    found: set[str] = set()
+    for convener, invited in session.execute(
+            select(Office.code, CaseConference.offices).join(Office, Office.id == CaseConference.convener_office_id)
+            .where(CaseConference.case_id == case_id)):
+        found |= {convener, *(invited or [])}
+    return frozenset(found)
 
 
 def _access(session: Session, actor: Actor, case: CaseFile) -> CaseAccess:
@@ -221,10 +232,12 @@ def render_case(session: Session, actor: Actor, access: CaseAccess, known: Known
     if "tasks" in sections or "own_tasks" in sections:
         shown.add("tasks")
         offices = None if "tasks" in sections else actor.office_ids
+        lead_tasks = sees_lead_tasks(actor)
         if known.tasks is None:
-            values["tasks"] = case_tasks(session, case.id, offices)
+            values["tasks"] = case_tasks(session, case.id, offices, lead_tasks)
         else:
-            values["tasks"] = tuple(t for t in known.tasks if offices is None or t.office in actor.office_codes)
+            values["tasks"] = tuple(t for t in known.tasks if (offices is None or t.office in actor.office_codes)
+                                    and (lead_tasks or t.audience is None))
     hidden = (ALL_SECTIONS - shown) | ({"opened_at", "closed_at"} if "status" not in shown else set())
     return CaseRecord(case.id, case.reference, hidden=frozenset(hidden), **values)
 
@@ -239,8 +252,13 @@ def consent_record(session: Session, consent: Consent) -> ConsentRecord:
                          consent.purpose, consent.granted_at, consent.withdrawn_at)
 
 
-def case_tasks(session: Session, case_id: UUID, office_ids: frozenset[int] | None) -> tuple[Any, ...]:
+def case_tasks(session: Session, case_id: UUID, office_ids: frozenset[int] | None,
+               lead_tasks: bool = False) -> tuple[Any, ...]:
+    """The case's tasks (of ``office_ids`` only, if given); the tasks for office leads only with
+    ``lead_tasks`` (engine.domain.visibility.may_see_task)."""
     condition = [HumanTask.case_id == case_id]
     if office_ids is not None:
         condition.append(HumanTask.office_id.in_(office_ids))
+    if not lead_tasks:
+        condition.append(HumanTask.audience.is_(None))
     return tuple(task_views(session, condition, order_by=(HumanTask.created_at,)))

@@ -20,6 +20,7 @@ from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput
 from engine.domain.periods import start_of_day
 from engine.domain.permissions import Permission, has, require
+from engine.domain.visibility import sees_lead_tasks
 from engine.persistence import audit_log
 from engine.persistence.models import CaseFile, HumanTask, Office, TaskState, User
 from engine.services.casework.views import TaskPage, TaskView
@@ -60,7 +61,7 @@ def view_of(row: Mapping[str, Any]) -> TaskView:
         name=row["name"], office=row["office_code"], assignee=row["assignee_name"], state=row["state"],
         created_at=row["created_at"], due_at=row["due_at"], follow_up_at=row.get("follow_up_at"),
         escalation_level=row["escalation_level"], form_key=row["form_key"], completed_at=row.get("completed_at"),
-        completed_by=row.get("completed_by_name"), version=row["version"])
+        completed_by=row.get("completed_by_name"), version=row["version"], audience=row.get("audience"))
 
 
 def task_views(session: Session, conditions: Iterable[ColumnElement[bool]],
@@ -135,10 +136,14 @@ def _date_arg(args: Mapping[str, str], name: str, errors: dict[str, str]) -> dat
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         errors[name] = "a date (YYYY-MM-DD)"
         return None
+    if not 1900 <= day.year <= 2200:  # far dates overflow when turned into Berlin midnight, and mean nothing
+        errors[name] = "a date between 1900 and 2200"
+        return None
+    return day
 
 
 def _int_arg(args: Mapping[str, str], name: str, default: int, low: int, high: int,
@@ -157,12 +162,15 @@ COUNT_CAP = 1_000  # beyond this the inbox says "more than 1,000": counting furt
 
 
 def _scope(query: Select[Any], actor: Actor, f: TaskFilter) -> Select[Any]:
-    """Deny by default: only tasks of the actor's offices, narrowed by the view."""
+    """Deny by default: only tasks of the actor's offices, narrowed by the view; tasks for the
+    leads (escalations) only for the leads (engine.domain.visibility.may_see_task)."""
     if not has(actor, Permission.WORK_TASKS) or not actor.office_ids:
         return query.where(false())
     offices = sorted(actor.office_ids)
     office_match = HumanTask.office_id == offices[0] if len(offices) == 1 else HumanTask.office_id.in_(offices)
     query = query.where(office_match)
+    if not sees_lead_tasks(actor):
+        query = query.where(HumanTask.audience.is_(None))
     if f.view == "mine":
         query = query.where(HumanTask.assignee_id == actor.user_id)
     elif f.view == "all":

@@ -18,6 +18,7 @@ from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.domain.permissions import Permission, has
+from engine.domain.visibility import may_see_task
 from engine.persistence import store
 from engine.persistence.models import InstanceStatus, TaskState
 from engine.persistence.store import InstanceRecord, TaskRecord
@@ -41,8 +42,8 @@ def start_instance(uow: UnitOfWork, process_id: str, data: Mapping[str, Any], ac
 def authorize_work(actor: Actor, task: TaskRecord) -> None:
     if actor.is_system or has(actor, Permission.BYPASS_OFFICES):
         return
-    if task.office_id not in actor.office_ids or not has(actor, Permission.WORK_TASKS):
-        raise NotFound("no such task")  # 404: do not reveal tasks of other offices
+    if not may_see_task(actor, task.office_id, task.audience):
+        raise NotFound("no such task")  # 404: do not reveal tasks of other offices, nor their leads' tasks
     if task.state == TaskState.CLAIMED.value and task.assignee_id not in (None, actor.user_id) \
             and not has(actor, Permission.LEAD_OFFICE):
         raise Conflict("the task is claimed by a colleague")
@@ -100,7 +101,7 @@ def _complete_locked(uow: UnitOfWork, locked: store.LockedTask, actor: Actor, da
     if reopened:  # a rare path: read back what the tables hold now
         found = views_by_id(session, [task.id])
         return Completion(found[task.id], (), projection.status, incident)
-    mine = [t for t in projection.created if actor.is_system or t.office_id in actor.office_ids]
+    mine = [t for t in projection.created if actor.is_system or may_see_task(actor, t.office_id, t.audience)]
     done = view_of({**_case_columns(locked.case), **asdict(task), "instance_id": instance.id,
                     "case_id": instance.case_id, "process_id": locked.process_id, "name": locked.name,
                     "office_code": ctx.offices.code_of(session, task.office_id), "assignee_name": locked.assignee_name,

@@ -19,6 +19,7 @@ from engine.domain.actors import Actor
 from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.domain.periods import start_of_day
 from engine.domain.permissions import Permission, has
+from engine.domain.visibility import may_see_task
 from engine.persistence import audit_log
 from engine.persistence.models import OPEN_STATES, HumanTask, TaskState, User, UserOffice
 from engine.services.casework.inbox import task_query, task_view
@@ -30,10 +31,10 @@ Check = Callable[[Session, Any], None]
 
 
 def load_task_row(session: Session, actor: Actor, task_id: UUID) -> Any:
-    """The task's row if it belongs to one of the actor's offices; NotFound otherwise."""
+    """The task's row if the actor may see it (a task of their offices; one for the leads only for
+    leads); NotFound otherwise."""
     row = session.execute(task_query().where(HumanTask.id == task_id)).first()
-    if row is None or not has(actor, Permission.WORK_TASKS) or row.office_id not in actor.office_ids \
-            or row.state == TaskState.HELD.value:
+    if row is None or not may_see_task(actor, row.office_id, row.audience) or row.state == TaskState.HELD.value:
         raise NotFound("no such task")  # a held task belongs to an office without the person's consent
     return row
 
@@ -112,6 +113,9 @@ def assign_task(uow: UnitOfWork, actor: Actor, task_id: UUID, username: object) 
             UserOffice.user_id == colleague.id, UserOffice.office_id == task.office_id))
         if not member:
             raise InvalidInput("the user does not work in the task's office", {"username": "not in this office"})
+        if not may_see_task(Actor(colleague.username, colleague.role, frozenset({task.office_id}), colleague.id),
+                            task.office_id, task.audience):
+            raise InvalidInput("the task is for the office's leads", {"username": "not a lead of this office"})
         may_work(session, task)
 
     def tell_colleague(session: Session, task: Any) -> None:

@@ -37,6 +37,7 @@ class TaskView:
     completed_at: datetime | None
     completed_by: str | None
     version: int
+    audience: str | None = None  # "lead": for the office's leads only
     data: dict[str, Any] | None = None
     hidden: frozenset[str] = field(default=frozenset({"data"}), metadata=HIDE)
 
@@ -139,3 +140,23 @@ class CaseProcess:
     done: tuple[str, ...]
     screening: dict[str, Any] | None = field(default=None, metadata=HIDE)
 
+
+
+@dataclass(frozen=True)
+class ConferenceView:
+    """A case conference as a participant sees it; ``minutes`` (the data of the completed minutes
+    step) is left out for everyone who may see that the conference exists but is no participant."""
+
+    id: UUID
+    case_id: UUID
+    case_reference: str
+    convener_office: str
+    convened_by: str
+    convened_at: datetime
+    held_on: date
+    agenda: str
+    offices: tuple[str, ...]
+    status: str
+    minutes_recorded: bool
+    minutes: dict[str, Any] | None = None
+    hidden: frozenset[str] = field(default=frozenset(), metadata=HIDE)

@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.domain.actors import Actor
+from engine.domain.visibility import sees_lead_tasks
 from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, Notification, Office, User, UserOffice
 from engine.services.context import EngineContext
 from engine.services.notifications.notify import WORKING_ROLES, Kind, Message, local_date, mail_enabled, notify
@@ -62,11 +64,12 @@ def send_digests(ctx: EngineContext) -> int:
         last = {user: at for user, at in session.execute(
             select(Notification.user_id, func.max(Notification.created_at))
             .where(Notification.kind == Kind.OFFICE_DIGEST.value).group_by(Notification.user_id))}
+        leads = {user_id for user_id, role in _roles(session, offices) if sees_lead_tasks(Actor(str(user_id), role))}
         for user_id, office_ids in offices.items():
             if user_id in done:
                 continue
             since = last.get(user_id) or floor
-            tasks = _new_tasks(session, office_ids, since, now)
+            tasks = _new_tasks(session, office_ids, since, now, user_id in leads)
             if tasks:
                 written += notify(session, [user_id], _message(tasks), f"office_digest:{today}",
                                   mail=mail_enabled(ctx), now=now)
@@ -83,14 +86,22 @@ def _offices_of_people(session: Session) -> dict[int, list[int]]:
     return dict(result)
 
 
-def _new_tasks(session: Session, office_ids: list[int], since: datetime, until: datetime) -> list[Any]:
-    """Tasks created in the window that are still open (a task done meanwhile is no news)."""
-    return list(session.execute(
-        select(HumanTask.name, HumanTask.due_at, Office.code, CaseFile.reference)
-        .join(Office, Office.id == HumanTask.office_id).outerjoin(CaseFile, CaseFile.id == HumanTask.case_id)
-        .where(HumanTask.office_id.in_(office_ids), HumanTask.state.in_(OPEN_STATES),
-               HumanTask.created_at > since, HumanTask.created_at <= until)
-        .order_by(HumanTask.due_sort, HumanTask.created_at)))
+def _roles(session: Session, people: dict[int, list[int]]) -> list[Any]:
+    """(user id, role) of the digest's readers: the leads among them also hear of their leads' tasks."""
+    return list(session.execute(select(User.id, User.role).where(User.id.in_(sorted(people))))) if people else []
+
+
+def _new_tasks(session: Session, office_ids: list[int], since: datetime, until: datetime,
+               lead: bool) -> list[Any]:
+    """Tasks created in the window that are still open (a task done meanwhile is no news); the tasks
+    for the leads only in a lead's digest."""
+    query = (select(HumanTask.name, HumanTask.due_at, Office.code, CaseFile.reference)
+             .join(Office, Office.id == HumanTask.office_id).outerjoin(CaseFile, CaseFile.id == HumanTask.case_id)
+             .where(HumanTask.office_id.in_(office_ids), HumanTask.state.in_(OPEN_STATES),
+                    HumanTask.created_at > since, HumanTask.created_at <= until))
+    if not lead:
+        query = query.where(HumanTask.audience.is_(None))
+    return list(session.execute(query.order_by(HumanTask.due_sort, HumanTask.created_at)))
 
 
 def _message(tasks: list[Any]) -> Message:

@@ -28,6 +28,7 @@ from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import NotFound
 from engine.domain.permissions import Role
+from engine.domain.visibility import LEAD_AUDIENCE
 from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, Notification, Office, User, UserOffice
 from engine.services.context import EngineContext, UnitOfWork
 
@@ -123,6 +124,11 @@ class TaskFacts:
     due_at: datetime | None
     case_id: UUID | None
     reference: str | None
+    audience: str | None = None  # "lead": for the office's leads only
+
+    @property
+    def for_leads(self) -> bool:
+        return self.audience == LEAD_AUDIENCE
 
     @property
     def case_label(self) -> str:
@@ -136,7 +142,7 @@ class TaskFacts:
 def task_facts(session: Session, task_id: UUID) -> TaskFacts | None:
     row = session.execute(
         select(HumanTask.id, HumanTask.name, HumanTask.state, HumanTask.office_id, Office.code,
-               HumanTask.assignee_id, HumanTask.due_at, HumanTask.case_id, CaseFile.reference)
+               HumanTask.assignee_id, HumanTask.due_at, HumanTask.case_id, CaseFile.reference, HumanTask.audience)
         .join(Office, Office.id == HumanTask.office_id)
         .outerjoin(CaseFile, CaseFile.id == HumanTask.case_id).where(HumanTask.id == task_id)).first()
     return TaskFacts(*row) if row is not None else None
@@ -145,6 +151,11 @@ def task_facts(session: Session, task_id: UUID) -> TaskFacts | None:
 def local_date(moment: datetime | None) -> str:
     """TT.MM.JJJJ in Europe/Berlin, as users read dates."""
     return moment.astimezone(clock.BERLIN).strftime("%d.%m.%Y") if moment is not None else "-"
+
+
+def _office_audience(session: Session, task: TaskFacts) -> list[int]:
+    """Who in the task's office hears about it while nobody has it: everybody, or only the leads."""
+    return office_leads(session, task.office_id) if task.for_leads else office_members(session, task.office_id)
 
 
 def _due_key(task: TaskFacts) -> str:
@@ -176,11 +187,12 @@ def task_assigned(session: Session, ctx: EngineContext, actor: Actor, task_id: U
 
 
 def task_due_soon(session: Session, ctx: EngineContext, task_id: UUID) -> int:
-    """Reminder fired: the assignee, or every member of the office while nobody has claimed it."""
+    """Reminder fired: the assignee, or every member of the office while nobody has claimed it (the
+    office's leads only, for a task addressed to them)."""
     task = task_facts(session, task_id)
     if task is None or task.state not in OPEN_STATES:
         return 0
-    recipients = [task.assignee_id] if task.assignee_id else office_members(session, task.office_id)
+    recipients = [task.assignee_id] if task.assignee_id else _office_audience(session, task)
     body = (f"Die Aufgabe „{task.name}“ ({task.case_label}, {task.office_code}) ist am "
             f"{local_date(task.due_at)} fällig" + ("." if task.assignee_id else " und noch von niemandem übernommen."))
     message = Message(Kind.DUE_SOON, f"Bald fällig: {task.name} ({task.case_label})", body, task.link,
@@ -190,12 +202,14 @@ def task_due_soon(session: Session, ctx: EngineContext, task_id: UUID) -> int:
 
 
 def task_escalated(session: Session, ctx: EngineContext, task_id: UUID, level: int) -> int:
-    """Level 1 (overdue): the assignee and the office lead; level 2: the leads of KIM coordination."""
+    """Level 1 (overdue): the assignee and the office lead; level 2: the leads of KIM coordination.
+    A task for the leads is announced to the leads only, whoever it is assigned to."""
     task = task_facts(session, task_id)
     if task is None:
         return 0
     if level <= 1:
-        recipients = [*office_leads(session, task.office_id), *([task.assignee_id] if task.assignee_id else [])]
+        assignee = [task.assignee_id] if task.assignee_id and not task.for_leads else []
+        recipients = [*office_leads(session, task.office_id), *assignee]
         body = (f"Die Aufgabe „{task.name}“ ({task.case_label}, {task.office_code}) war am "
                 f"{local_date(task.due_at)} fällig und ist noch nicht erledigt (Eskalationsstufe 1).")
         message = Message(Kind.OVERDUE, f"Überfällig: {task.name} ({task.case_label})", body, task.link,

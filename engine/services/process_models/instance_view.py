@@ -25,6 +25,7 @@ from engine.persistence import audit_log as audit
 from engine.persistence.definitions import definition_source
 from engine.persistence.models import (
     OPEN_STATES,
+    CaseConference,
     CaseFile,
     HumanTask,
     InstanceMigration,
@@ -116,8 +117,9 @@ def instance_view(uow: UnitOfWork, actor: Actor, case_id: UUID) -> dict[str, Any
     case = session.get(CaseFile, case_id)
     if case is None or not _may_see(session, actor, case):
         raise NotFound("no such case")
-    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case_id)
-                              .order_by(ProcessInstance.started_at.desc()).limit(1))
+    instance = session.scalar(select(ProcessInstance).where(
+        ProcessInstance.case_id == case_id, ProcessInstance.id.not_in(select(CaseConference.instance_id)))
+        .order_by(ProcessInstance.started_at.desc()).limit(1))  # the case's own process, not a conference
     if instance is None:
         raise NotFound("the case has no process")
     definition = session.get(ProcessDefinition, instance.definition_id)

@@ -43,6 +43,14 @@ _ENGINE = _table([
      "oder setzen Sie camunda:candidateGroups."),
     (r"^audience '(.*)' is not allowed: use (.*)$",
      "Die Zielgruppe (audience) „\\1“ ist nicht erlaubt; erlaubt ist \\2 (die Leitung der Stelle)."),
+    (r"^officeFrom '(.*)' is not a data field name.*$",
+     "officeFrom „\\1“ ist kein Datenfeld; nennen Sie das Feld, das das Stellenkürzel enthält "
+     "(z. B. invitation.office)."),
+    (r"^officeFrom and candidateGroups both name the office.*$",
+     "officeFrom und camunda:candidateGroups nennen beide die Stelle; behalten Sie eines von beiden."),
+    (r"^endsCase '(.*)' is not allowed.*$",
+     "endsCase „\\1“ ist nicht erlaubt; erlaubt sind 'true' (das Ende des Prozesses schließt den Fall) "
+     "und 'false' (ein Schritt neben dem Fallprozess, z. B. eine Fallkonferenz)."),
     (r"^the file is empty$", "Die Datei ist leer."),
     (r"^the file has more than (\d+) elements$", "Die Datei hat mehr als \\1 XML-Elemente."),
     (r"^the file is too large: (\d+) bytes.*$", "Die Datei ist zu groß (\\1 Bytes, höchstens 2 MiB)."),

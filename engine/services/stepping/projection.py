@@ -39,6 +39,7 @@ class NewTask:
     bpmn_id: str
     row: Mapping[str, Any]  # as inserted: the caller's reply is built from it, not read back
     assignee: str | None = None  # the username a model's assignee named
+    audience: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,10 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
         if item.spiff_id in existing:
             continue
         meta = find_meta(metas, item)
+        meta = meta.routed(item.data) if meta is not None else None  # officeFrom: the office named in the data
         if meta is None or meta.office is None:
-            raise LookupError(f"no routing for user task '{item.bpmn_id}' (deploy-time check missed it)")
+            raise LookupError(f"no office for user task '{item.bpmn_id}' (no lane, or no office code in its "
+                              "officeFrom field)")
         if instance.case_id is not None:
             consents = consents or _consents(session, instance.case_id, known.case)
             meta = _for_case_owner(meta, consents)
@@ -148,7 +151,7 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
                                       row["escalate_after"], row["due_at"], pctx.calendar, now,
                                       row["remind_before"])
         assignee = meta.assignee.lower() if meta.assignee and row["assignee_id"] is not None else None
-        created.append(NewTask(row["id"], row["office_id"], item.bpmn_id, row, assignee))
+        created.append(NewTask(row["id"], row["office_id"], item.bpmn_id, row, assignee, meta.audience))
     store.insert_rows(session, store.TASK, task_rows)
     store.insert_rows(session, store.TIMER, timer_rows)
     return created, task_rows
@@ -195,7 +198,7 @@ def _task_row(session: Session, instance: InstanceRecord, item: ReadyHumanTask, 
         "escalation_level": 0, "escalate_after": meta.escalate_after, "due_in": meta.due_in,
         "remind_before": meta.remind_before or pctx.remind_before,
         "due_sort": NO_DUE_DATE,
-        "form_key": meta.form_key, "data": {}, "version": 1,
+        "form_key": meta.form_key, "audience": meta.audience, "data": {}, "version": 1,
     }
     row["due_sort"] = due_sort_of(row["due_at"])
     return row

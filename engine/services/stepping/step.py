@@ -81,9 +81,16 @@ def persist_step(session: Session, ctx: EngineContext, instance: InstanceRecord,
     if not store.save_instance(session, instance, ctx.runtime.snapshot(workflow), projection.status,
                                projection.ended_at, STATE_FORMAT):
         raise Conflict("the process was changed by someone else; try again")
-    if projection.status == InstanceStatus.COMPLETED.value and instance.case_id is not None:
+    if projection.status == InstanceStatus.COMPLETED.value and _ends_case(instance, spec):
         _close_case(session, instance, result.data)
     return projection
+
+
+def _ends_case(instance: InstanceRecord, spec: InstanceSpec) -> bool:
+    """The case's own process ending closes the case; one beside it (``endsCase="false"``,
+    e.g. a case conference) closes nothing."""
+    root = spec.metas.get(spec.bundle.process_id)
+    return instance.case_id is not None and (root is None or root.ends_case)
 
 
 def _close_case(session: Session, instance: InstanceRecord, data: Mapping[str, Any]) -> None:
@@ -130,7 +137,7 @@ def start(session: Session, ctx: EngineContext, process_id: str, data: Mapping[s
         "started_at": clock.now(), "ended_at": ended_at, "started_by": actor.username})
     projection = apply_step(session, instance, result, spec.metas, projection_context(ctx),
                             Known(before=NOTHING_WAITING, case=case))
-    if projection.status == InstanceStatus.COMPLETED.value and case_id is not None:
+    if projection.status == InstanceStatus.COMPLETED.value and _ends_case(instance, spec):
         _close_case(session, instance, result.data)
     audit_instance(session, actor, "instance.start", "process_instance", instance.id, instance,
                    {"process_id": process_id, "version": definition.version})
