@@ -1,8 +1,9 @@
 """The ``kim`` console script: the engine's commands plus ``serve`` and ``run``.
 
-``serve`` is the production web server (waitress, several threads; run several of them
-behind a load balancer on PostgreSQL). ``run`` is the embedded default behind
-``make run``: the web server and the scheduler in one process.
+``serve`` is the production web server: ``--workers`` processes (default one per core) of
+``--threads`` threads on one port, see :mod:`webapp.serving`; with ``--workers 1`` a single
+waitress process. ``run`` is the embedded default behind ``make run``: the same web server plus
+the scheduler (a thread beside waitress, or a child process beside several workers).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from engine.cli import ContextSource, guarded
 from engine.cli import main as engine_main
 from engine.scheduling.scheduler import configure_logging, run_scheduler
 from engine.services.context import EngineContext
+from webapp import serving
 
 
 class _Stopped(SystemExit):
@@ -55,8 +57,10 @@ def _serve_until_signal(ctx: EngineContext, host: str, port: int, threads: int, 
 
 
 def _server_options(command: Callable[..., None]) -> Callable[..., None]:
-    for option in (click.option("--threads", type=click.IntRange(min=1), default=8, show_default=True,
-                                help="worker threads"),
+    for option in (click.option("--workers", type=click.IntRange(min=1), default=serving.default_workers(),
+                                show_default="one per core", help="web processes"),
+                   click.option("--threads", type=click.IntRange(min=1), default=8, show_default=True,
+                                help="threads per web process"),
                    click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True),
                    click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")):
         command = option(command)
@@ -67,16 +71,27 @@ def extend(cli: click.Group, ctx_of: ContextSource) -> None:
     @cli.command("serve", help="the production web server")
     @_server_options
     @guarded
-    def serve(host: str, port: int, threads: int) -> None:
+    def serve(host: str, port: int, threads: int, workers: int) -> None:
         configure_logging()
-        _serve_until_signal(ctx_of(), host, port, threads, threading.Event())
+        if workers > 1:
+            serving.serve_forked(ctx_of().config, host, port, workers, threads)
+        else:
+            _serve_until_signal(ctx_of(), host, port, threads, threading.Event())
 
     @cli.command("run", help="web server and scheduler together (the embedded default)")
     @_server_options
     @guarded
-    def run(host: str, port: int, threads: int) -> None:
+    def run(host: str, port: int, threads: int, workers: int) -> None:
         """Web server and scheduler together; SIGTERM or Ctrl-C stops both."""
         ctx = ctx_of()
+        if workers > 1:
+            configure_logging()
+            scheduler_process = serving.start_scheduler_process()
+            try:
+                serving.serve_forked(ctx.config, host, port, workers, threads)
+            finally:
+                serving.stop_process(scheduler_process)
+            return
         stop = threading.Event()
         scheduler = threading.Thread(target=run_scheduler, args=(ctx, stop), name="kim-scheduler", daemon=True)
         configure_logging()

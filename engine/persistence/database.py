@@ -50,9 +50,12 @@ class Database:
     def session(self, write: bool = True) -> Session:
         return (self.write_sessions if write else self.read_sessions)()
 
-    def dispose(self) -> None:
-        self.write.dispose()
-        self.read.dispose()
+
+    def dispose(self, close: bool = True) -> None:
+        """Drop pooled connections; ``close=False`` after a fork leaves the parent's sockets open."""
+        self.write.dispose(close=close)
+        if self.read is not self.write:
+            self.read.dispose(close=close)
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:

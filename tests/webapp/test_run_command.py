@@ -1,4 +1,5 @@
-"""`kim run` serves the web app and runs the scheduler in one process, and stops on SIGTERM."""
+"""`kim run` serves the web app and runs the scheduler, and stops on SIGTERM: in one process
+(``--workers 1``) or as several web processes with the scheduler as a child process."""
 
 from __future__ import annotations
 
@@ -24,7 +25,23 @@ def _free_port() -> int:
         return port
 
 
-def test_kim_run_serves_and_stops(tmp_path: Path) -> None:
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(child) for child in (task / "children").read_text().split()}
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kim_run_serves_and_stops(tmp_path: Path, workers: int) -> None:
     kim = shutil.which("kim", path=str(Path(sys.executable).parent))
     assert kim
     env = {**os.environ, "KIM_DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
@@ -32,7 +49,8 @@ def test_kim_run_serves_and_stops(tmp_path: Path) -> None:
     subprocess.run([kim, "init-db"], env=env, check=True, capture_output=True)
     subprocess.run([kim, "deploy", str(DATA / "timers.bpmn")], env=env, check=True, capture_output=True)
     port = _free_port()
-    server = subprocess.Popen([kim, "run", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+    server = subprocess.Popen([kim, "run", "--port", str(port), "--workers", str(workers)], env=env,
+                              stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -46,10 +64,14 @@ def test_kim_run_serves_and_stops(tmp_path: Path) -> None:
                 assert server.poll() is None, server.stdout.read() if server.stdout else ""
                 assert time.monotonic() < deadline, "the server did not come up"
                 time.sleep(0.2)
+        children = _children(server.pid)
+        if workers > 1:
+            assert len(children) == workers + 1, "one process per web worker and the scheduler"
         server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=20) == 0
+        assert server.wait(timeout=30) == 0
         output = server.stdout.read() if server.stdout else ""
         assert "scheduler" in output.lower()
+        assert not [pid for pid in children if _alive(pid)], "no process outlives the server"
     finally:
         if server.poll() is None:
             server.kill()
