@@ -263,10 +263,41 @@ def move_timer(session: Session, timer_id: UUID, fire_at: datetime) -> None:
     session.connection().execute(update(TIMER).where(TIMER.c.id == timer_id).values(fire_at=fire_at, attempts=0))
 
 
-def due_timers(session: Session, instance_id: UUID, now: datetime) -> list[Row[Any]]:
-    return list(session.connection().execute(
-        select(TIMER.c.id, TIMER.c.kind, TIMER.c.level, TIMER.c.task_id, TIMER.c.bpmn_id, TIMER.c.fire_at)
-        .where(TIMER.c.instance_id == instance_id, TIMER.c.fired_at.is_(None), TIMER.c.fire_at <= now)))
+@dataclass(frozen=True)
+class DueTimer:
+    """A timer row that is due: what firing it needs."""
+
+    id: UUID
+    kind: str
+    level: int
+    task_id: UUID | None
+    bpmn_id: str | None
+    fire_at: datetime
+    spiff_task_id: UUID | None
+
+
+_DUE_TIMER_COLUMNS = (TIMER.c.id, TIMER.c.kind, TIMER.c.level, TIMER.c.task_id, TIMER.c.bpmn_id, TIMER.c.fire_at,
+                      TIMER.c.spiff_task_id)
+
+
+def lock_instance_with_due_timers(session: Session, instance_id: UUID, now: datetime,
+                                  skip_locked: bool) -> tuple[InstanceRecord, list[DueTimer]] | None:
+    """The instance (row-locked, ``SKIP LOCKED`` if asked) and its due timer rows, in one round trip.
+
+    None when another scheduler holds the instance or nothing of it is due any more (someone
+    fired it in between): either way there is nothing to do here.
+    """
+    rows = session.connection().execute(
+        select(*_INSTANCE_COLUMNS, *_DUE_TIMER_COLUMNS)
+        .select_from(TIMER.join(INSTANCE, INSTANCE.c.id == TIMER.c.instance_id))
+        .where(TIMER.c.instance_id == instance_id, TIMER.c.fired_at.is_(None), TIMER.c.fire_at <= now)
+        # the timer rows are locked too: a row another scheduler fired and committed meanwhile is
+        # re-checked (and dropped) by PostgreSQL instead of coming back from the statement's snapshot
+        .with_for_update(of=[INSTANCE, TIMER], skip_locked=skip_locked)).all()
+    if not rows:
+        return None
+    n = len(_INSTANCE_COLUMNS)
+    return InstanceRecord(*rows[0][:n]), [DueTimer(*row[n:]) for row in rows]
 
 
 def raise_escalation(session: Session, timer_id: UUID, task_id: UUID | None, level: int, now: datetime) -> bool:

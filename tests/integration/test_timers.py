@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from uuid import uuid4
 
 from sqlalchemy import select
 
@@ -106,3 +107,23 @@ def test_overdue_task_escalates_to_level_one_then_two(ctx: EngineContext, frozen
     assert fire_due_timers(ctx).escalations == 2
     assert level() == 2
     assert fire_due_timers(ctx).total == 0
+
+
+def test_a_timer_row_the_workflow_does_not_know_is_dropped_not_fired_for_ever(
+        ctx: EngineContext, frozen_clock: object) -> None:
+    """Firing writes only what the step changed; a due row without its timer in the workflow
+    (drift) must still go, or every scheduler cycle would pick the instance up again."""
+    deploy_files(ctx, "timers.bpmn")
+    ctx.run(start_instance, "timer_interrupting", {}, SYSTEM)
+    (row,) = _bpmn_timers(ctx)
+    with ctx.uow() as uow:
+        uow.session.add(Timer(id=uuid4(), instance_id=row.instance_id, spiff_task_id=uuid4(), kind="bpmn", level=0,
+                              bpmn_id="stray", fire_at=row.fire_at - timedelta(days=1), created_at=row.created_at,
+                              attempts=0))
+        uow.commit()
+    assert _fire_at("2026-12-03T09:00:00+01:00", ctx) == 0, "the stray row is due, but no timer of the model"
+    assert [t.bpmn_id for t in _bpmn_timers(ctx)] == [row.bpmn_id], "the stray row is gone, the real one waits"
+    assert fire_due_timers(ctx).total == 0
+    before = _open_tasks(ctx)
+    assert _fire_at("2026-12-04T09:00:01+01:00", ctx) == 1, "the model's own timer still fires"
+    assert (before, _open_tasks(ctx)) == (["ti_task"], ["ti_reminder"])

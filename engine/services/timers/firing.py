@@ -37,6 +37,7 @@ from engine.persistence.models import InstanceStatus, ProcessInstance, Timer, Ti
 from engine.services.context import EngineContext
 from engine.services.notifications import notify as notifications
 from engine.services.stepping import step
+from engine.services.stepping.projection import Known
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +130,11 @@ def fire_for_instance(session: Session, ctx: EngineContext, instance_id: UUID,
 
     Returns (BPMN timers, escalations, reminders) fired.
     """
-    instance = store.lock_instance(session, instance_id, skip_locked=not ctx.db.is_sqlite)
-    if instance is None:
+    locked = store.lock_instance_with_due_timers(session, instance_id, now, skip_locked=not ctx.db.is_sqlite)
+    if locked is None:
         return None
-    due = sorted(store.due_timers(session, instance_id, now), key=lambda t: (t.level, t.fire_at))
+    instance, due = locked
+    due.sort(key=lambda t: (t.level, t.fire_at))
     reminders = _fire_reminders(session, ctx, instance, [t for t in due if t.kind == TimerKind.REMINDER.value], now)
     escalations = 0
     for timer in (t for t in due if t.kind == TimerKind.ESCALATION.value):  # level 1 before 2
@@ -146,16 +148,20 @@ def fire_for_instance(session: Session, ctx: EngineContext, instance_id: UUID,
     if not bpmn_due or instance.status != InstanceStatus.RUNNING.value:
         return 0, escalations, reminders
     workflow, spec = step.restore(session, ctx, instance)
+    before = ctx.runtime.waiting(workflow)  # equals our rows: the step writes only what it changes
     result = ctx.runtime.fire_due_timers(workflow)
-    store.delete_timers(session, (t.id for t in bpmn_due))
-    step.persist_step(session, ctx, instance, workflow, result, spec)
-    for timer in bpmn_due:
+    # the projection drops the fired timers (gone from the workflow); a row the workflow does not
+    # know (drift) goes here, or it would fire for ever
+    store.delete_timers(session, (t.id for t in bpmn_due if t.spiff_task_id not in before.timers))
+    step.persist_step(session, ctx, instance, workflow, result, spec, Known(before=before))
+    fired = [t for t in bpmn_due if t.spiff_task_id in before.timers]
+    for timer in fired:
         step.audit_instance(session, SYSTEM, "timer.fire", "timer", timer.bpmn_id, instance,
                         {"fire_at": timer.fire_at.isoformat()})
-    return len(bpmn_due), escalations, reminders
+    return len(fired), escalations, reminders
 
 
-def _fire_reminders(session: Session, ctx: EngineContext, instance: store.InstanceRecord, due: list[Any],
+def _fire_reminders(session: Session, ctx: EngineContext, instance: store.InstanceRecord, due: list[store.DueTimer],
                     now: datetime) -> int:
     """Mark reminder rows fired and tell the people concerned (only about tasks still open); audited."""
     fired = 0
