@@ -145,6 +145,14 @@ def test_an_office_reads_the_case_only_while_it_works_in_it(web: Web, open_case:
     assert own["data"] == {"ergebnis": "OFFEN"}, "its own completed task's data stays readable"
     assert "person_name" not in own
     assert web.api("carla", "GET", path).get_json()["person"]["family_name"] == "Haddad", "case management reads on"
+    browser = web.client()
+    login(browser, "achim")
+    page = browser.get(path)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert case["reference"] in html
+    assert "Haddad" not in html
+    assert "syrisch" not in html
 
 
 def _close(web: Web, case_id: str) -> None:
