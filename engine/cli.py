@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +24,7 @@ from engine.domain.actors import SYSTEM
 from engine.domain.errors import EngineError, ModelInvalid
 from engine.persistence.migrate import upgrade
 from engine.scheduling.scheduler import DEFAULT_BATCH_LIMIT, scheduler_command
-from engine.services.admin import directory
+from engine.services.admin import accounts, directory, tokens
 from engine.services.context import EngineContext
 from engine.services.notifications import digest, mail
 from engine.services.process_models import deployment
@@ -119,11 +120,45 @@ def _admin_commands(cli: click.Group, ctx_of: ContextSource) -> None:
         user = ctx_of().run(directory.add_user, username, role, list(offices), password=password)
         click.echo(f"user {user.username} added")
 
-    @users.command("token", help="print a new personal API token (shown once, stored hashed)")
+    @users.command("token", help="print a new personal API token (shown once, stored hashed); "
+                                 "--list shows the user's tokens")
+    @click.argument("username")
+    @click.option("--list", "list_them", is_flag=True, help="list the tokens (id, created, last used, expiry, state)")
+    @guarded
+    def users_token(username: str, list_them: bool) -> None:
+        if not list_them:
+            click.echo(ctx_of().run(directory.create_token, username))
+            return
+        found = ctx_of().run(tokens.list_tokens, SYSTEM, username)
+        click.echo("id\tcreated\tlast used\texpires\tstate")
+        for t in found:
+            click.echo(f"{t.id}\t{_when(t.created_at)}\t{_when(t.last_used_at)}\t{_when(t.expires_at)}\t{t.state}")
+
+    @users.command("revoke-token", help="revoke a token by its id (from 'kim users token NAME --list')")
+    @click.argument("token_id", type=click.IntRange(min=1))
+    @guarded
+    def users_revoke_token(token_id: int) -> None:
+        revoked = ctx_of().run(tokens.revoke_token, SYSTEM, token_id)
+        click.echo(f"token {revoked.id} of {revoked.username} revoked")
+
+    for name, use_case, help_text in (
+            ("disable", accounts.disable_user, "disable an account: its sessions and tokens stop at once"),
+            ("enable", accounts.enable_user, "enable a disabled account again")):
+        _account_command(users, ctx_of, name, use_case, help_text)
+
+
+def _account_command(users: click.Group, ctx_of: ContextSource, name: str,
+                     use_case: Callable[..., accounts.AccountView], help_text: str) -> None:
+    @users.command(name, help=help_text)
     @click.argument("username")
     @guarded
-    def users_token(username: str) -> None:
-        click.echo(ctx_of().run(directory.create_token, username))
+    def change(username: str) -> None:
+        account = ctx_of().run(use_case, SYSTEM, username)
+        click.echo(f"user {account.username} {name}d")
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "-"
 
 
 def _model_commands(cli: click.Group, ctx_of: ContextSource) -> None:

@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     "KIM_AUDIT_KEY": None,                 # HMAC key of the audit checkpoints (default: generated per instance)
     "KIM_AUDIT_CHECKPOINT_MINUTES": 5,     # how often the scheduler signs the changed audit chain heads
     "KIM_AUDIT_EXPORT": None,              # a file (one JSON line per checkpoint) or "syslog"
+    "KIM_TOKEN_DAYS": 365,                 # a new personal API token works this many days
+    "KIM_TOKEN_CACHE_SECONDS": 5,          # a token lookup is remembered per process this long (0: off)
+    "KIM_SESSION_MAX_HOURS": 12,           # a browser session ends this long after sign-in, active or not
+    "KIM_TRUSTED_PROXIES": 0,              # reverse proxies in front of the app whose X-Forwarded-For counts
     "KIM_SANDBOX_FENCE": "on",             # "off" runs model code without the seccomp fence (not recommended)
 }
 

@@ -27,6 +27,7 @@ class CaseView(StrEnum):
     PARTNER = "partner"        # SOZ, JC, AA, JA: master data (read) and status
     SCHOOL = "school"          # SCH: name and date of birth only
     COORDINATION = "coordination"  # KI with consent: name, status, its own tasks (to convene a case conference)
+    FORMER = "former"          # an office whose work in the case is done: the reference and its own tasks
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,17 @@ class CaseFacts:
     task_offices: frozenset[str]       # offices that hold (or held) a task of the case
     consented_offices: frozenset[str]  # offices with a valid (not withdrawn) consent
     conference_offices: frozenset[str] = frozenset()  # offices taking part in a case conference of the case
+    open_task_offices: frozenset[str] | None = None   # offices with an open task now (None: task_offices)
+    done_task_offices: frozenset[str] = frozenset()   # offices that completed a task of the case
+    closed: bool = False
+
+    @property
+    def working_offices(self) -> frozenset[str]:
+        """Offices working in the case now: an open task, or a case conference (open cases only)."""
+        if self.closed:
+            return frozenset()
+        open_now = self.task_offices if self.open_task_offices is None else self.open_task_offices
+        return open_now | self.conference_offices
 
 
 def case_view(actor: Actor, facts: CaseFacts) -> CaseView:
@@ -43,7 +55,8 @@ def case_view(actor: Actor, facts: CaseFacts) -> CaseView:
         return CaseView.NONE  # admins, process owners, auditors and KI see no case content
     lead = has(actor, Permission.LEAD_OFFICE)  # leads see task metadata of their offices, no content
     views = [_view_through(code, lead, facts) for code in actor.office_codes]
-    order = [CaseView.MANAGER, CaseView.AUTHORITY, CaseView.PARTNER, CaseView.COORDINATION, CaseView.SCHOOL]
+    order = [CaseView.MANAGER, CaseView.AUTHORITY, CaseView.PARTNER, CaseView.COORDINATION, CaseView.SCHOOL,
+             CaseView.FORMER]
     for view in order:
         if view in views:
             return view
@@ -51,13 +64,16 @@ def case_view(actor: Actor, facts: CaseFacts) -> CaseView:
 
 
 def _view_through(office: str, lead: bool, facts: CaseFacts) -> CaseView:
+    """An office other than the case management reads the case while it works in it (an open
+    task or a case conference, in an open case) and holds a valid consent. Afterwards - and
+    after a withdrawal - it keeps what it lawfully holds: its own completed tasks, under the
+    case reference, and no master data of the person (:data:`CaseView.FORMER`)."""
     if lead:
         return CaseView.NONE  # leads: task metadata only
     if office == facts.owner_office and office in CASE_MANAGEMENT:
         return CaseView.MANAGER
-    involved = office in facts.task_offices or office in facts.conference_offices
-    if not involved or office not in facts.consented_offices:
-        return CaseView.NONE
+    if office not in facts.working_offices or office not in facts.consented_offices:
+        return CaseView.FORMER if office in facts.done_task_offices else CaseView.NONE
     if office == COORDINATION:
         return CaseView.COORDINATION
     if office == "ABH":
@@ -78,6 +94,7 @@ def visible_sections(view: CaseView) -> frozenset[str]:
         CaseView.PARTNER: frozenset({"person", "own_consents", "own_tasks", "status"}),
         CaseView.SCHOOL: frozenset({"person_name_dob", "own_tasks"}),
         CaseView.COORDINATION: frozenset({"person_name_dob", "own_tasks", "status"}),
+        CaseView.FORMER: frozenset({"own_tasks"}),  # the tasks without the person's name
     }[view]
 
 
@@ -90,6 +107,28 @@ def may_see_task(actor: Actor, office_id: int, audience: str | None) -> bool:
     if not has(actor, Permission.WORK_TASKS) or office_id not in actor.office_ids:
         return False
     return audience is None or (audience == LEAD_AUDIENCE and has(actor, Permission.LEAD_OFFICE))
+
+
+def sees_task_content(actor: Actor, audience: str | None, assigned_to_actor: bool) -> bool:
+    """Whether the actor sees a visible task's content - its form data and the person's name -
+    and may save drafts of it and complete it.
+
+    Caseworkers do, for the tasks of their offices. Office leads see the task *metadata* of their
+    offices only (step, due date, assignee, escalation, case reference; DOMAIN.md section 7),
+    except for the tasks meant for them (``audience="lead"``: escalations, conference
+    invitations) and the tasks they work themselves as a member of the office: claimed by or
+    assigned to them, they work those as a caseworker (:func:`role_used`)."""
+    if not has(actor, Permission.LEAD_OFFICE):
+        return True
+    return audience == LEAD_AUDIENCE or assigned_to_actor
+
+
+def role_used(actor: Actor, audience: str | None) -> str:
+    """The role in which the actor works a task whose content they see, for the audit trail: a
+    lead working a caseworker task of their office does so as a caseworker."""
+    if has(actor, Permission.LEAD_OFFICE) and audience != LEAD_AUDIENCE:
+        return "caseworker"
+    return actor.role
 
 
 def sees_lead_tasks(actor: Actor) -> bool:

@@ -121,6 +121,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # a token stops working then (KIM_TOKEN_DAYS after creation)
 
 
 class WebSession(Base):

@@ -33,11 +33,27 @@ def test_wrong_password_and_unknown_user_look_the_same(web: Web) -> None:
     assert normal(wrong.get_data(as_text=True), "carla") == normal(unknown.get_data(as_text=True), "niemand")
 
 
-def test_throttling_per_account(web: Web) -> None:
-    for _ in range(5):
+def test_throttling_per_account_is_a_growing_delay_not_a_lock(web: Web) -> None:
+    """Whoever knows a user name cannot lock its owner out: after a few failures each attempt
+    waits a delay that doubles (up to a minute); after the delay the right password works."""
+    try:
+        clock.freeze(clock.now())
+        for _ in range(3):
+            assert login(web.client(), "conrad", "falsch").status_code == 401
+        early = login(web.client(), "conrad", PASSWORD)
+        assert early.status_code == 429, "too early after three failures: refused without a password check"
+        assert early.headers["Retry-After"] == "1"
+        assert "Sekunden" in early.get_data(as_text=True)
+        clock.advance(timedelta(seconds=1))
         assert login(web.client(), "conrad", "falsch").status_code == 401
-    assert login(web.client(), "conrad", PASSWORD).status_code == 401, "blocked even with the right password"
-    assert login(web.client(), "carla", PASSWORD).status_code == 302, "other accounts are not affected"
+        assert login(web.client(), "conrad", "falsch").headers["Retry-After"] == "2", "the delay doubles"
+        for _ in range(20):  # a flood of attempts in the delay is refused and not counted
+            assert login(web.client(), "conrad", "falsch").status_code == 429
+        assert login(web.client(), "carla", PASSWORD).status_code == 302, "other accounts are not affected"
+        clock.advance(timedelta(minutes=1))  # never longer than a minute, however many attempts
+        assert login(web.client(), "conrad", PASSWORD).status_code == 302, "no lock: the owner gets in"
+    finally:
+        clock.reset()
 
 
 def test_logout_ends_the_session_on_the_server(web: Web) -> None:

@@ -1,11 +1,11 @@
-"""Administration: the working-day calendar and the audit trail for auditors."""
+"""Administration: accounts and tokens, the working-day calendar and the audit trail for auditors."""
 
 from __future__ import annotations
 
 from flask import Flask
 
 from engine.domain.permissions import Permission
-from webapp.admin import calendar, openapi
+from webapp.admin import calendar, openapi, users
 from webapp.admin.audit import api_audit
 from webapp.core.nav import NavItem, register_nav
 from webapp.core.openapi import register_openapi
@@ -14,6 +14,8 @@ from webapp.core.openapi import register_openapi
 def init_app(app: Flask) -> None:
     app.register_blueprint(calendar.admin_calendar)
     app.register_blueprint(api_audit)
+    app.register_blueprint(users.admin_users)
     register_openapi(app, calendar.describe)
     register_openapi(app, openapi.describe)
     register_nav(app, NavItem("admin_calendar.page", "Arbeitskalender", Permission.MANAGE_CALENDAR, order=90))
+    register_nav(app, NavItem("admin_users.page", "Benutzer", Permission.MANAGE_USERS, order=91))

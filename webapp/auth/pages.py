@@ -37,7 +37,14 @@ def login_form() -> Any:
 @auth.post("/login")
 def login() -> Any:
     username = request.form.get("username", "")
+    # request.remote_addr is the real client's: ProxyFix honours KIM_TRUSTED_PROXIES hops (security.py)
     signed_in = run(sessions.sign_in, username, request.form.get("password", ""), request.remote_addr or "unknown")
+    if isinstance(signed_in, sessions.Throttled):
+        error = _("Zu viele Fehlversuche. Bitte versuchen Sie es in %(seconds)s Sekunden erneut.",
+                  seconds=signed_in.retry_after)
+        page = render_template("login.html", csrf=csrf_token(), username=username, error=error,
+                               next=request.form.get("next", ""))
+        return page, 429, {"Retry-After": str(signed_in.retry_after)}
     if signed_in is None:  # the failure is recorded (committed with this request) for the throttle
         return render_template("login.html", csrf=csrf_token(), username=username,
                                error=_("Anmeldung fehlgeschlagen. Bitte prüfen Sie Benutzername und Passwort."),

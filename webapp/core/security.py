@@ -14,10 +14,11 @@ from typing import Any, TypeVar, cast
 import flask_login
 from flask import Flask, abort, current_app, g, request, session
 from flask_login import LoginManager, UserMixin
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.domain.actors import Actor
 from engine.persistence.models import User
-from engine.services.admin import directory, sessions
+from engine.services.admin import directory, sessions, tokens
 from engine.services.context import EngineContext
 from webapp.core.transactions import request_uow
 
@@ -61,6 +62,27 @@ def init_security(app: Flask) -> None:
         return SessionUser(session_id, user) if user is not None else None
 
     app.before_request(_check_csrf)
+    _trust_proxies(app)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``KIM_TRUSTED_PROXIES`` reverse proxies the client's address is the one they add to
+    X-Forwarded-For (and the scheme and host they were asked for); without it those headers are
+    ignored, so nobody can pick an address to dodge the sign-in limits per address."""
+    raw = engine_context_of(app).config.get("KIM_TRUSTED_PROXIES") or 0
+    try:
+        hops = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"KIM_TRUSTED_PROXIES must be a number of proxy hops, not {raw!r}") from None
+    if hops < 0:
+        raise ValueError("KIM_TRUSTED_PROXIES must not be negative")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+
+def engine_context_of(app: Flask) -> EngineContext:
+    ctx: EngineContext = app.extensions["kim"]
+    return ctx
 
 
 def _bearer_token() -> str | None:
@@ -69,8 +91,9 @@ def _bearer_token() -> str | None:
 
 
 def bearer_actor(token: str) -> Actor | None:
-    user = directory.user_for_token(request_uow().session, token)
-    return directory.actor_for(user) if user is not None else None
+    """The token's holder (cached per process for KIM_TOKEN_CACHE_SECONDS), in this request's
+    unit of work: a request is one transaction, authentication included."""
+    return tokens.actor_for_token(request_uow(), token)
 
 
 def current_actor() -> Actor | None:

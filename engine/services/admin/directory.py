@@ -5,15 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.domain.actors import Actor
+from engine.domain.actors import SYSTEM, Actor
 from engine.domain.errors import Conflict, InvalidInput, NotFound
-from engine.domain.permissions import Role
+from engine.domain.permissions import Permission, Role, require
+from engine.persistence import audit_log
 from engine.persistence.models import ApiToken, Office, User
 from engine.services.context import UnitOfWork
 
@@ -103,26 +107,43 @@ def verify_password(user: User, password: str) -> bool:
         return False
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     # Tokens are 256 random bits, so a fast hash is enough (no dictionary to attack).
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(uow: UnitOfWork, username: str) -> str:
-    """A new personal API token; only its hash is stored, the token is shown once."""
+DEFAULT_TOKEN_DAYS = 365
+
+
+def token_days(config: Mapping[str, Any]) -> int:
+    """``KIM_TOKEN_DAYS``: how long a new token works (default 365 days)."""
+    raw = config.get("KIM_TOKEN_DAYS")
+    try:
+        days = int(raw) if raw not in (None, "") else DEFAULT_TOKEN_DAYS
+    except (TypeError, ValueError):
+        raise ValueError(f"KIM_TOKEN_DAYS must be a whole number of days, not {raw!r}") from None
+    if not 1 <= days <= 3650:
+        raise ValueError("KIM_TOKEN_DAYS must lie between 1 and 3650 days")
+    return days
+
+
+def create_token(uow: UnitOfWork, username: str, actor: Actor = SYSTEM) -> str:
+    """A new personal API token, valid for ``KIM_TOKEN_DAYS``; only its hash is stored, the
+    token is shown once. Audited (who made a token for whom, its id and expiry)."""
+    if not actor.is_system:
+        require(actor, Permission.MANAGE_USERS)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user = uow.session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
         raise NotFound(f"no user '{username}'")
-    uow.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=clock.now()))
+    now = clock.now()
+    row = ApiToken(user_id=user.id, token_hash=token_hash(token), created_at=now,
+                   expires_at=now + timedelta(days=token_days(uow.ctx.config)))
+    uow.session.add(row)
     uow.session.flush()
+    audit_log.record(uow.session, actor, "token.create", "api_token", row.id,
+                     details={"user": user.username, "expires_at": row.expires_at})
     return token
-
-
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user of a valid token (one query; offices come with the user)."""
-    return session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id).where(
-        ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None), User.active.is_(True)))
 
 
 def actor_for(user: User) -> Actor:

@@ -21,7 +21,16 @@ from engine.domain.permissions import Permission, require
 from engine.domain.visibility import CaseFacts, CaseView, case_view, sees_lead_tasks, visible_sections
 from engine.persistence import audit_log
 from engine.persistence.case_references import next_reference
-from engine.persistence.models import CaseConference, CaseFile, CaseStatus, Consent, HumanTask, Office
+from engine.persistence.models import (
+    OPEN_STATES,
+    CaseConference,
+    CaseFile,
+    CaseStatus,
+    Consent,
+    HumanTask,
+    Office,
+    TaskState,
+)
 from engine.persistence.store import CaseHeader
 from engine.services.casework.inbox import task_views, view_of
 from engine.services.casework.views import CaseRecord, ConsentRecord, PersonRecord, ReferralRecord, TaskView
@@ -155,12 +164,16 @@ def household_of(case: CaseFile) -> list[dict[str, Any]]:
 
 def _facts(session: Session, case: CaseFile) -> CaseFacts:
     owner = session.get(Office, case.owner_office_id)
-    task_offices = session.scalars(select(Office.code).join(HumanTask, HumanTask.office_id == Office.id)
-                                   .where(HumanTask.case_id == case.id).distinct())
+    by_state = session.execute(select(Office.code, HumanTask.state).join(HumanTask, HumanTask.office_id == Office.id)
+                               .where(HumanTask.case_id == case.id).distinct()).all()
     consented = session.scalars(select(Office.code).join(Consent, Consent.office_id == Office.id)
                                 .where(Consent.case_id == case.id, Consent.withdrawn_at.is_(None)).distinct())
-    return CaseFacts(owner.code if owner else "", frozenset(task_offices), frozenset(consented),
-                     conference_participants(session, case.id))
+    done = TaskState.COMPLETED.value
+    return CaseFacts(owner.code if owner else "", frozenset(code for code, _ in by_state), frozenset(consented),
+                     conference_participants(session, case.id),
+                     open_task_offices=frozenset(code for code, state in by_state if state in OPEN_STATES),
+                     done_task_offices=frozenset(code for code, state in by_state if state == done),
+                     closed=case.status == CaseStatus.CLOSED.value)
 
 
 def conference_participants(session: Session, case_id: UUID) -> frozenset[str]:
@@ -173,7 +186,7 @@ def conference_participants(session: Session, case_id: UUID) -> frozenset[str]:
     return frozenset(found)
 
 
-def _access(session: Session, actor: Actor, case: CaseFile) -> CaseAccess:
+def case_access(session: Session, actor: Actor, case: CaseFile) -> CaseAccess:
     facts = _facts(session, case)
     return CaseAccess(case, case_view(actor, facts), facts)
 
@@ -183,7 +196,7 @@ def load_case(session: Session, actor: Actor, case_id: UUID) -> CaseAccess:
     case = session.get(CaseFile, case_id)
     if case is None:
         raise NotFound("no such case")
-    access = _access(session, actor, case)
+    access = case_access(session, actor, case)
     if access.view == CaseView.NONE:
         raise NotFound("no such case")
     return access
@@ -238,6 +251,8 @@ def render_case(session: Session, actor: Actor, access: CaseAccess, known: Known
         else:
             values["tasks"] = tuple(t for t in known.tasks if (offices is None or t.office in actor.office_codes)
                                     and (lead_tasks or t.audience is None))
+        if access.view == CaseView.FORMER:  # the work is done: no master data beyond the reference
+            values["tasks"] = tuple(t.metadata_only() for t in values["tasks"])
     hidden = (ALL_SECTIONS - shown) | ({"opened_at", "closed_at"} if "status" not in shown else set())
     return CaseRecord(case.id, case.reference, hidden=frozenset(hidden), **values)
 

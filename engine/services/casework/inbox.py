@@ -20,7 +20,7 @@ from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput
 from engine.domain.periods import start_of_day
 from engine.domain.permissions import Permission, has, require
-from engine.domain.visibility import sees_lead_tasks
+from engine.domain.visibility import sees_lead_tasks, sees_task_content
 from engine.persistence import audit_log
 from engine.persistence.models import CaseFile, HumanTask, Office, TaskState, User
 from engine.services.casework.views import TaskPage, TaskView
@@ -62,6 +62,14 @@ def view_of(row: Mapping[str, Any]) -> TaskView:
         created_at=row["created_at"], due_at=row["due_at"], follow_up_at=row.get("follow_up_at"),
         escalation_level=row["escalation_level"], form_key=row["form_key"], completed_at=row.get("completed_at"),
         completed_by=row.get("completed_by_name"), version=row["version"], audience=row.get("audience"))
+
+
+def for_reader(actor: Actor, view: TaskView) -> TaskView:
+    """The task as this reader may see it: an office lead sees the metadata of the caseworkers'
+    tasks only (no person's name, no data; engine.domain.visibility.sees_task_content)."""
+    if actor.is_system or sees_task_content(actor, view.audience, view.assignee == actor.username):
+        return view
+    return view.metadata_only()
 
 
 def task_views(session: Session, conditions: Iterable[ColumnElement[bool]],
@@ -178,8 +186,9 @@ def _scope(query: Select[Any], actor: Actor, f: TaskFilter) -> Select[Any]:
     return query
 
 
-def _filters(query: Select[Any], f: TaskFilter, now: datetime) -> Select[Any]:
-    """Conditions on the task table; joins only where a filter needs another table."""
+def _filters(query: Select[Any], f: TaskFilter, now: datetime, by_name: bool = True) -> Select[Any]:
+    """Conditions on the task table; joins only where a filter needs another table. The search
+    matches names only ``by_name`` (not for office leads, who see no names)."""
     if f.state == "open":
         query = query.where(OPEN_TASK)  # written exactly as the partial indexes' condition
     elif f.state != "any":
@@ -203,9 +212,9 @@ def _filters(query: Select[Any], f: TaskFilter, now: datetime) -> Select[Any]:
         query = query.where(HumanTask.due_at < start_of_day(date.fromordinal(f.due_to.toordinal() + 1)))
     if f.search:
         like = f"%{f.search.lower()}%"
+        names = (func.lower(CaseFile.family_name).like(like), func.lower(CaseFile.given_name).like(like))
         query = query.join(CaseFile, CaseFile.id == HumanTask.case_id).where(or_(
-            func.lower(CaseFile.reference).like(like), func.lower(CaseFile.family_name).like(like),
-            func.lower(CaseFile.given_name).like(like)))
+            func.lower(CaseFile.reference).like(like), *(names if by_name else ())))
     return query
 
 
@@ -224,7 +233,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, f: TaskFilter) -> TaskPage:
     """
     now = clock.now()
     session = uow.session
-    base = _filters(_scope(select(HumanTask.id), actor, f), f, now)
+    base = _filters(_scope(select(HumanTask.id), actor, f), f, now, by_name=not has(actor, Permission.LEAD_OFFICE))
     column = SORTS[f.sort]
     order = column.desc() if f.descending else column.asc()
     page = base.order_by(order, HumanTask.id).limit(f.per_page).offset((f.page - 1) * f.per_page).subquery("page")
@@ -235,7 +244,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, f: TaskFilter) -> TaskPage:
     total = int(rows[0].total_matching) if rows else (_count(session, base) if f.page > 1 else 0)
     audit_log.record(session, actor, "task.list", "task", None, details={
         "filter": _described(f), "rows": len(rows), "total": min(total, COUNT_CAP)})
-    return TaskPage(tuple(task_view(r) for r in rows), min(total, COUNT_CAP), total > COUNT_CAP,
+    return TaskPage(tuple(for_reader(actor, task_view(r)) for r in rows), min(total, COUNT_CAP), total > COUNT_CAP,
                     f.page, f.per_page)
 
 

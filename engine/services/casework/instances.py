@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import Actor
-from engine.domain.errors import Conflict, InvalidInput, NotFound
+from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.domain.permissions import Permission, has
-from engine.domain.visibility import may_see_task
+from engine.domain.visibility import may_see_task, role_used, sees_task_content
 from engine.persistence import store
 from engine.persistence.models import InstanceStatus, TaskState
 from engine.persistence.store import InstanceRecord, TaskRecord
 from engine.services.casework import consent_gate
-from engine.services.casework.inbox import view_of, views_by_id
+from engine.services.casework.inbox import for_reader, view_of, views_by_id
+from engine.services.casework.task_actions import METADATA_ONLY
 from engine.services.casework.views import Completion, IncidentView
 from engine.services.context import UnitOfWork
 from engine.services.stepping import step
@@ -44,9 +45,17 @@ def authorize_work(actor: Actor, task: TaskRecord) -> None:
         return
     if not may_see_task(actor, task.office_id, task.audience):
         raise NotFound("no such task")  # 404: do not reveal tasks of other offices, nor their leads' tasks
+    if not sees_task_content(actor, task.audience, task.assignee_id == actor.user_id):
+        raise NotAllowed(METADATA_ONLY)  # a lead completes a caseworkers' task only having taken it on
     if task.state == TaskState.CLAIMED.value and task.assignee_id not in (None, actor.user_id) \
             and not has(actor, Permission.LEAD_OFFICE):
         raise Conflict("the task is claimed by a colleague")
+
+
+def _completion_details(actor: Actor, task: TaskRecord) -> dict[str, Any]:
+    """What the audit entry of a completion notes: the step, and the role a lead worked it in."""
+    role = {"role": role_used(actor, task.audience)} if has(actor, Permission.LEAD_OFFICE) else {}
+    return {"bpmn_id": task.bpmn_id, **role}
 
 
 def complete_task(uow: UnitOfWork, task_id: UUID, actor: Actor, data: Mapping[str, Any]) -> Completion:
@@ -77,7 +86,7 @@ def complete_task(uow: UnitOfWork, task_id: UUID, actor: Actor, data: Mapping[st
         consent_gate.record_from_form(session, actor, instance.case_id, rows, uow.ctx.calendar)
     if is_request(task.bpmn_id):
         next_ids, status = _complete_consent_request(session, uow, instance, task, actor, dict(data))
-        found = views_by_id(session, [task.id, *next_ids])
+        found = {k: for_reader(actor, v) for k, v in views_by_id(session, [task.id, *next_ids]).items()}
         return Completion(found[task.id], tuple(found[i] for i in next_ids if i in found), status)
     return _complete_locked(uow, locked, actor, dict(data))
 
@@ -96,7 +105,7 @@ def _complete_locked(uow: UnitOfWork, locked: store.LockedTask, actor: Actor, da
         store.reopen_task_row(session, task, data)  # the model failed finishing this very task
     projection = step.persist_step(session, ctx, instance, workflow, result, spec,
                                    Known(before=before, done=task.spiff_task_id, case=locked.case))
-    step.audit_instance(session, actor, "task.complete", "task", task.id, instance, {"bpmn_id": task.bpmn_id})
+    step.audit_instance(session, actor, "task.complete", "task", task.id, instance, _completion_details(actor, task))
     incident = IncidentView(result.incident.element_id, result.incident.message) if result.incident else None
     if reopened:  # a rare path: read back what the tables hold now
         found = views_by_id(session, [task.id])
@@ -109,8 +118,9 @@ def _complete_locked(uow: UnitOfWork, locked: store.LockedTask, actor: Actor, da
                     "follow_up_at": locked.follow_up_at, "escalation_level": locked.escalation_level,
                     "completed_at": now, "completed_by_name": actor.username if actor.user_id is not None else None,
                     "version": task.version + 1})
-    following = tuple(view_of({**_case_columns(locked.case), **t.row, "assignee_name": t.assignee,
-                               "office_code": ctx.offices.code_of(session, t.office_id)}) for t in mine)
+    following = tuple(for_reader(actor, view_of({**_case_columns(locked.case), **t.row, "assignee_name": t.assignee,
+                                                 "office_code": ctx.offices.code_of(session, t.office_id)}))
+                      for t in mine)
     return Completion(done, following, projection.status, incident)
 
 
@@ -127,5 +137,5 @@ def _complete_consent_request(session: Session, uow: UnitOfWork, instance: Insta
         raise Conflict("the task was completed or changed by someone else")
     assert instance.case_id is not None  # noqa: S101  # consent requests exist only in cases
     consent_gate.complete_request(session, actor, task.bpmn_id, instance.case_id, data, uow.ctx.calendar)
-    step.audit_instance(session, actor, "task.complete", "task", task.id, instance, {"bpmn_id": task.bpmn_id})
+    step.audit_instance(session, actor, "task.complete", "task", task.id, instance, _completion_details(actor, task))
     return [], instance.status

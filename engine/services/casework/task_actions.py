@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import Actor
-from engine.domain.errors import Conflict, InvalidInput, NotFound
+from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.domain.periods import start_of_day
 from engine.domain.permissions import Permission, has
-from engine.domain.visibility import may_see_task
+from engine.domain.visibility import CaseView, may_see_task, role_used, sees_task_content
 from engine.persistence import audit_log
-from engine.persistence.models import OPEN_STATES, HumanTask, TaskState, User, UserOffice
-from engine.services.casework.inbox import task_query, task_view
+from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, TaskState, User, UserOffice
+from engine.services.casework.cases import case_access
+from engine.services.casework.inbox import for_reader, task_query, task_view
 from engine.services.casework.views import TaskView
 from engine.services.context import UnitOfWork
 from engine.services.notifications import notify
@@ -39,17 +40,45 @@ def load_task_row(session: Session, actor: Actor, task_id: UUID) -> Any:
     return row
 
 
+METADATA_ONLY = ("Amtsleitungen sehen von den Aufgaben der Sachbearbeitung nur die Metadaten. "
+                 "Wer sie selbst bearbeitet, übernimmt sie zuerst.")
+
+
 def get_task(uow: UnitOfWork, actor: Actor, task_id: UUID) -> TaskView:
-    """The task with its current data (an audited read)."""
+    """The task with its current data (an audited read); an office lead gets the metadata of a
+    caseworkers' task only, unless working it themselves (then audited with the role used)."""
     row = load_task_row(uow.session, actor, task_id)
+    lead = has(actor, Permission.LEAD_OFFICE)
+    if not sees_task_content(actor, row.audience, row.assignee_id == actor.user_id):
+        audit_log.record(uow.session, actor, "task.read", "task", row.id, case_id=row.case_id,
+                         instance_id=row.instance_id, details={"view": "metadata"})
+        return task_view(row).metadata_only()
     audit_log.record(uow.session, actor, "task.read", "task", row.id, case_id=row.case_id,
-                     instance_id=row.instance_id)
-    return task_view(row).with_data(dict(row.data or {}))
+                     instance_id=row.instance_id, details={"role": role_used(actor, row.audience)} if lead else None)
+    view = task_view(row).with_data(dict(row.data or {}))
+    if row.state not in OPEN_STATES and row.case_id is not None and _work_done(uow.session, actor, row.case_id):
+        return view.without_name()  # its own task's data stays readable; the person's name does not
+    return view
+
+
+def _work_done(session: Session, actor: Actor, case_id: UUID) -> bool:
+    """Whether the actor's offices no longer work in the case (DOMAIN.md section 7: an office
+    reads a case while it has an open task in it and a valid consent)."""
+    case = session.get(CaseFile, case_id)
+    return case is not None and case_access(session, actor, case).view in (CaseView.FORMER, CaseView.NONE)
 
 
 def task_summary(uow: UnitOfWork, actor: Actor, task_id: UUID) -> TaskView:
     """A task as the inbox shows it, e.g. for the reply of an action the caller just took."""
-    return task_view(load_task_row(uow.session, actor, task_id))
+    return for_reader(actor, task_view(load_task_row(uow.session, actor, task_id)))
+
+
+def _content_worker(actor: Actor) -> Check:
+    """Only who sees the task's content writes it: not an office lead, unless working it."""
+    def check(_session: Session, task: Any) -> None:
+        if not sees_task_content(actor, task.audience, task.assignee_id == actor.user_id):
+            raise NotAllowed(METADATA_ONLY)
+    return check
 
 
 def _may_work(actor: Actor) -> Check:
@@ -60,7 +89,8 @@ def _may_work(actor: Actor) -> Check:
 
 
 def _change(uow: UnitOfWork, actor: Actor, task_id: UUID, action: str, values: dict[str, Any],
-            allowed_states: tuple[str, ...], check: Check | None = None, after: Check | None = None) -> TaskView:
+            allowed_states: tuple[str, ...], check: Check | None = None, after: Check | None = None,
+            noted: Callable[[Any], dict[str, str]] | None = None) -> TaskView:
     """Compare-and-set update of one task the actor may work on; 409 if it changed meanwhile."""
     session = uow.session
     task = load_task_row(session, actor, task_id)
@@ -75,10 +105,10 @@ def _change(uow: UnitOfWork, actor: Actor, task_id: UUID, action: str, values: d
         raise Conflict("the task was changed by someone else")
     if after is not None:
         after(session, task)  # e.g. notify, in this transaction
-    shown = {k: (v if k != "data" else "(draft)") for k, v in values.items()}  # no case data in the log
+    shown = {k: (str(v) if k != "data" else "(draft)") for k, v in values.items()}  # no case data in the log
     audit_log.record(session, actor, f"task.{action}", "task", task.id, case_id=task.case_id,
-                     instance_id=task.instance_id, details={k: str(v) for k, v in shown.items()})
-    return task_view(session.execute(task_query().where(HumanTask.id == task.id)).one())
+                     instance_id=task.instance_id, details={**shown, **(noted(task) if noted else {})})
+    return for_reader(actor, task_view(session.execute(task_query().where(HumanTask.id == task.id)).one()))
 
 
 def claim_task(uow: UnitOfWork, actor: Actor, task_id: UUID) -> TaskView:
@@ -147,5 +177,14 @@ def save_draft(uow: UnitOfWork, actor: Actor, task_id: UUID, data: object) -> Ta
         raise InvalidInput("data must be an object", {"data": "must be an object"})
     if len(str(data)) > 200_000:
         raise InvalidInput("the draft is too large", {"data": "too large"})
-    view = _change(uow, actor, task_id, "draft", {"data": data}, OPEN_STATES, _may_work(actor))
+    content, may_work = _content_worker(actor), _may_work(actor)
+
+    def allowed(session: Session, task: Any) -> None:
+        content(session, task)
+        may_work(session, task)
+
+    def role(task: Any) -> dict[str, str]:  # a lead writing a task works it in a role: noted
+        return {"role": role_used(actor, task.audience)} if has(actor, Permission.LEAD_OFFICE) else {}
+
+    view = _change(uow, actor, task_id, "draft", {"data": data}, OPEN_STATES, allowed, noted=role)
     return view.with_data(data)

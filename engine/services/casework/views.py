@@ -44,6 +44,14 @@ class TaskView:
     def with_data(self, data: dict[str, Any]) -> TaskView:
         return replace(self, data=data, hidden=self.hidden - {"data"})
 
+    def metadata_only(self) -> TaskView:
+        """Without the person's name and the form data (an office lead's view of the task)."""
+        return replace(self.without_name(), data=None, hidden=self.hidden | {"person_name", "data"})
+
+    def without_name(self) -> TaskView:
+        """Without the person's name (a task of an office whose work in the case is done)."""
+        return replace(self, person_name=None, hidden=self.hidden | {"person_name"})
+
 
 @dataclass(frozen=True)
 class TaskPage:
