@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "KIM_AUDIT_CHECKPOINT_MINUTES": 5,     # how often the scheduler signs the changed audit chain heads
     "KIM_AUDIT_EXPORT": None,              # a file (one JSON line per checkpoint) or "syslog"
     "KIM_SANDBOX_FENCE": "on",             # "off" runs model code without the seccomp fence (not recommended)
+    "KIM_RETENTION_YEARS": 3,              # case content is deleted N years after the end of its closure year
 }
 
 

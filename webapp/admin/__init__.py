@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from engine.domain.permissions import Permission
-from webapp.admin import calendar, openapi
+from webapp.admin import calendar, openapi, retention
 from webapp.admin.audit import api_audit
 from webapp.core.nav import NavItem, register_nav
 from webapp.core.openapi import register_openapi
@@ -16,4 +16,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api_audit)
     register_openapi(app, calendar.describe)
     register_openapi(app, openapi.describe)
+    app.register_blueprint(retention.api_retention)
+    register_openapi(app, retention.describe)
     register_nav(app, NavItem("admin_calendar.page", "Arbeitskalender", Permission.MANAGE_CALENDAR, order=90))
