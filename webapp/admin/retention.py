@@ -87,18 +87,17 @@ def describe() -> tuple[dict[str, Any], dict[str, Any]]:
             "Cases under legal hold (admins only; audited)",
             {"type": "object", "properties": {"items": {"type": "array", "items": hold}}}, errors=("401", "403"))},
         "/admin/cases/{case_id}/legal-hold": {
-            "parameters": [_path_param("case_id")],
             "put": _op("Set a legal hold with a reason: the deletion run skips the case (admins only; audited)",
                        hold, body={"type": "object", "required": ["reason"],
                                    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}}},
-                       errors=admin_errors),
+                       params=[_path_param("case_id")], errors=admin_errors),
             "delete": _op("Clear a case's legal hold (admins only; audited)", hold,
-                          params=[_query("reason", {"type": "string", "maxLength": 1000})], errors=admin_errors)},
+                          params=[_path_param("case_id"), _query("reason", {"type": "string", "maxLength": 1000})],
+                          errors=admin_errors)},
         "/admin/persons/{case_id}/export": {
-            "parameters": [_path_param("case_id")],
             "get": _op("Everything held about the person of this case, as JSON (GDPR Art. 15; admins only; "
                        "audited)", {"type": "object", "properties": {
                            "subject": obj, "cases": {"type": "array", "items": obj},
                            "household_memberships": {"type": "array", "items": obj}}},
-                       errors=("401", "403", "404"))},
+                       params=[_path_param("case_id")], errors=("401", "403", "404"))},
     }, {}

@@ -1,0 +1,102 @@
+"""/api/v1/admin: legal holds, the retention preview and a person's export - admins only, audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from engine import clock
+from engine.persistence.models import AuditEntry, CaseFile, InstanceStatus, ProcessInstance
+from engine.services.admin import directory
+from tests.integration.retention_support import berlin
+from tests.webapp.conftest import Web
+
+
+@pytest.fixture
+def admin_web(web: Web) -> Iterator[Web]:
+    web.ctx.run(directory.add_user, "ada", "admin", [])
+    web.tokens["ada"] = web.ctx.run(directory.create_token, "ada")
+    yield web
+    clock.reset()
+
+
+def _actions(web: Web, action: str) -> list[AuditEntry]:
+    with web.ctx.uow(write=False) as uow:
+        return list(uow.session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_admin_sets_lists_and_clears_a_legal_hold(admin_web: Web, open_case: Callable[..., dict[str, Any]]) -> None:
+    web = admin_web
+    case = open_case()
+    path = f"/admin/cases/{case['id']}/legal-hold"
+    held = web.api("ada", "PUT", path, json={"reason": "Härtefallantrag offen"})
+    assert held.status_code == 200, held.get_json()
+    assert held.get_json()["held"] is True
+    listed = web.api("ada", "GET", "/admin/legal-holds").get_json()["items"]
+    assert [(i["reference"], i["reason"], i["set_by"]) for i in listed] == [
+        (case["reference"], "Härtefallantrag offen", "ada")]
+    cleared = web.api("ada", "DELETE", f"{path}?reason=Antrag%20beschieden")
+    assert cleared.status_code == 200
+    assert cleared.get_json()["held"] is False
+    assert web.api("ada", "DELETE", path).status_code == 409  # nothing to clear
+    assert [e.details["reason"] for e in _actions(web, "case.legal_hold.set")] == ["Härtefallantrag offen"]
+    assert [e.details["reason"] for e in _actions(web, "case.legal_hold.clear")] == ["Antrag beschieden"]
+
+
+def test_a_hold_needs_a_reason(admin_web: Web, open_case: Callable[..., dict[str, Any]]) -> None:
+    case = open_case()
+    path = f"/admin/cases/{case['id']}/legal-hold"
+    missing = admin_web.api("ada", "PUT", path, json={})
+    assert missing.status_code == 422
+    assert "reason" in missing.get_json()["fields"]
+    assert admin_web.api("ada", "PUT", path, json={"reason": 7}).status_code == 422
+    assert admin_web.api("ada", "PUT", path, data="no json").status_code == 400
+    unknown = admin_web.api("ada", "PUT", "/admin/cases/00000000-0000-0000-0000-000000000009/legal-hold",
+                            json={"reason": "Klage"})
+    assert unknown.status_code == 404
+
+
+def test_admin_exports_a_person_and_the_export_is_audited(admin_web: Web,
+                                                         open_case: Callable[..., dict[str, Any]]) -> None:
+    case = open_case()
+    response = admin_web.api("ada", "GET", f"/admin/persons/{case['id']}/export")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    body = response.get_json()
+    assert body["subject"]["family_name"] == "Haddad"
+    assert [c["reference"] for c in body["cases"]] == [case["reference"]]
+    assert body["cases"][0]["referral"]["reason"].startswith("Duldung seit 2021")
+    assert [(e.actor, str(e.case_id)) for e in _actions(admin_web, "person.export")] == [("ada", case["id"])]
+
+
+@pytest.mark.parametrize("user", ["carla", "sina", "aude", "paul", "achim"])
+def test_everyone_but_admins_is_refused(admin_web: Web, open_case: Callable[..., dict[str, Any]], user: str) -> None:
+    case = open_case()
+    calls = [("GET", f"/admin/persons/{case['id']}/export", None), ("GET", "/admin/legal-holds", None),
+             ("GET", "/admin/retention/preview", None),
+             ("PUT", f"/admin/cases/{case['id']}/legal-hold", {"reason": "Klage"}),
+             ("DELETE", f"/admin/cases/{case['id']}/legal-hold", None)]
+    for method, path, body in calls:
+        response = admin_web.api(user, method, path, json=body) if body else admin_web.api(user, method, path)
+        assert response.status_code == 403, (method, path)
+    assert _actions(admin_web, "person.export") == []
+    assert admin_web.client().get(f"/api/v1/admin/persons/{case['id']}/export").status_code == 401
+
+
+def test_preview_lists_what_the_next_run_deletes_and_changes_nothing(
+        admin_web: Web, open_case: Callable[..., dict[str, Any]]) -> None:
+    web = admin_web
+    case = open_case()
+    with web.ctx.uow() as uow:  # the case ended in 2025
+        uow.session.execute(update(ProcessInstance).values(status=InstanceStatus.COMPLETED.value))
+        uow.session.execute(update(CaseFile).values(status="closed", closed_at=berlin("2025-06-01T10:00:00")))
+        uow.commit()
+    clock.freeze(berlin("2030-01-02T09:00:00"))
+    preview = web.api("ada", "GET", "/admin/retention/preview").get_json()
+    assert [(d["reference"], d["closure_year"]) for d in preview["would_delete"]] == [(case["reference"], 2025)]
+    with web.ctx.uow(write=False) as uow:
+        assert uow.session.scalar(select(CaseFile.family_name)) == "Haddad"
+    assert len(_actions(web, "retention.preview")) == 1
