@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from engine.domain.actors import Actor
 from engine.domain.permissions import Permission, require
 from engine.services.context import UnitOfWork
 from engine.services.retention import legal_hold, person_export, runs
 from webapp.core.openapi import UUID_PARAM, _op, _path_param, _query
-from webapp.core.security import require_actor
+from webapp.core.security import json_object_body, require_actor
 from webapp.core.transactions import run
 
 api_retention = Blueprint("api_retention", __name__, url_prefix="/api/v1/admin")
@@ -43,9 +43,7 @@ def legal_holds() -> Any:
 @api_retention.put("/cases/<uuid:case_id>/legal-hold")
 def set_hold(case_id: UUID) -> Any:
     actor = _admin()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="the request body must be a JSON object")
+    body = json_object_body()
     return jsonify(run(legal_hold.set_legal_hold, actor, case_id, body.get("reason")).to_json())
 
 
