@@ -30,6 +30,9 @@ def test_export_holds_every_case_of_the_person_and_is_audited(export_ctx: Engine
     admin = add_admin(ctx)
     first = closed_case(ctx, "2025-03-01")
     second = closed_case(ctx, "2026-04-01", person={**PERSON, "family_name": "RAHIMI"})  # same person
+    umlaut = {"given_name": "Özlem", "family_name": "Öztürk", "date_of_birth": "1970-01-01"}
+    turk = closed_case(ctx, "2026-04-02", person=umlaut)
+    again = closed_case(ctx, "2026-04-03", person={**umlaut, "given_name": "özlem", "family_name": "ÖZTÜRK"})
     other = closed_case(ctx, "2026-05-01", person={"given_name": "Omid", "family_name": "Rahimi",
                                                    "date_of_birth": "1990-01-01"})  # a namesake
     mother = closed_case(ctx, "2026-06-01", person={"given_name": "Zahra", "family_name": "Rahimi"},
@@ -53,6 +56,8 @@ def test_export_holds_every_case_of_the_person_and_is_audited(export_ctx: Engine
         audited = list(uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "person.export")))
     assert {(e.case_id, e.actor, e.details["part"]) for e in audited} == {
         (first, "ada", "person"), (second, "ada", "person"), (mother, "ada", "household_member")}
+    umlauts = ctx.run(person_export.export_person, admin, str(turk))
+    assert {c["case_id"] for c in umlauts["cases"]} == {str(turk), str(again)}
 
 
 def test_export_by_reference_and_after_deletion(export_ctx: EngineContext) -> None:

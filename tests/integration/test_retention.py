@@ -4,7 +4,9 @@ changes nothing, one failing case leaves the others done - on SQLite and Postgre
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -255,3 +257,55 @@ def _unguarded(ctx: EngineContext, statement: str, entry_id: int | None) -> None
         conn.execute(text(statement), {"id": entry_id})
         if not ctx.db.is_sqlite:
             conn.execute(text("ALTER TABLE audit ENABLE TRIGGER audit_append_only"))
+
+
+def test_redacted_entries_from_before_the_chains_still_verify(retention_ctx: EngineContext) -> None:
+    """Entries of the legacy chain hashed their details themselves; redaction must not break them."""
+    ctx = retention_ctx
+    prev, rows = audit_log.GENESIS, []
+    for seq in (1, 2):
+        values = {"at": berlin(f"2024-01-0{seq}T10:00:00").astimezone(UTC), "actor": "anna", "action": "case.read",
+                  "object_type": "case", "object_id": "c1", "case_id": None, "instance_id": None,
+                  "details": {"name": "Rahimi", "nr": seq}, "prev_hash": prev}
+        prev = audit_log.legacy_hash(values)
+        rows.append({**values, "hash": prev, "chain": audit_log.LEGACY_CHAIN, "seq": seq, "details_hash": None})
+    with ctx.db.write.begin() as conn:
+        conn.execute(AuditEntry.__table__.insert(), rows)
+    assert _verify(ctx).ok
+    with ctx.db.write.begin() as conn:  # what retention does to an entry it no longer may hold
+        conn.execute(AuditEntry.__table__.update().where(AuditEntry.seq == 1,
+                                                          AuditEntry.chain == audit_log.LEGACY_CHAIN)
+                     .values(details=audit_log.REDACTED))
+    check = _verify(ctx)
+    assert check.ok, check.reason
+
+
+def test_two_runs_at_once_delete_each_case_once(retention_ctx: EngineContext) -> None:
+    """Two schedulers running the daily job together: every case is deleted by exactly one."""
+    ctx = retention_ctx
+    for i in range(4):
+        closed_case(ctx, "2025-05-05", person={"given_name": f"Person{i}", "family_name": "Rahimi"})
+    clock.freeze(berlin("2030-01-05T09:00:00"))
+    reports: list[runs.RetentionReport] = []
+    errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            reports.append(runs.run_retention(ctx))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(d["reference"] for r in reports for d in r.deleted) == sorted(
+        {d["reference"] for r in reports for d in r.deleted})
+    assert sum(len(r.deleted) for r in reports) == 4
+    assert all(r.failed == [] for r in reports)
+    with ctx.uow(write=False) as uow:
+        deletions = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.delete")).all()
+    assert len(deletions) == 4
+    assert _verify(ctx).ok

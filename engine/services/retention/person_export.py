@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -56,10 +56,12 @@ def export_person(uow: UnitOfWork, actor: Actor, case_key: str) -> dict[str, Any
 def _own_cases(session: Session, anchor: CaseFile) -> list[CaseFile]:
     if not anchor.given_name and not anchor.family_name:
         return [anchor]  # its content is deleted: nothing names the person any more
+    # Names are compared in Python: SQLite's lower() leaves umlauts as they are ("Öztürk").
     born = CaseFile.date_of_birth == anchor.date_of_birth if anchor.date_of_birth else CaseFile.date_of_birth.is_(None)
-    found = list(session.scalars(select(CaseFile).where(
-        func.lower(CaseFile.given_name) == anchor.given_name.lower(),
-        func.lower(CaseFile.family_name) == anchor.family_name.lower(), born).order_by(CaseFile.opened_at)))
+    same_family = _folded(anchor.family_name)
+    rows = session.scalars(select(CaseFile).where(born, CaseFile.family_name != "").order_by(CaseFile.opened_at))
+    found = [case for case in rows if _folded(case.family_name) == same_family
+             and _folded(case.given_name) == _folded(anchor.given_name)]
     return found if anchor in found else [anchor, *found]
 
 
@@ -83,9 +85,13 @@ def _household_memberships(session: Session, anchor: CaseFile, own: set[Any]) ->
 
 def _is_subject(member: Mapping[str, Any], case: CaseFile, anchor: CaseFile) -> bool:
     family = str(member.get("family_name") or case.family_name or "")
-    return (str(member.get("given_name") or "").lower() == anchor.given_name.lower()
-            and family.lower() == anchor.family_name.lower()
+    return (_folded(str(member.get("given_name") or "")) == _folded(anchor.given_name)
+            and _folded(family) == _folded(anchor.family_name)
             and member.get("date_of_birth") == _iso(anchor.date_of_birth))
+
+
+def _folded(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 def _case_record(uow: UnitOfWork, case: CaseFile) -> dict[str, Any]:
