@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from engine import clock
 from engine.persistence.models import AuditEntry, CaseFile, InstanceStatus, ProcessInstance
-from engine.services.admin import directory
+from engine.services.admin import audit_trail, directory
+from engine.services.retention import runs
 from tests.integration.retention_support import berlin
 from tests.webapp.conftest import Web
 
@@ -100,3 +101,33 @@ def test_preview_lists_what_the_next_run_deletes_and_changes_nothing(
     with web.ctx.uow(write=False) as uow:
         assert uow.session.scalar(select(CaseFile.family_name)) == "Haddad"
     assert len(_actions(web, "retention.preview")) == 1
+
+
+def test_audit_verify_reports_ok_after_a_deletion_run_and_finds_tampering(
+        admin_web: Web, open_case: Callable[..., dict[str, Any]]) -> None:
+    web = admin_web
+    case = open_case()
+    assert web.api("carla", "GET", f"/cases/{case['id']}").status_code == 200
+    with web.ctx.uow() as uow:
+        uow.session.execute(update(ProcessInstance).values(status=InstanceStatus.COMPLETED.value))
+        uow.session.execute(update(CaseFile).values(status="closed", closed_at=berlin("2025-06-01T10:00:00")))
+        uow.commit()
+    audit_trail.write_checkpoint(web.ctx)
+    clock.freeze(berlin("2030-01-02T09:00:00"))
+    assert len(runs.run_retention(web.ctx).deleted) == 1
+    verified = web.api("aude", "GET", "/audit/verify").get_json()
+    assert verified["ok"] is True, verified
+    entries = web.api("aude", "GET", f"/audit?case_id={case['id']}").get_json()["items"]
+    assert [e["details"] for e in entries[:-1]] == [{"redacted": True}] * (len(entries) - 1)
+    assert entries[-1]["action"] == "retention.delete"
+    with web.ctx.db.write.begin() as conn:  # an attacker who can switch the guard off
+        if web.ctx.db.is_sqlite:
+            conn.execute(text("DROP TRIGGER audit_no_update"))
+        else:
+            conn.execute(text("ALTER TABLE audit DISABLE TRIGGER audit_append_only"))
+        conn.execute(text("UPDATE audit SET action = 'case.list' WHERE id = :id"), {"id": entries[0]["id"]})
+        if not web.ctx.db.is_sqlite:
+            conn.execute(text("ALTER TABLE audit ENABLE TRIGGER audit_append_only"))
+    broken = web.api("aude", "GET", "/audit/verify").get_json()
+    assert broken["ok"] is False
+    assert broken["first_broken_id"] == entries[0]["id"]
