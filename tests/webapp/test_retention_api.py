@@ -1,4 +1,5 @@
-"""/api/v1/admin: legal holds, the retention preview and a person's export - admins only, audited."""
+"""/api/v1/admin and /admin/retention: legal holds, the retention preview and a person's export -
+admins only, audited."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from engine.persistence.models import AuditEntry, CaseFile, InstanceStatus, Proc
 from engine.services.admin import audit_trail, directory
 from engine.services.retention import runs
 from tests.integration.retention_support import berlin
-from tests.webapp.conftest import Web
+from tests.webapp.conftest import Web, _password_hash, csrf_of, login
 
 
 @pytest.fixture
 def admin_web(web: Web) -> Iterator[Web]:
-    web.ctx.run(directory.add_user, "ada", "admin", [])
+    web.ctx.run(directory.add_user, "ada", "admin", [], password_hash=_password_hash())
     web.tokens["ada"] = web.ctx.run(directory.create_token, "ada")
     yield web
     clock.reset()
@@ -101,6 +102,11 @@ def test_preview_lists_what_the_next_run_deletes_and_changes_nothing(
     with web.ctx.uow(write=False) as uow:
         assert uow.session.scalar(select(CaseFile.family_name)) == "Haddad"
     assert len(_actions(web, "retention.preview")) == 1
+    client = web.client()
+    login(client, "ada")
+    web.api("ada", "PUT", f"/admin/cases/{case['id']}/legal-hold", json={"reason": "Härtefallantrag"})
+    shown = client.get("/admin/retention").get_data(as_text=True)
+    assert f"<td>{case['reference']}</td><td>2025</td><td>Sperrvermerk: Härtefallantrag</td>" in shown
 
 
 def test_audit_verify_reports_ok_after_a_deletion_run_and_finds_tampering(
@@ -131,3 +137,41 @@ def test_audit_verify_reports_ok_after_a_deletion_run_and_finds_tampering(
     broken = web.api("aude", "GET", "/audit/verify").get_json()
     assert broken["ok"] is False
     assert broken["first_broken_id"] == entries[0]["id"]
+
+
+def test_the_retention_page_sets_and_clears_holds_and_exports(admin_web: Web,
+                                                              open_case: Callable[..., dict[str, Any]]) -> None:
+    case = open_case()
+    client = admin_web.client()
+    login(client, "ada")
+    page = client.get("/admin/retention")
+    assert page.status_code == 200
+    assert "Aufbewahrung und Löschung" in page.get_data(as_text=True)
+    token = csrf_of(client, "/admin/retention")
+    assert client.post("/admin/retention/holds", data={"reference": case["reference"], "reason": "Klage"}
+                       ).status_code == 403  # without the CSRF token
+    bad = client.post("/admin/retention/holds", data={"reference": "KIM-1999-00001", "reason": "Klage",
+                                                      "csrf_token": token})
+    assert bad.status_code == 422
+    assert "Kein Fall mit diesem Aktenzeichen." in bad.get_data(as_text=True)
+    done = client.post("/admin/retention/holds", data={"reference": case["reference"], "reason": "Klage VG Köln",
+                                                       "csrf_token": token})
+    assert done.status_code == 302
+    listed = client.get("/admin/retention").get_data(as_text=True)
+    assert "Klage VG Köln" in listed
+    released = client.post(f"/admin/retention/holds/{case['id']}/release",
+                           data={"reason": "erledigt", "csrf_token": token})
+    assert released.status_code == 302
+    assert "Keine Sperrvermerke." in client.get("/admin/retention").get_data(as_text=True)
+    download = client.get(f"/admin/retention/export?reference={case['reference']}")
+    assert download.status_code == 200
+    assert download.get_json()["cases"][0]["reference"] == case["reference"]
+    assert "Retention and deletion" in client.get("/admin/retention?lang=en").get_data(as_text=True)
+
+
+def test_the_retention_page_is_for_admins_only(admin_web: Web) -> None:
+    client = admin_web.client()
+    login(client, "carla")
+    assert client.get("/admin/retention").status_code == 403
+    assert client.get("/admin/retention/export?reference=KIM-2026-00001").status_code == 403
+    assert "Aufbewahrung" not in client.get("/inbox").get_data(as_text=True)
