@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import select, text
@@ -24,9 +24,11 @@ from engine.persistence.models import (
     HumanTask,
     Notification,
     ProcessInstance,
+    Timer,
 )
 from engine.services.context import EngineContext
 from engine.services.retention import erasure, legal_hold, policy, runs
+from engine.services.timers.firing import fire_due_timers
 from tests.conftest import deploy_files
 from tests.integration.retention_support import CARLA, add_admin, berlin, closed_case
 
@@ -309,3 +311,19 @@ def test_two_runs_at_once_delete_each_case_once(retention_ctx: EngineContext) ->
         deletions = uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.delete")).all()
     assert len(deletions) == 4
     assert _verify(ctx).ok
+
+
+def test_no_timer_is_left_to_restore_a_deleted_state(retention_ctx: EngineContext) -> None:
+    ctx = retention_ctx
+    case_id = closed_case(ctx, "2025-05-05")
+    with ctx.uow() as uow:  # a timer the ended process left behind
+        instance = uow.session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case_id))
+        assert instance is not None
+        uow.session.add(Timer(instance_id=instance.id, spiff_task_id=uuid4(), kind="bpmn", bpmn_id="t",
+                              fire_at=berlin("2030-02-01T09:00:00"), created_at=berlin("2025-05-05T10:00:00")))
+        uow.commit()
+    _run(ctx, "2030-01-05T09:00")
+    clock.freeze(berlin("2030-03-01T09:00:00"))
+    assert fire_due_timers(ctx).failed == 0
+    with ctx.uow(write=False) as uow:
+        assert uow.session.scalars(select(Timer).where(Timer.fired_at.is_(None))).all() == []

@@ -175,3 +175,24 @@ def test_the_retention_page_is_for_admins_only(admin_web: Web) -> None:
     assert client.get("/admin/retention").status_code == 403
     assert client.get("/admin/retention/export?reference=KIM-2026-00001").status_code == 403
     assert "Aufbewahrung" not in client.get("/inbox").get_data(as_text=True)
+
+
+def test_a_deleted_case_still_opens_without_its_content(admin_web: Web,
+                                                        open_case: Callable[..., dict[str, Any]]) -> None:
+    web = admin_web
+    case = open_case()
+    with web.ctx.uow() as uow:
+        uow.session.execute(update(ProcessInstance).values(status=InstanceStatus.COMPLETED.value))
+        uow.session.execute(update(CaseFile).values(status="closed", closed_at=berlin("2025-06-01T10:00:00")))
+        uow.commit()
+    clock.freeze(berlin("2030-01-02T09:00:00"))
+    assert len(runs.run_retention(web.ctx).deleted) == 1
+    api = web.api("carla", "GET", f"/cases/{case['id']}")
+    assert api.status_code == 200
+    assert "Haddad" not in api.get_data(as_text=True)
+    client = web.client()
+    login(client, "carla")
+    page = client.get(f"/cases/{case['id']}")
+    assert page.status_code == 200
+    assert case["reference"] in page.get_data(as_text=True)
+    assert "Haddad" not in page.get_data(as_text=True)

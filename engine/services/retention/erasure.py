@@ -9,7 +9,8 @@ Audit entries about the case keep their place and hash in the chain, their detai
 
 Stays (anonymous, for the indicators): the case reference, its offices, its dates, the referral
 source and the closure reason, the task rows (step, office, due and completion dates) with the
-answers listed in :data:`KEPT_ANSWERS`, timers (escalations), the step history (path and timings).
+answers listed in :data:`KEPT_ANSWERS`, fired timers (escalations), the step history (path and
+timings). Unfired timers of the ended processes go: nothing may restore their deleted state.
 
 Helpers here take a session; the caller (engine.services.retention.runs) owns the transaction.
 """
@@ -83,6 +84,9 @@ def erase_case_content(session: Session, case_id: UUID) -> dict[str, int]:
                         execution_options={"synchronize_session": False})
         session.execute(update(Timer).where(Timer.instance_id.in_(instance_ids), Timer.last_error.is_not(None))
                         .values(last_error=None), execution_options={"synchronize_session": False})
+        # A timer left unfired on an ended process would make the scheduler restore a state that is gone.
+        session.execute(delete(Timer).where(Timer.instance_id.in_(instance_ids), Timer.fired_at.is_(None)),
+                        execution_options={"synchronize_session": False})
     task_ids = select(HumanTask.id).where(HumanTask.case_id == case_id)
     counts["notifications"] = _count(session.execute(
         delete(Notification).where(or_(Notification.case_id == case_id, Notification.task_id.in_(task_ids))),
