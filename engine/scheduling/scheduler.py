@@ -51,6 +51,8 @@ RECHECK_AFTER = timedelta(seconds=60)
 RETENTION_EVERY = timedelta(days=1)
 """The deletion of case content past its retention period runs daily (and once at start-up)."""
 RETENTION_RETRY = timedelta(hours=1)
+RETENTION_BATCH = 100
+"""Cases deleted per cycle, so timers wait for one batch at most (a first run may find years of cases)."""
 BLOCKED_RETRY = timedelta(seconds=1)
 """Due rows all held by other schedulers: look again after this, instead of spinning."""
 MAX_ERROR_BACKOFF_SECONDS = 60
@@ -191,10 +193,12 @@ class Scheduler:
             return
         self._retention_next = now + RETENTION_EVERY
         try:
-            report = retention.run_retention(self.ctx)
+            report = retention.run_retention(self.ctx, limit=RETENTION_BATCH)
             if report.deleted or report.failed:
-                log.info("retention: content of %d cases deleted, %d skipped, %d failed",
-                         len(report.deleted), len(report.skipped), len(report.failed))
+                log.info("retention: content of %d cases deleted, %d skipped, %d failed, %d left for the next cycle",
+                         len(report.deleted), len(report.skipped), len(report.failed), report.remaining)
+            if report.remaining:
+                self._retention_next = now  # more are due: the next cycle goes on after the timers
         except Exception:  # retention must never stop timers; try again in an hour
             log.exception("retention job failed")
             self._retention_next = now + RETENTION_RETRY

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.cli import EXIT_BAD_INPUT, main
 from engine.persistence.models import AuditEntry, CaseFile
+from engine.scheduling import scheduler as scheduler_module
 from engine.scheduling.scheduler import Scheduler
 from engine.services.context import EngineContext
 from engine.services.wiring import create_context
@@ -109,3 +110,18 @@ def test_the_scheduler_runs_retention_once_a_day(cli_ctx: EngineContext) -> None
     with ctx.uow(write=False) as uow:
         runs = list(uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.run")))
     assert [(r.actor, r.details["deleted"]) for r in runs] == [("system", 1), ("system", 1)]
+
+
+def test_the_scheduler_deletes_in_batches_and_goes_on_at_once(cli_ctx: EngineContext,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = cli_ctx
+    monkeypatch.setattr(scheduler_module, "RETENTION_BATCH", 1)
+    closed_case(ctx, "2025-03-01")
+    closed_case(ctx, "2025-05-01", person={"given_name": "Sara", "family_name": "Ahmadi"})
+    clock.freeze(berlin("2029-01-02T02:00:00"))
+    scheduler = Scheduler(ctx)
+    until = scheduler._cycle(threading.Event())
+    assert sorted(_names(ctx)) == ["", "Ahmadi"]
+    assert until <= clock.now() + timedelta(seconds=1), "the rest is due at once, not tomorrow"
+    scheduler._cycle(threading.Event())
+    assert _names(ctx) == ["", ""]

@@ -64,6 +64,7 @@ class RetentionReport:
     deleted: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    remaining: int = 0  # due cases left for the next run (a run with a limit)
 
     def to_json(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "rule": self.rule, "closed_before": self.closed_before.isoformat(),
@@ -103,8 +104,13 @@ def preview_retention(uow: UnitOfWork, actor: Actor) -> RetentionReport:
     return report
 
 
-def run_retention(ctx: EngineContext, actor: Actor = SYSTEM, dry_run: bool = False) -> RetentionReport:
-    """Delete (or with ``dry_run`` only list) the content of every case past its period."""
+def run_retention(ctx: EngineContext, actor: Actor = SYSTEM, dry_run: bool = False,
+                  limit: int | None = None) -> RetentionReport:
+    """Delete (or with ``dry_run`` only list) the content of every case past its period.
+
+    ``limit``: delete at most this many cases now (the scheduler's cycle must not wait for a
+    first run over years of cases); ``remaining`` says how many are left for the next run.
+    """
     years = policy.retention_years(ctx.config)
     now = clock.now()
     report = RetentionReport(dry_run, policy.rule_of(years), policy.closed_before(now, years))
@@ -112,10 +118,11 @@ def run_retention(ctx: EngineContext, actor: Actor = SYSTEM, dry_run: bool = Fal
         report.due = find_due(uow.session, now, years)
     if dry_run:
         return report
-    for due in report.due:
-        if due.skip_reason is not None:
-            report.skipped.append({"reference": due.reference, "reason": due.skip_reason})
-            continue
+    deletable = [d for d in report.due if d.skip_reason is None]
+    report.skipped = [{"reference": d.reference, "reason": d.skip_reason} for d in report.due if d.skip_reason]
+    if limit is not None:
+        deletable, report.remaining = deletable[:limit], max(len(deletable) - limit, 0)
+    for due in deletable:
         try:
             deleted = _delete_case(ctx, actor, due, years, now)
         except Exception as exc:  # one case failing must not stop the others; it is tried again next run
