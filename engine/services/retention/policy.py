@@ -15,7 +15,7 @@ from typing import Any
 from engine import clock
 
 DEFAULT_YEARS = 3
-RULE = "DOMAIN.md 10: {years} Jahre nach Ende des Abschlussjahres"
+RULE = "{years} Jahre nach Ende des Abschlussjahres (DOMAIN.md Abschnitt 10)"
 
 
 def retention_years(config: Mapping[str, Any]) -> int:
