@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
+from engine.cli_retention import retention_commands
 from engine.domain.actors import SYSTEM
 from engine.domain.errors import EngineError, ModelInvalid
 from engine.persistence.migrate import upgrade
@@ -80,6 +81,7 @@ def build_cli(ctx_of: ContextSource, group_class: type[click.Group] = click.Grou
     _admin_commands(cli, ctx_of)
     _model_commands(cli, ctx_of)
     _run_commands(cli, ctx_of)
+    retention_commands(cli, ctx_of, guarded)
     return cli
 
 

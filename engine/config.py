@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "KIM_SESSION_MAX_HOURS": 12,           # a browser session ends this long after sign-in, active or not
     "KIM_TRUSTED_PROXIES": 0,              # reverse proxies in front of the app whose X-Forwarded-For counts
     "KIM_SANDBOX_FENCE": "on",             # "off" runs model code without the seccomp fence (not recommended)
+    "KIM_RETENTION_YEARS": 3,              # case content is deleted N years after the end of its closure year
 }
 
 

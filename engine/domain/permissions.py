@@ -38,6 +38,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"                # accounts and tokens
     READ_AUDIT = "read_audit"
     BYPASS_OFFICES = "bypass_offices"            # complete any task (admins repairing a case)
+    MANAGE_RETENTION = "manage_retention"        # legal holds, retention runs, a person's data export (GDPR)
 
 
 P = Permission
@@ -48,7 +49,7 @@ GRANTS: Mapping[Role, frozenset[Permission]] = {
     Role.PROCESS_OWNER: frozenset({P.VIEW_MODELS, P.EDIT_MODELS, P.EDIT_FORMS, P.MIGRATE_CASES, P.VIEW_INSTANCES}),
     Role.ADMIN: frozenset({P.SUPERVISE, P.VIEW_INDICATORS, P.VIEW_MODELS, P.EDIT_MODELS, P.EDIT_FORMS,
                            P.MIGRATE_CASES, P.VIEW_INSTANCES, P.MANAGE_CALENDAR, P.MANAGE_USERS,
-                           P.BYPASS_OFFICES}),
+                           P.BYPASS_OFFICES, P.MANAGE_RETENTION}),
     Role.AUDITOR: frozenset({P.VIEW_INDICATORS, P.READ_AUDIT}),
 }
 OFFICE_GRANTS: Mapping[str, frozenset[Permission]] = {
@@ -70,6 +71,8 @@ REFUSALS: Mapping[Permission, str] = {
     P.MANAGE_USERS: "Benutzer und Tokens verwaltet die Administration.",
     P.READ_AUDIT: "Das Protokoll lesen nur Datenschutzbeauftragte (Rolle auditor).",
     P.BYPASS_OFFICES: "Das ist der Administration vorbehalten.",
+    P.MANAGE_RETENTION: "Aufbewahrung, Sperrvermerke und Auskünfte nach Art. 15 DSGVO sind der Administration "
+                        "vorbehalten.",
 }
 
 

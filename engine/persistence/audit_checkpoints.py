@@ -143,7 +143,7 @@ def _verify_chain(check: ChainCheck, chain: UUID, rows: list[Any]) -> tuple[int,
         if row["prev_hash"] != prev:
             check.fail(row["id"], chain, "an entry before this one is missing or changed")
             break
-        recomputed = legacy_hash(values) if chain == LEGACY_CHAIN else _hash_of(values)
+        recomputed = _legacy_hash_of(values) if chain == LEGACY_CHAIN else _hash_of(values)
         if recomputed != row["hash"]:
             check.fail(row["id"], chain, "this entry was changed after it was written")
             break
@@ -156,6 +156,12 @@ def _hash_of(values: dict[str, Any]) -> str | None:
     if values["details"] != REDACTED and details_hash(values["details"]) != values["details_hash"]:
         return None  # the details no longer fit the hash the chain covers
     return entry_hash(values)
+
+
+def _legacy_hash_of(values: dict[str, Any]) -> str:
+    """Entries from before chains hashed their details themselves: once retention redacted them,
+    the kept hash stands for them, and the next entry's link (``prev_hash``) still checks it."""
+    return str(values["hash"]) if values["details"] == REDACTED else legacy_hash(values)
 
 
 def _verify_checkpoints(session: Session, key: bytes, check: ChainCheck) -> ChainCheck:

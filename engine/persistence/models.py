@@ -552,3 +552,21 @@ class InstanceMigration(Base):
     migrated_at: Mapped[datetime]
     migrated_by: Mapped[str] = mapped_column(String(100))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CaseRetention(Base):
+    """Retention state of a case: a legal hold (lawsuit, hardship petition) that keeps its content
+    beyond the retention period, and when its content was deleted (engine.services.retention).
+
+    A table of its own: the case row keeps only what the indicators need once content is gone,
+    and a hold must be set on a case without touching the case's version.
+    """
+
+    __tablename__ = "case_retention"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), primary_key=True)
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text)
+    legal_hold_by: Mapped[str | None] = mapped_column(String(100))
+    legal_hold_at: Mapped[datetime | None]
+    content_deleted_at: Mapped[datetime | None]
+    deleted_by_rule: Mapped[str | None] = mapped_column(String(100))

@@ -9,7 +9,8 @@ transaction with the instance row locked (``SKIP LOCKED`` on PostgreSQL), so sch
 share the work without firing anything twice, and one killed mid-batch leaves its
 uncommitted rows due for the others or for its own restart.
 
-Each cycle also writes the daily digest of new office tasks once its time has come, and wakes
+Each cycle also writes the daily digest of new office tasks once its time has come, runs the
+daily deletion of case content past its retention period (engine.services.retention), and wakes
 the mail sender: a thread of its own that sends pending notification mails (the outbox in
 :mod:`engine.services.notifications.mail`), so a slow or refusing mail server never delays a timer.
 
@@ -37,6 +38,7 @@ from engine.scheduling.wakeup import Alarm, change_watcher
 from engine.services.admin import audit_trail
 from engine.services.context import EngineContext
 from engine.services.notifications import digest, mail
+from engine.services.retention import runs as retention
 from engine.services.timers.firing import FireReport, fire_due_timers, next_fire_at
 from engine.services.wiring import create_context
 
@@ -46,6 +48,11 @@ DEFAULT_BATCH_LIMIT = 100
 """Instances per batch: one log line each, and the longest a stop request waits for."""
 RECHECK_AFTER = timedelta(seconds=60)
 """Safety net only (a notification lost with a dropped connection); wake-ups do the real work."""
+RETENTION_EVERY = timedelta(days=1)
+"""The deletion of case content past its retention period runs daily (and once at start-up)."""
+RETENTION_RETRY = timedelta(hours=1)
+RETENTION_BATCH = 100
+"""Cases deleted per cycle, so timers wait for one batch at most (a first run may find years of cases)."""
 BLOCKED_RETRY = timedelta(seconds=1)
 """Due rows all held by other schedulers: look again after this, instead of spinning."""
 MAX_ERROR_BACKOFF_SECONDS = 60
@@ -75,6 +82,7 @@ class Scheduler:
         self._mail_wake = threading.Event()
         self._digest_next: datetime | None = None  # when to look at the daily digest again
         self._checkpoint_next: datetime | None = None  # when to sign the audit chain heads again
+        self._retention_next: datetime | None = None  # when to run the daily retention job again
 
     def wake(self) -> None:
         """Look at the timer table now (e.g. after moving the engine clock)."""
@@ -124,12 +132,13 @@ class Scheduler:
         drained = self._catch_up(stop)
         self._digest()
         self._checkpoint()
+        self._retention()
         self._mail_wake.set()  # firing may have queued mail; the sender looks now
         with self.ctx.uow(write=False) as uow:
             next_at = next_fire_at(uow.session)
         now = clock.now()
         until = now + RECHECK_AFTER if next_at is None else min(next_at, now + RECHECK_AFTER)
-        for planned in (self._digest_next, self._checkpoint_next):
+        for planned in (self._digest_next, self._checkpoint_next, self._retention_next):
             if planned is not None:
                 until = min(until, max(planned, now))
         return until if drained else max(until, now + BLOCKED_RETRY)
@@ -176,6 +185,23 @@ class Scheduler:
         except Exception:  # the checkpoint must never stop timers; the next cycle tries again
             log.exception("audit checkpoint failed")
         self._checkpoint_next = now + timedelta(seconds=audit_trail.checkpoint_interval_seconds(self.ctx.config))
+
+    def _retention(self) -> None:
+        """Delete case content past its retention period, once a day (engine.services.retention)."""
+        now = clock.now()
+        if self._retention_next is not None and now < self._retention_next:
+            return
+        self._retention_next = now + RETENTION_EVERY
+        try:
+            report = retention.run_retention(self.ctx, limit=RETENTION_BATCH)
+            if report.deleted or report.failed:
+                log.info("retention: content of %d cases deleted, %d skipped, %d failed, %d left for the next cycle",
+                         len(report.deleted), len(report.skipped), len(report.failed), report.remaining)
+            if report.remaining:
+                self._retention_next = now  # more are due: the next cycle goes on after the timers
+        except Exception:  # retention must never stop timers; try again in an hour
+            log.exception("retention job failed")
+            self._retention_next = now + RETENTION_RETRY
 
     def _mail_loop(self, stop: threading.Event) -> None:
         """Send due mails; sleep until the next one is due, a cycle wakes us, or a minute passes."""

@@ -79,6 +79,8 @@ def case_process(uow: UnitOfWork, actor: Actor, case_id: UUID) -> CaseProcess | 
 
 def _latest_screening(session: Session, uow: UnitOfWork, instance: ProcessInstance) -> dict[str, Any] | None:
     """The ``screening`` value the process holds now (the residence-path screening result)."""
+    if not instance.state:
+        return None  # retention deleted the workflow state with the case's content
     record = InstanceRecord(instance.id, instance.definition_id, instance.dependency_ids, instance.spec_key,
                             instance.case_id, instance.status, instance.state, instance.version)
     workflow, _spec = restore(session, uow.ctx, record)
