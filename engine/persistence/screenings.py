@@ -1,0 +1,71 @@
+"""Stored residence-path screenings (tables ``screening`` and ``screening_path``): write and read.
+
+Helpers that take a session (the transaction rule); the step that ran a screening writes it
+(:mod:`engine.services.stepping.screening_outbox`), the case page and the indicators read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.domain.actors import Actor
+from engine.domain.residence_results import MAIN, PersonScreening
+from engine.persistence import audit_log
+from engine.persistence.models import Screening, ScreeningPath
+
+
+def store_screening(session: Session, case_id: UUID, instance_id: UUID | None, actor: Actor,
+                    inputs: Mapping[str, Any], household: Sequence[Mapping[str, Any]], result: Mapping[str, Any],
+                    trigger: str) -> UUID:
+    """One household run (``result`` as ScreeningResult.to_json()): a row per person and per path;
+    returns the run id. Audited as ``screening.run``."""
+    run_id, now = uuid4(), clock.now()
+    members = {str(m.get("id")): m for m in household}
+    people: list[tuple[str, Any, Mapping[str, Any], Mapping[str, Any]]] = [(MAIN, None, inputs, result)]
+    for body in result.get("members") or ():
+        member = members.get(str(body.get("id")), {})
+        people.append((str(body["id"]), body.get("relation"), member.get("inputs") or {}, body))
+    screening_rows: list[dict[str, Any]] = []
+    path_rows: list[dict[str, Any]] = []
+    for person, relation, person_inputs, body in people:
+        screening_id = uuid4()
+        stored = dict(body) if person != MAIN else {k: v for k, v in body.items() if k != "members"}
+        screening_rows.append({
+            "id": screening_id, "run_id": run_id, "case_id": case_id, "instance_id": instance_id,
+            "person": person[:64], "relation": relation, "evaluated_at": now,
+            "eval_date": date.fromisoformat(str(body.get("eval_date") or inputs["eval_date"])),
+            "inputs": dict(person_inputs), "recommended": (body.get("recommended") or None), "result": stored,
+            "trigger": trigger[:64], "ran_by": actor.username[:100]})
+        person_rows = PersonScreening.from_json(body, person).rows
+        path_rows += [{"screening_id": screening_id, "path": row.path[:32], "status": row.status.value,
+                       "missing": list(row.missing), "blocking": list(row.blocking),
+                       "deadline": date.fromisoformat(row.deadline) if row.deadline else None,
+                       "rules": list(row.rules), "derived_from": row.derived_from} for row in person_rows]
+    session.execute(insert(Screening), screening_rows)
+    if path_rows:
+        session.execute(insert(ScreeningPath), path_rows)
+    audit_log.record(session, actor, "screening.run", "screening", run_id, case_id=case_id,
+                     instance_id=instance_id, details={"trigger": trigger, "people": len(people),
+                                                       "recommended": result.get("recommended")})
+    return run_id
+
+
+def runs_of_case(session: Session, case_id: UUID, limit: int = 2) -> list[list[Screening]]:
+    """The newest ``limit`` runs of the case, newest first; each run's rows main person first."""
+    run_ids = list(dict.fromkeys(session.scalars(
+        select(Screening.run_id).where(Screening.case_id == case_id)
+        .order_by(Screening.evaluated_at.desc(), Screening.id).limit(limit * 25))))[:limit]
+    if not run_ids:
+        return []
+    rows = session.scalars(select(Screening).where(Screening.run_id.in_(run_ids))).all()
+    runs: dict[UUID, list[Screening]] = {run_id: [] for run_id in run_ids}
+    for row in rows:
+        runs[row.run_id].append(row)
+    return [sorted(runs[r], key=lambda s: (s.person != MAIN, s.person)) for r in run_ids]
