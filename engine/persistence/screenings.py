@@ -27,6 +27,7 @@ def store_screening(session: Session, case_id: UUID, instance_id: UUID | None, a
     """One household run (``result`` as ScreeningResult.to_json()): a row per person and per path;
     returns the run id. Audited as ``screening.run``."""
     run_id, now = uuid4(), clock.now()
+    _audit_deadlines_gone(session, actor, case_id, instance_id, result)
     members = {str(m.get("id")): m for m in household}
     people: list[tuple[str, Any, Mapping[str, Any], Mapping[str, Any]]] = [(MAIN, None, inputs, result)]
     for body in result.get("members") or ():
@@ -55,6 +56,30 @@ def store_screening(session: Session, case_id: UUID, instance_id: UUID | None, a
                      instance_id=instance_id, details={"trigger": trigger, "people": len(people),
                                                        "recommended": result.get("recommended")})
     return run_id
+
+
+def _deadline_keys(result: Mapping[str, Any] | None) -> dict[tuple[Any, ...], Mapping[str, Any]]:
+    household = (result or {}).get("household") or {}
+    return {(d.get("member"), d.get("path"), d.get("derived_from"), d.get("deadline")): d
+            for d in household.get("deadlines") or ()}
+
+
+def _audit_deadlines_gone(session: Session, actor: Actor, case_id: UUID, instance_id: UUID | None,
+                          result: Mapping[str, Any]) -> None:
+    """A deadline of the previous run that the new run no longer has is audited: the pathway restarts
+    its deadline watch with the new result, and the timers of the deadline that disappeared end with it."""
+    previous = session.scalar(select(Screening.result).where(Screening.case_id == case_id, Screening.person == MAIN)
+                              .order_by(Screening.evaluated_at.desc()).limit(1))
+    if previous is None:
+        return
+    now = _deadline_keys(result)
+    for key, deadline in _deadline_keys(previous).items():
+        if key not in now:
+            audit_log.record(session, actor, "screening.deadline_gone", "case", case_id, case_id=case_id,
+                             instance_id=instance_id, details={"member": deadline.get("member"),
+                                                               "path": deadline.get("path"),
+                                                               "deadline": deadline.get("deadline"),
+                                                               "derived_from": deadline.get("derived_from")})
 
 
 def runs_of_case(session: Session, case_id: UUID, limit: int = 2) -> list[list[Screening]]:

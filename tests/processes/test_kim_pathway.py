@@ -54,6 +54,9 @@ ENDS = {  # scenario -> end events it reaches (the called processes' ends are te
     "deadline_104c": {"end_deadline_104c", "watch_104c_end", "end_escalation_104c_abh", "end_escalation_104c_ki"},
     "identity_first": {"end_identity_settled"},
     "legal_review": {"end_no_perspective", "end_permit"},
+    # the household's deadlines and re-screening: tests/screening/test_case_screening.py
+    "household": {"household_watch_end", "household_each_end", "end_escalation_household", "end_household_each",
+                  "end_household_rescreen_due"},
 }
 
 

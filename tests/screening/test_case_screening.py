@@ -9,21 +9,24 @@ a son of 12 and a daughter of 17. On the case the members are m1 (mother), m2 (s
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from engine import clock
 from engine.demo.samples import PROCESSES_DIR
 from engine.demo.walker import CaseWalker, office_actors
 from engine.domain.actors import SYSTEM, Actor
 from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from engine.persistence.models import AuditEntry, HumanTask, Screening, ScreeningPath
+from engine.persistence.models import AuditEntry, HumanTask, Screening, ScreeningPath, Timer
 from engine.services.casework import cases
 from engine.services.context import EngineContext
 from engine.services.process_models import deployment
 from engine.services.screening import members, panel, plan_acceptance
 from tests.processes.test_kim_pathway import consent_rows
+from tests.processes.walking import reached
 from tests.screening.test_household import DAUGHTER_17, MOTHER, SON_12
 
 FATHER = {"given_name": "Karim", "family_name": "Haddad", "date_of_birth": "1986-04-02", "nationality": "syrisch"}
@@ -223,3 +226,91 @@ def test_section_5_plan_goal_proposals_are_accepted_into_the_integration_plan_wi
         titles = [g["title"] for g in plan.data["plan_goals"]]
     assert len(titles) == len(set(titles)) == done["added"]
     family_case.complete("plan", plan_goals=[{**g} for g in done["goals"]])
+
+
+HOUSEHOLD_ENDS = {"household_watch_end", "household_each_end", "end_escalation_household"}
+"""End events of the household deadline watch this module reaches (tests/processes/test_kim_pathway.py ENDS)."""
+
+
+def _open_tasks(walker: CaseWalker, bpmn_id: str) -> list[Any]:
+    return [t for t in walker.tasks() if t.bpmn_id == bpmn_id]
+
+
+def test_section_3_and_9_the_childs_18th_birthday_warns_and_escalates_for_every_protected_member(
+        ctx: EngineContext, actors: dict[str, Actor], family_case: CaseWalker) -> None:
+    """§60a Abs. 2b protects the parents and the minor brother until the daughter turns 18 (15.08.2027):
+    a warning to case management 6 months before, an escalation to the CM lead 2 months before."""
+    _screen(family_case)
+    family_case.complete("abh_precheck")
+    family_case.complete("plan")
+    timers = bpmn_timers_all(family_case)
+    assert timers.count(("wait_household_deadline", berlin("2027-02-15T08:00:00"))) == 3, timers
+    assert ("wait_household_deadline", berlin("2036-02-15T08:00:00")) in timers, "the daughter's own §25a"
+    family_case.fire(berlin("2027-02-15T08:00:00"))
+    warnings = _open_tasks(family_case, "deadline_household")
+    assert [t.office for t in warnings] == ["CM", "CM", "CM"]
+    family_case.complete("deadline_household", deadline_action="APPLICATION_FILED")
+    family_case.fire(berlin("2027-06-15T08:00:00"))
+    escalations = _open_tasks(family_case, "escalate_household_deadline")
+    assert len(escalations) >= 2
+    assert all(t.office == "CM" and t.audience == "lead" for t in escalations)
+    for _ in escalations:
+        family_case.complete("escalate_household_deadline")
+    for _ in _open_tasks(family_case, "deadline_household"):
+        family_case.complete("deadline_household", deadline_action="APPLICATION_FILED")
+    assert reached(family_case) >= HOUSEHOLD_ENDS
+
+
+def test_section_5_monitoring_screens_again_and_a_deadline_that_disappears_cancels_its_timers(
+        ctx: EngineContext, actors: dict[str, Actor], family_case: CaseWalker) -> None:
+    """The ABH records a serious conviction of the daughter: at the next monitoring the household is
+    screened again, her §25a is BLOCKED, the §60a Abs. 2b protection derived from her is gone - and
+    with it the warnings and timers of that deadline (audited); the run and its changes are stored."""
+    assert family_case.case_id is not None
+    _screen(family_case)
+    family_case.complete("abh_precheck")
+    family_case.complete("plan")
+    assert len([t for t in bpmn_timers_all(family_case) if t[0] == "wait_household_deadline"]) == 4
+    ctx.run(members.set_member_inputs, actors["ABH"], family_case.case_id, "m3", {"inputs": {"conviction": "SERIOUS"}})
+    family_case.fire(berlin("2027-02-20T09:00:00"))  # monitoring 3 months after the plan; the warnings are due
+    assert len(_open_tasks(family_case, "deadline_household")) == 3
+    family_case.complete("monitoring")
+    assert _open_tasks(family_case, "deadline_household") == [], "the §60a Abs. 2b warnings are cancelled"
+    assert [t for t in bpmn_timers_all(family_case) if t[0] == "wait_household_deadline"] == []
+    found = _latest(ctx, actors["ABH"], family_case)
+    assert found.trigger == "monitoring"
+    assert _row(found, "m3", "25a")["status"] == "BLOCKED"
+    assert any(c.path == "§60a Abs. 2b" and c.after is None for c in found.changes), "shown as gone"
+    with ctx.uow(write=False) as uow:
+        gone = uow.session.scalars(select(AuditEntry.details).where(
+            AuditEntry.case_id == family_case.case_id, AuditEntry.action == "screening.deadline_gone")).all()
+    assert {(d["member"], d["path"]) for d in gone} >= {("main", "§60a Abs. 2b"), ("m1", "§60a Abs. 2b")}
+
+
+def test_section_5_a_person_alone_is_screened_again_when_the_next_screening_date_comes(
+        ctx: EngineContext, actors: dict[str, Actor], frozen_clock: object) -> None:
+    """Without household deadlines the watch has nothing to warn about; the screening still runs again
+    on the date a path may open, at the latest after 12 months [default]."""
+    case = ctx.run(cases.open_case, actors["CM"], {"person": FATHER, "referral": REFERRAL})
+    walker = CaseWalker.for_case(ctx, actors, case.id)
+    _to_abh_inputs(walker)
+    walker.complete("abh_inputs")
+    (due,) = [at for bpmn_id, at in bpmn_timers_all(walker) if bpmn_id == "wait_household_rescreen"]
+    assert due <= berlin("2027-11-20T08:00:00")
+    walker.fire(due)
+    assert {"end_household_each", "end_household_rescreen_due", "rescreen_household"} <= reached(walker)
+    assert _latest(ctx, actors["CM"], walker).trigger == "date_reached"
+    (again,) = [at for bpmn_id, at in bpmn_timers_all(walker) if bpmn_id == "wait_household_rescreen"]
+    assert again > due, "the next re-screening is planned from the new result"
+
+
+def bpmn_timers_all(walker: CaseWalker) -> list[tuple[str, datetime]]:
+    """Every pending BPMN timer of the instance (several instances of one timer too)."""
+    with walker.ctx.uow(write=False) as uow:
+        rows = uow.session.scalars(select(Timer).where(Timer.instance_id == walker.instance_id,
+                                                       Timer.kind == "bpmn", Timer.fired_at.is_(None)))
+        return sorted((t.bpmn_id, t.fire_at) for t in rows)
+
+
+def berlin(moment: str) -> datetime:
+    return datetime.fromisoformat(moment).replace(tzinfo=clock.BERLIN)
