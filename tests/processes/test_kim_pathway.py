@@ -56,7 +56,7 @@ ENDS = {  # scenario -> end events it reaches (the called processes' ends are te
     "legal_review": {"end_no_perspective", "end_permit"},
     # the household's deadlines and re-screening: tests/screening/test_case_screening.py
     "household": {"household_watch_end", "household_each_end", "end_escalation_household", "end_household_each",
-                  "end_household_rescreen_due"},
+                  "end_household_rescreen_due", "end_escalation_household_second", "end_household_second_lead_none"},
 }
 
 

@@ -228,7 +228,8 @@ def test_section_5_plan_goal_proposals_are_accepted_into_the_integration_plan_wi
     family_case.complete("plan", plan_goals=[{**g} for g in done["goals"]])
 
 
-HOUSEHOLD_ENDS = {"household_watch_end", "household_each_end", "end_escalation_household"}
+HOUSEHOLD_ENDS = {"household_watch_end", "household_each_end", "end_escalation_household",
+                  "end_household_second_lead_none"}
 """End events of the household deadline watch this module reaches (tests/processes/test_kim_pathway.py ENDS)."""
 
 
@@ -259,6 +260,26 @@ def test_section_3_and_9_the_childs_18th_birthday_warns_and_escalates_for_every_
     for _ in _open_tasks(family_case, "deadline_household"):
         family_case.complete("deadline_household", deadline_action="APPLICATION_FILED")
     assert reached(family_case) >= HOUSEHOLD_ENDS
+
+
+def test_section_3_and_9_a_members_104c_end_escalates_to_the_abh_lead_and_ki(
+        ctx: EngineContext, actors: dict[str, Actor], family_case: CaseWalker) -> None:
+    """The mother holds §104c until 30.04.2027: a warning 8 weeks before, and 4 weeks before an escalation
+    to the ABH lead and to the KIM coordination (DOMAIN.md section 3)."""
+    assert family_case.case_id is not None
+    ctx.run(members.set_member_inputs, actors["CM"], family_case.case_id, "m1",
+            {"inputs": {"status": "AE_104C", "holds_104c_until": "2027-04-30"}})
+    _screen(family_case)
+    timers = bpmn_timers_all(family_case)
+    assert ("wait_household_deadline", berlin("2027-03-05T08:00:00")) in timers, "30.04.2027 - 8 weeks"
+    family_case.fire(berlin("2027-04-02T08:00:00"))
+    assert [t.office for t in _open_tasks(family_case, "escalate_household_deadline")] == ["ABH"]
+    assert [t.office for t in _open_tasks(family_case, "escalate_household_deadline_second")] == ["KI"]
+    family_case.complete("escalate_household_deadline")
+    family_case.complete("escalate_household_deadline_second")
+    for _ in _open_tasks(family_case, "deadline_household"):
+        family_case.complete("deadline_household", deadline_action="APPLICATION_FILED")
+    assert {"end_escalation_household", "end_escalation_household_second"} <= reached(family_case)
 
 
 def test_section_5_monitoring_screens_again_and_a_deadline_that_disappears_cancels_its_timers(
