@@ -563,10 +563,11 @@ class Screening(Base):
     """
 
     __tablename__ = "screening"
-    __table_args__ = (Index("ix_screening_case_evaluated", "case_id", "evaluated_at"),)
+    __table_args__ = (Index("ix_screening_case_run", "case_id", "run_seq"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     run_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    run_seq: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per case: the order of the runs
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"))
     instance_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("process_instance.id"))
     person: Mapped[str] = mapped_column(String(64))

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -27,7 +27,12 @@ def store_screening(session: Session, case_id: UUID, instance_id: UUID | None, a
     """One household run (``result`` as ScreeningResult.to_json()): a row per person and per path;
     returns the run id. Audited as ``screening.run``."""
     run_id, now = uuid4(), clock.now()
-    _audit_deadlines_gone(session, actor, case_id, instance_id, result)
+    previous = session.execute(select(Screening.run_seq, Screening.result)
+                               .where(Screening.case_id == case_id, Screening.person == MAIN)
+                               .order_by(Screening.run_seq.desc()).limit(1)).first()
+    if previous is not None:
+        _audit_deadlines_gone(session, actor, case_id, instance_id, previous.result, result)
+    run_seq = previous.run_seq + 1 if previous is not None else 1
     members = {str(m.get("id")): m for m in household}
     people: list[tuple[str, Any, Mapping[str, Any], Mapping[str, Any]]] = [(MAIN, None, inputs, result)]
     for body in result.get("members") or ():
@@ -39,7 +44,7 @@ def store_screening(session: Session, case_id: UUID, instance_id: UUID | None, a
         screening_id = uuid4()
         stored = dict(body) if person != MAIN else {k: v for k, v in body.items() if k != "members"}
         screening_rows.append({
-            "id": screening_id, "run_id": run_id, "case_id": case_id, "instance_id": instance_id,
+            "id": screening_id, "run_id": run_id, "run_seq": run_seq, "case_id": case_id, "instance_id": instance_id,
             "person": person[:64], "relation": relation, "evaluated_at": now,
             "eval_date": date.fromisoformat(str(body.get("eval_date") or inputs["eval_date"])),
             "inputs": dict(person_inputs), "recommended": (body.get("recommended") or None), "result": stored,
@@ -65,13 +70,9 @@ def _deadline_keys(result: Mapping[str, Any] | None) -> dict[tuple[Any, ...], Ma
 
 
 def _audit_deadlines_gone(session: Session, actor: Actor, case_id: UUID, instance_id: UUID | None,
-                          result: Mapping[str, Any]) -> None:
+                          previous: Mapping[str, Any], result: Mapping[str, Any]) -> None:
     """A deadline of the previous run that the new run no longer has is audited: the pathway restarts
     its deadline watch with the new result, and the timers of the deadline that disappeared end with it."""
-    previous = session.scalar(select(Screening.result).where(Screening.case_id == case_id, Screening.person == MAIN)
-                              .order_by(Screening.evaluated_at.desc()).limit(1))
-    if previous is None:
-        return
     now = _deadline_keys(result)
     for key, deadline in _deadline_keys(previous).items():
         if key not in now:
@@ -84,13 +85,12 @@ def _audit_deadlines_gone(session: Session, actor: Actor, case_id: UUID, instanc
 
 def runs_of_case(session: Session, case_id: UUID, limit: int = 2) -> list[list[Screening]]:
     """The newest ``limit`` runs of the case, newest first; each run's rows main person first."""
-    run_ids = list(dict.fromkeys(session.scalars(
-        select(Screening.run_id).where(Screening.case_id == case_id)
-        .order_by(Screening.evaluated_at.desc(), Screening.id).limit(limit * 25))))[:limit]
-    if not run_ids:
+    newest = session.scalar(select(func.max(Screening.run_seq)).where(Screening.case_id == case_id))
+    if newest is None:
         return []
-    rows = session.scalars(select(Screening).where(Screening.run_id.in_(run_ids))).all()
-    runs: dict[UUID, list[Screening]] = {run_id: [] for run_id in run_ids}
+    rows = session.scalars(select(Screening).where(Screening.case_id == case_id,
+                                                   Screening.run_seq > newest - limit)).all()
+    runs: dict[int, list[Screening]] = {}
     for row in rows:
-        runs[row.run_id].append(row)
-    return [sorted(runs[r], key=lambda s: (s.person != MAIN, s.person)) for r in run_ids]
+        runs.setdefault(row.run_seq, []).append(row)
+    return [sorted(runs[seq], key=lambda s: (s.person != MAIN, s.person)) for seq in sorted(runs, reverse=True)]

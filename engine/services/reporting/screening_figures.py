@@ -28,11 +28,11 @@ STATUS_TITLES = {
 
 def screening_results(session: Session, period: Range) -> Indicator:
     in_range = and_(Screening.evaluated_at >= period.start, Screening.evaluated_at < period.end)
-    latest = (select(Screening.case_id, Screening.person, func.max(Screening.evaluated_at).label("at"))
+    latest = (select(Screening.case_id, Screening.person, func.max(Screening.run_seq).label("seq"))
               .where(in_range).group_by(Screening.case_id, Screening.person).subquery())
     chosen = (select(Screening.id).join(latest, and_(Screening.case_id == latest.c.case_id,
                                                     Screening.person == latest.c.person,
-                                                    Screening.evaluated_at == latest.c.at))).subquery()
+                                                    Screening.run_seq == latest.c.seq))).subquery()
     people = session.scalar(select(func.count()).select_from(chosen)) or 0
     rows = session.execute(
         select(ScreeningPath.path, ScreeningPath.status, func.count(func.distinct(ScreeningPath.screening_id)))

@@ -19,6 +19,7 @@ def upgrade() -> None:
         'screening',
         sa.Column('id', sa.Uuid(), nullable=False),
         sa.Column('run_id', sa.Uuid(), nullable=False),
+        sa.Column('run_seq', sa.Integer(), nullable=False),
         sa.Column('case_id', sa.Uuid(), nullable=False),
         sa.Column('instance_id', sa.Uuid(), nullable=True),
         sa.Column('person', sa.String(length=64), nullable=False),
@@ -35,7 +36,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_screening_run_id', 'screening', ['run_id'], unique=False)
-    op.create_index('ix_screening_case_evaluated', 'screening', ['case_id', 'evaluated_at'], unique=False)
+    op.create_index('ix_screening_case_run', 'screening', ['case_id', 'run_seq'], unique=False)
     op.create_table(
         'screening_path',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -58,6 +59,6 @@ def downgrade() -> None:
     op.drop_index('ix_screening_path_path_status', table_name='screening_path')
     op.drop_index('ix_screening_path_screening_id', table_name='screening_path')
     op.drop_table('screening_path')
-    op.drop_index('ix_screening_case_evaluated', table_name='screening')
+    op.drop_index('ix_screening_case_run', table_name='screening')
     op.drop_index('ix_screening_run_id', table_name='screening')
     op.drop_table('screening')
