@@ -12,7 +12,7 @@ from flask import Flask
 from engine.config import load_config
 from engine.forms import FormRegistry
 from engine.services.wiring import create_context
-from webapp import admin, auth, casework, modeler, notifications, reports, supervision
+from webapp import admin, auth, casework, modeler, notifications, reports, screening, supervision
 from webapp.cli import register_cli
 from webapp.core.errors import register_error_handlers
 from webapp.core.i18n import init_i18n
@@ -56,7 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-AREAS = (auth, casework, supervision, modeler, reports, admin, notifications)
+AREAS = (auth, casework, screening, supervision, modeler, reports, admin, notifications)
 """Each area registers its blueprints, navigation entries and OpenAPI part in its ``init_app``."""
 
 

@@ -18,8 +18,17 @@ from engine.domain.residence_results import HouseholdSummary, PathResult, Person
 from engine.domain.visibility import CaseView, visible_sections
 
 WITHHELD: Final = "reason_held_by_abh"
-WITHHELD_TEXT: Final = "Gesperrt - der Grund liegt bei der ABH"
+WITHHELD_TEXT: Final = "gesperrt - Grund liegt bei der ABH"
 """German text for :data:`WITHHELD` in pages and notifications."""
+
+
+def view_of_offices(office_codes: frozenset[str]) -> CaseView:
+    """How a caller sees a screening that belongs to no case (``POST /decisions/residence_paths/evaluate``).
+
+    Only the ABH sees every reason; everybody else sees the outcome with conviction reasons
+    withheld, like case management (DOMAIN.md section 7: criminal records reach the ABH only).
+    """
+    return CaseView.AUTHORITY if "ABH" in office_codes else CaseView.MANAGER
 
 
 def is_conviction_code(code: str) -> bool:

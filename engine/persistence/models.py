@@ -570,3 +570,48 @@ class CaseRetention(Base):
     legal_hold_at: Mapped[datetime | None]
     content_deleted_at: Mapped[datetime | None]
     deleted_by_rule: Mapped[str | None] = mapped_column(String(100))
+
+
+class Screening(Base):
+    """One person's residence-path screening, as it ran (DOMAIN.md section 5, "each run is stored").
+
+    A household run writes one row per person, sharing ``run_id``; ``person`` is ``main`` or the
+    member id. ``result`` is the person's screening as the engine answered (the household summary
+    on the main person's row), ``inputs`` what it was screened on. The rows per path are in
+    ``screening_path`` so that reports count paths without reading JSON.
+    """
+
+    __tablename__ = "screening"
+    __table_args__ = (Index("ix_screening_case_run", "case_id", "run_seq"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    run_seq: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per case: the order of the runs
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"))
+    instance_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("process_instance.id"))
+    person: Mapped[str] = mapped_column(String(64))
+    relation: Mapped[str | None] = mapped_column(String(16))
+    evaluated_at: Mapped[datetime]
+    eval_date: Mapped[date] = mapped_column(Date)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recommended: Mapped[str | None] = mapped_column(String(32))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    trigger: Mapped[str] = mapped_column(String(64))
+    ran_by: Mapped[str] = mapped_column(String(100))
+
+
+class ScreeningPath(Base):
+    """One row of a stored screening: a path with its status, what is missing or blocks, the rules."""
+
+    __tablename__ = "screening_path"
+    __table_args__ = (Index("ix_screening_path_path_status", "path", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    screening_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("screening.id"), index=True)
+    path: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    missing: Mapped[dict[str, Any]] = mapped_column(JSON)
+    blocking: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    derived_from: Mapped[str | None] = mapped_column(String(64))

@@ -18,7 +18,7 @@ from engine.persistence.database import make_database
 from engine.persistence.stored_forms import DatabaseForms
 from engine.services.calendar import municipal_calendar_from_config
 from engine.services.context import EngineContext
-from engine.services.screening.decisions import evaluate_decision
+from engine.services.screening.process_screening import screen_for_process
 
 
 def create_context(overrides: Mapping[str, Any] | None = None) -> EngineContext:
@@ -34,12 +34,12 @@ def create_context(overrides: Mapping[str, Any] | None = None) -> EngineContext:
 
 def _engine_services(ctx: EngineContext) -> dict[str, Any]:
     """Operations that BPMN service tasks may call. Each reads what it needs in its own
-    short read-only transaction; none writes, so an engine step stays one transaction."""
+    short read-only transaction; none writes, so an engine step stays one transaction.
+
+    ``residence_paths`` notes its answer in the step's outbox; the step stores it in its own
+    transaction (:mod:`engine.services.stepping.screening_outbox`)."""
 
     def residence_paths(params: dict[str, Any]) -> Any:
-        inputs = params.get("inputs")
-        if not isinstance(inputs, dict):
-            raise ValueError("the screening needs a parameter 'inputs' holding an object")
-        return evaluate_decision(ctx, "residence_paths", inputs).to_json()
+        return screen_for_process(ctx, params)
 
     return {"residence_paths": residence_paths}

@@ -127,8 +127,12 @@ def test_november_figures_are_counted_exactly(ctx: EngineContext, actors: dict[s
     assert cells(k["goals_set"]) == {"Sprachkurs": (6, False), "Test „Leben in Deutschland“": (6, False)}
     assert k["goals_achieved"]["value"] == 6
     assert cells(k["goals_achieved"]) == {"Erreicht": (6, False), "Nicht erreicht": (None, True)}
-    assert k["screening_results"]["value"] == 6
-    assert cells(k["screening_results"]) == {"Empfohlenen Weg bestätigt": (6, False)}
+    assert k["precheck_results"]["value"] == 6
+    assert cells(k["precheck_results"]) == {"Empfohlenen Weg bestätigt": (6, False)}
+    assert k["screening_results"]["value"] == 6, "the stored screenings: one person per case"
+    # the latest screening per person: five cases after the grant (§25b), the refused one screened
+    # again when its permit procedure ended (its own §25b row is no longer ELIGIBLE)
+    assert cells(k["screening_results"])["§25b: erfüllt"] == (5, False)
     path_25b = "§ 25b AufenthG \u2013 nachhaltige Integration"  # the title in the form
     assert (k["permits_filed"]["value"], cells(k["permits_filed"])) == (6, {path_25b: (6, False)})
     assert (k["permits_granted"]["value"], cells(k["permits_granted"])) == (5, {path_25b: (5, False)})

@@ -24,6 +24,8 @@ from engine.persistence.models import (
     HumanTask,
     Notification,
     ProcessInstance,
+    Screening,
+    ScreeningPath,
     Timer,
 )
 from engine.services.context import EngineContext
@@ -327,3 +329,28 @@ def test_no_timer_is_left_to_restore_a_deleted_state(retention_ctx: EngineContex
     assert fire_due_timers(ctx).failed == 0
     with ctx.uow(write=False) as uow:
         assert uow.session.scalars(select(Timer).where(Timer.fired_at.is_(None))).all() == []
+
+
+def test_stored_screenings_lose_inputs_and_reasons_but_keep_path_and_status(retention_ctx: EngineContext) -> None:
+    """A stored screening holds the date of birth and, for the ABH, conviction codes: they go
+    with the case's content; path, status and deadline stay for the indicator."""
+    ctx = retention_ctx
+    case_id = closed_case(ctx, "2026-03-10")
+    run_id, screening_id = uuid4(), uuid4()
+    with ctx.uow() as uow:
+        uow.session.add(Screening(id=screening_id, run_id=run_id, run_seq=1, case_id=case_id, person="main",
+                                  evaluated_at=berlin("2026-03-01T10:00"), eval_date=berlin("2026-03-01T10:00").date(),
+                                  inputs={"date_of_birth": "1990-05-10", "conviction": "SERIOUS"},
+                                  recommended=None, result={"outputs": [{"path": "25b"}]}, trigger="test",
+                                  ran_by="carla"))
+        uow.session.flush()
+        uow.session.add(ScreeningPath(screening_id=screening_id, path="25b", status="BLOCKED", missing=["german_level"],
+                                      blocking=["conviction_serious"], deadline=None, rules=["r7"]))
+        uow.commit()
+    _run(ctx, "2030-01-01T00:10")
+    with ctx.uow(write=False) as uow:
+        screening = uow.session.get(Screening, screening_id)
+        (row,) = uow.session.scalars(select(ScreeningPath).where(ScreeningPath.screening_id == screening_id))
+    assert screening is not None
+    assert (screening.inputs, screening.result) == ({}, {})
+    assert (row.path, row.status, row.missing, row.blocking, row.rules) == ("25b", "BLOCKED", [], [], [])

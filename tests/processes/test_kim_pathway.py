@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
 from engine import clock
 from engine.demo.samples import PROCESSES_DIR, REFUSAL, form_data
 from engine.demo.walker import CaseWalker, office_actors
 from engine.domain.actors import SYSTEM, Actor
+from engine.persistence.models import Screening
 from engine.services.casework import cases
 from engine.services.context import EngineContext
 from engine.services.process_models import deployment
@@ -54,6 +56,9 @@ ENDS = {  # scenario -> end events it reaches (the called processes' ends are te
     "deadline_104c": {"end_deadline_104c", "watch_104c_end", "end_escalation_104c_abh", "end_escalation_104c_ki"},
     "identity_first": {"end_identity_settled"},
     "legal_review": {"end_no_perspective", "end_permit"},
+    # the household's deadlines and re-screening: tests/screening/test_case_screening.py
+    "household": {"household_watch_end", "household_each_end", "end_escalation_household", "end_household_each",
+                  "end_household_rescreen_due", "end_escalation_household_second", "end_household_second_lead_none"},
 }
 
 
@@ -215,6 +220,15 @@ def _plan_with_a_goal_per_office(walker: CaseWalker) -> None:
     assert not [t for t in walker.tasks() if t.bpmn_id.startswith("goals_")]
 
 
+def stored_triggers(walker: CaseWalker) -> list[str]:
+    """Why the case's stored screenings ran, oldest first (one entry per run)."""
+    with walker.ctx.uow(write=False) as uow:
+        rows = uow.session.execute(select(Screening.trigger).where(Screening.case_id == walker.case_id,
+                                                                   Screening.person == "main")
+                                   .order_by(Screening.run_seq)).scalars().all()
+    return list(rows)
+
+
 def _identity_beside_the_permit(walker: CaseWalker) -> None:
     """25b is possible while the identity is open: the application runs beside identity clarification;
     with the passport the case is screened again; a title for a person on AsylbLG hands over to the JC."""
@@ -246,6 +260,8 @@ def test_full_pathway_from_referral_to_permit_and_closure(open_case: Callable[..
     assert monitoring_at == berlin("2027-02-20T09:00:00"), "3 months after the plan"
     walker.fire(monitoring_at)
     walker.complete("monitoring")
+    assert stored_triggers(walker) == ["assessment", "plan_goal", "identity_clarified", "monitoring"], (
+        "screened again when the goals were done, the identity clarified and at the monitoring")
     walker.fire(berlin("2028-08-19T08:00:00"))
     assert {"monitoring", "renewal"} <= set(walker.open_ids())
     walker.complete("renewal")

@@ -25,7 +25,8 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DI = {"bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI", "dc": "http://www.omg.org/spec/DD/20100524/DC",
       "di": "http://www.omg.org/spec/DD/20100524/DI"}
 NODES = {"userTask", "scriptTask", "serviceTask", "callActivity", "subProcess", "startEvent", "endEvent",
-         "intermediateCatchEvent", "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway"}
+         "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "parallelGateway",
+         "inclusiveGateway"}
 MODELS = sorted(p.name for p in PROCESSES_DIR.glob("*.bpmn"))
 TOLERANCE = 2.0
 
@@ -140,8 +141,8 @@ def test_the_escalation_tasks_are_for_the_leads(name: str) -> None:
 TAG = f"{{{BPMN}}}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 NAMED_KINDS = {"process", "participant", "lane", "userTask", "scriptTask", "serviceTask", "callActivity", "subProcess",
-               "startEvent", "endEvent", "intermediateCatchEvent", "boundaryEvent", "exclusiveGateway",
-               "parallelGateway"}
+               "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+               "exclusiveGateway", "parallelGateway"}
 GERMAN = re.compile(r"[äöüß]|\b(der|die|das|und|von|bis|zum|zur|auf|eine?)\b", re.IGNORECASE)
 
 

@@ -33,7 +33,7 @@ def test_supervisor_gets_the_documented_shape(web: Web, five_cases: None) -> Non
     assert indicators["referrals"]["breakdown"] == [{"dimension": {"source": "ABH"}, "label": "ABH", "value": 5,
                                                      "unit": "count", "n": None, "suppressed": False}]
     assert {"first_contact", "phase_durations", "counselling_sessions", "goals_set", "goals_achieved",
-            "overdue_tasks", "escalations", "screening_results", "permits_filed", "permits_granted",
+            "overdue_tasks", "escalations", "screening_results", "precheck_results", "permits_filed", "permits_granted",
             "permits_refused", "passports_presented", "benefit_handovers"} <= set(indicators)
     assert all(i["definition"] for i in body["indicators"])
 

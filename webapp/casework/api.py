@@ -128,8 +128,10 @@ def overdue() -> Any:
 
 @api.post("/decisions/<decision_id>/evaluate")
 def evaluate_decision(decision_id: str) -> Any:
-    require_actor()
-    inputs = json_object_body().get("inputs")
-    if not isinstance(inputs, dict):
-        raise InvalidInput("the inputs are missing", {"inputs": "required (an object)"})
-    return jsonify(decisions.evaluate_decision(engine_context(), decision_id[:200], inputs).to_json())
+    actor = require_actor()
+    body = json_object_body()
+    unknown = {key: "unknown field" for key in body if key not in ("inputs", "household")}
+    if unknown:
+        raise InvalidInput("the request has unknown fields", unknown)
+    return jsonify(decisions.evaluate_for(engine_context(), actor, decision_id[:200], body.get("inputs"),
+                                          body.get("household")))

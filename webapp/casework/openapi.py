@@ -141,10 +141,20 @@ def _paths() -> dict[str, Any]:
         "/decisions/{decision_id}/evaluate": {"post": _op(
             "Evaluate a deployed DMN decision (e.g. residence_paths, the residence-path screening)",
             {"type": "object", "required": ["outputs"], "properties": {
-                "outputs": {"type": "array", "items": {"type": "object"}}, "recommended": {"type": "string"},
-                "versions": {"type": "object"}}},
+                "outputs": {"type": "array", "items": {"type": "object"}},
+                "recommended": {"type": ["string", "null"]}, "versions": {"type": "object"},
+                "members": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "outputs": {"type": "array", "items": {"type": "object"}},
+                    "recommended": {"type": "string"}}}},
+                "household": {"type": "object"}}},
             params=[{"name": "decision_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            body={"type": "object", "required": ["inputs"], "properties": {"inputs": {"type": "object"}}},
+            body={"type": "object", "required": ["inputs"], "additionalProperties": False, "properties": {
+                "inputs": {"type": "object"},
+                "household": {"type": "array", "maxItems": 20, "items": {
+                    "type": "object", "required": ["id", "relation", "inputs"], "properties": {
+                        "id": {"type": "string", "maxLength": 64},
+                        "relation": {"type": "string", "enum": ["spouse", "child", "parent", "sibling"]},
+                        "married": {"type": "boolean"}, "inputs": {"type": "object"}}}}}},
             errors=("401", "404", "422"))},
     }
 

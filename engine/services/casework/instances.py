@@ -104,7 +104,7 @@ def _complete_locked(uow: UnitOfWork, locked: store.LockedTask, actor: Actor, da
     if reopened:
         store.reopen_task_row(session, task, data)  # the model failed finishing this very task
     projection = step.persist_step(session, ctx, instance, workflow, result, spec,
-                                   Known(before=before, done=task.spiff_task_id, case=locked.case))
+                                   Known(before=before, done=task.spiff_task_id, case=locked.case), actor)
     step.audit_instance(session, actor, "task.complete", "task", task.id, instance, _completion_details(actor, task))
     incident = IncidentView(result.incident.element_id, result.incident.message) if result.incident else None
     if reopened:  # a rare path: read back what the tables hold now

@@ -229,9 +229,9 @@ def goals(steps: Steps) -> list[Indicator]:
     ]
 
 
-def screening_results(steps: Steps) -> Indicator:
+def precheck_results(steps: Steps) -> Indicator:
     results = Counter(str(s.data.get("precheck_result") or "") for s in steps.done("kim_abh_precheck"))
-    return counted("screening_results", "Ergebnisse der Wege-Prüfung",
+    return counted("precheck_results", "Ergebnisse der Vorprüfung der ABH",
                    "Vorprüfungen der ABH zur Prüfung der Bleibewege (Entscheidungsunterstützung), die im Zeitraum "
                    "erledigt wurden, nach Ergebnis.", sum(results.values()),
                    [({"result": r}, title("kim_abh_precheck", "precheck_result", r or None), n)

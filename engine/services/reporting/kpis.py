@@ -33,6 +33,7 @@ from engine.services.context import UnitOfWork
 from engine.services.reporting import kpi_steps
 from engine.services.reporting.csv_export import write_csv
 from engine.services.reporting.kpi_figures import MIN_COUNT, Cell, Indicator, Range, counted, title
+from engine.services.reporting.screening_figures import screening_results
 
 __all__ = ["MIN_COUNT", "Cell", "Indicator", "Range", "counted", "csv_rows", "kpi_report", "may_see_kpis",
            "parse_range", "require_report_access"]
@@ -101,8 +102,8 @@ def kpi_report(uow: UnitOfWork, actor: Actor, period: Range, output: str = "json
         cases_closed(session, period), kpi_steps.first_contact(steps, uow.ctx.calendar),
         kpi_steps.phase_durations(steps), *kpi_steps.counselling(steps), *kpi_steps.goals(steps),
         overdue_tasks(session, period), escalations(session, period), deadline_escalations(session, period),
-        kpi_steps.screening_results(steps), *kpi_steps.permits(steps), kpi_steps.passports(steps),
-        kpi_steps.handovers(steps),
+        screening_results(session, period), kpi_steps.precheck_results(steps), *kpi_steps.permits(steps),
+        kpi_steps.passports(steps), kpi_steps.handovers(steps),
     ]
     audit.record(uow.session, actor, "report.kpis", "report", "kpis",
                  details={"from": period.first.isoformat(), "to": period.last.isoformat(), "format": output})

@@ -3,14 +3,17 @@
 Goes: the person (names, date of birth, nationality), the household, the referral reason, the
 form data of every task (counselling notes, screening inputs, minutes) except the coded answers
 and dates the indicators count, the consents, the conference agendas, the workflow state (it
-carries the same data), incident and timer error texts, and the notifications about the case.
+carries the same data), incident and timer error texts, the notifications about the case, and
+the stored screenings' inputs, results and reasons (what is missing, what blocks - conviction
+codes among them).
 Audit entries about the case keep their place and hash in the chain, their details become
 ``{"redacted": true}`` - the one update the database allows on the audit table.
 
 Stays (anonymous, for the indicators): the case reference, its offices, its dates, the referral
 source and the closure reason, the task rows (step, office, due and completion dates) with the
 answers listed in :data:`KEPT_ANSWERS`, fired timers (escalations), the step history (path and
-timings). Unfired timers of the ended processes go: nothing may restore their deleted state.
+timings), each stored screening row's path, status and deadline (the "path screening results"
+indicator counts them). Unfired timers of the ended processes go: nothing may restore their deleted state.
 
 Helpers here take a session; the caller (engine.services.retention.runs) owns the transaction.
 """
@@ -34,6 +37,8 @@ from engine.persistence.models import (
     Incident,
     Notification,
     ProcessInstance,
+    Screening,
+    ScreeningPath,
     Timer,
 )
 from engine.services.reporting.kpi_steps import FIELDS
@@ -87,12 +92,22 @@ def erase_case_content(session: Session, case_id: UUID) -> dict[str, int]:
         # A timer left unfired on an ended process would make the scheduler restore a state that is gone.
         session.execute(delete(Timer).where(Timer.instance_id.in_(instance_ids), Timer.fired_at.is_(None)),
                         execution_options={"synchronize_session": False})
+    counts["screenings"] = _erase_screenings(session, case_id)
     task_ids = select(HumanTask.id).where(HumanTask.case_id == case_id)
     counts["notifications"] = _count(session.execute(
         delete(Notification).where(or_(Notification.case_id == case_id, Notification.task_id.in_(task_ids))),
         execution_options={"synchronize_session": False}))
     counts["audit_entries"] = _redact_audit(session, case_id, instance_ids)
     return counts
+
+
+def _erase_screenings(session: Session, case_id: UUID) -> int:
+    """Inputs, results and reasons go; path, status and deadline per row stay for the indicator."""
+    runs = select(Screening.id).where(Screening.case_id == case_id)
+    session.execute(update(ScreeningPath).where(ScreeningPath.screening_id.in_(runs))
+                    .values(missing=[], blocking=[], rules=[]), execution_options={"synchronize_session": False})
+    return _count(session.execute(update(Screening).where(Screening.case_id == case_id).values(inputs={}, result={}),
+                                  execution_options={"synchronize_session": False}))
 
 
 def _strip_tasks(session: Session, case_id: UUID, instance_ids: list[UUID]) -> int:

@@ -24,8 +24,11 @@ from typing import Any
 from engine.bpmn.decision_tables import evaluate_table
 from engine.bpmn.script_engine import KimScriptEngine
 from engine.domain import residence
+from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput
 from engine.domain.residence_results import ScreeningResult
+from engine.domain.screening_audience import WITHHELD, for_audience, is_conviction_code, view_of_offices
+from engine.domain.visibility import CaseView
 from engine.services.context import EngineContext
 from engine.services.screening.household import evaluate_screening
 from engine.services.screening.tables import load
@@ -66,3 +69,30 @@ def evaluate_decision(ctx: EngineContext, decision_id: str, inputs: Mapping[str,
     loaded = load(ctx, [decision_id])
     outputs = evaluate_table(loaded[decision_id], dict(inputs), KimScriptEngine(ctx.calendar))
     return DecisionResult(decision_id, outputs, versions=dict(loaded.versions))
+
+
+def evaluate_for(ctx: EngineContext, actor: Actor, decision_id: str, inputs: Any,
+                 household: Any = None) -> dict[str, Any]:
+    """``POST /decisions/{id}/evaluate``: the answer as the caller may see it (DOMAIN.md section 7).
+
+    The ABH sees every row with every reason. Any other caller sees the outcome, with reasons
+    about convictions replaced by ``reason_held_by_abh`` and no rule ids - in the screening and in
+    any single table's output cells, so the tables cannot be asked one by one either.
+    """
+    if not isinstance(inputs, Mapping):
+        raise InvalidInput("the inputs are missing", {"inputs": "required (an object)"})
+    if household is not None and not isinstance(household, list):
+        raise InvalidInput("the household must be a list of members", {"household": "must be a list"})
+    result = evaluate_decision(ctx, decision_id, inputs, household)
+    view = view_of_offices(actor.office_codes)
+    if view is CaseView.AUTHORITY:
+        return result.to_json()
+    if isinstance(result, ScreeningResult):
+        shown = for_audience(result, view)
+        return shown.to_json() if shown is not None else {"outputs": [], "recommended": None}
+    return {**result.to_json(), "outputs": [_withheld_cells(o) for o in result.outputs]}
+
+
+def _withheld_cells(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: WITHHELD if isinstance(value, str) and is_conviction_code(value) else value
+            for name, value in outputs.items()}

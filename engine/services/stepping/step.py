@@ -32,6 +32,7 @@ from engine.persistence.definitions import (
 from engine.persistence.models import InstanceStatus
 from engine.persistence.store import CaseHeader, InstanceRecord
 from engine.services.context import EngineContext
+from engine.services.stepping import screening_outbox as screening_records
 from engine.services.stepping.deadlines import DEFAULT_REMIND_BEFORE
 from engine.services.stepping.projection import (
     NOTHING_KNOWN,
@@ -61,7 +62,12 @@ def projection_context(ctx: EngineContext) -> ProjectionContext:
 
 
 def restore(session: Session, ctx: EngineContext, instance: InstanceRecord) -> tuple[Workflow, InstanceSpec]:
-    """The instance's live workflow, rebuilt from its saved state on its compiled specs."""
+    """The instance's live workflow, rebuilt from its saved state on its compiled specs.
+
+    A step begins here (or in :func:`start`): screenings the runtime runs from now on are noted
+    and stored by :func:`persist_step` in this step's transaction (:mod:`.screening_outbox`).
+    """
+    screening_records.open_outbox()
     spec = instance_spec(session, instance)
     return ctx.runtime.restore(spec.bundle, instance.state), spec
 
@@ -75,9 +81,14 @@ def advance(session: Session, ctx: EngineContext, instance: InstanceRecord,
 
 
 def persist_step(session: Session, ctx: EngineContext, instance: InstanceRecord, workflow: Workflow,
-                 result: StepResult, spec: InstanceSpec, known: Known = NOTHING_KNOWN) -> Projection:
-    """Project the step into our tables and save the live state (compare-and-set on its version)."""
+                 result: StepResult, spec: InstanceSpec, known: Known = NOTHING_KNOWN,
+                 actor: Actor = SYSTEM) -> Projection:
+    """Project the step into our tables and save the live state (compare-and-set on its version).
+
+    Screenings the step ran are stored with it, as run by ``actor`` (the system for timers).
+    """
     projection = apply_step(session, instance, result, spec.metas, projection_context(ctx), known)
+    screening_records.store_noted(session, instance.case_id, instance.id, actor)
     if not store.save_instance(session, instance, ctx.runtime.snapshot(workflow), projection.status,
                                projection.ended_at, STATE_FORMAT):
         raise Conflict("the process was changed by someone else; try again")
@@ -127,6 +138,7 @@ def start(session: Session, ctx: EngineContext, process_id: str, data: Mapping[s
         spec_key=spec_key_of([definition, *sorted(deps.values(), key=lambda d: d.id)]),
         case_id=case_id, status=InstanceStatus.RUNNING.value, state="", version=1)
     spec = instance_spec(session, instance)
+    screening_records.open_outbox()
     workflow, result = ctx.runtime.start(spec.bundle, dict(data))
     # The row goes in once, with the state after the first run (no insert-then-update).
     status, ended_at = step_outcome(result, clock.now())
@@ -137,6 +149,7 @@ def start(session: Session, ctx: EngineContext, process_id: str, data: Mapping[s
         "started_at": clock.now(), "ended_at": ended_at, "started_by": actor.username})
     projection = apply_step(session, instance, result, spec.metas, projection_context(ctx),
                             Known(before=NOTHING_WAITING, case=case))
+    screening_records.store_noted(session, case_id, instance.id, actor)
     if projection.status == InstanceStatus.COMPLETED.value and _ends_case(instance, spec):
         _close_case(session, instance, result.data)
     audit_instance(session, actor, "instance.start", "process_instance", instance.id, instance,
