@@ -18,7 +18,7 @@ def _add_user(ctx: Any, name: str, role: str, offices: list[str]) -> None:
 
 
 def working_days(page: Any) -> int:
-    text = page.get_by_text(re.compile(r"\d{4}: \d+ Werktage")).inner_text()
+    text = page.get_by_text(re.compile(r"\d{4}: \d+ Arbeitstage")).inner_text()
     return int(text.split(": ")[1].split()[0])
 
 
