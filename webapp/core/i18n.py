@@ -88,6 +88,15 @@ def format_date(value: date | datetime | str | None) -> str:
     return value.strftime("%d.%m.%Y")
 
 
+def date_input(value: str | None) -> str:
+    """A day for a text input: TT.MM.JJJJ when it is an ISO day, else as the person typed it
+    (so a wrong entry stays in the field next to its message)."""
+    try:
+        return format_date(value) if value and len(value) == 10 and value[4] == "-" else (value or "")
+    except ValueError:
+        return value or ""
+
+
 def format_datetime(value: datetime | str | None) -> str:
     if value is None or value == "":
         return ""
@@ -118,4 +127,5 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["date_de"] = format_date
     app.jinja_env.filters["task_state"] = task_state_label
     app.jinja_env.filters["case_status"] = case_status_label
+    app.jinja_env.filters["date_input"] = date_input
     app.jinja_env.filters["datetime_de"] = format_datetime
