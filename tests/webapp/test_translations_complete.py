@@ -48,14 +48,16 @@ def _template(node: ast.expr) -> str | None:
 
 def engine_messages() -> Iterator[tuple[str, str]]:
     """(where, message) for every message raised with an engine error or collected as a field
-    error, in the engine and in the web layer's own checks."""
+    error, in the engine and in the web layer's own checks, and every ``abort(description=...)``."""
     for folder in ("engine", "webapp"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             where = str(path.relative_to(ROOT))
             for node in ast.walk(tree):
                 found: list[ast.expr] = []
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ERRORS:
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "abort":
+                    found += [k.value for k in node.keywords if k.arg == "description"]
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ERRORS:
                     found += node.args[:1]
                     if len(node.args) > 1 and isinstance(node.args[1], ast.Dict):
                         found += [v for v in node.args[1].values if v is not None]
@@ -92,7 +94,7 @@ ENGLISH_MESSAGES = sorted({(where, text) for where, text in engine_messages()
 def test_the_walk_finds_the_messages_people_complained_about() -> None:
     texts = {text for _where, text in ENGLISH_MESSAGES}
     assert {"unknown user", "the user does not work in the task's office", "the follow-up date must be in the future",
-            "a date (TT.MM.JJJJ or YYYY-MM-DD)"} <= texts
+            "a date (TT.MM.JJJJ or YYYY-MM-DD)", "CSRF token missing or wrong; reload the page"} <= texts
     assert len(texts) > 100
 
 
