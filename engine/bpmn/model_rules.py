@@ -230,20 +230,21 @@ def process_ids(root: etree._Element) -> set[str]:
 # --- German reasons for the engine's duration parser and the expression sandbox -----------------
 
 _DURATION_REASONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
-    (r"^a deadline cannot repeat", "eine Frist wiederholt sich nicht; angeben als Dauer (P14D) oder Werktage (10WD)"),
-    (r"^a deadline is a duration", "eine Frist ist eine Dauer (P14D) oder eine Zahl von Werktagen (10WD), kein "
+    (r"^a deadline cannot repeat",
+     "eine Frist wiederholt sich nicht; angeben als Dauer (P14D) oder Arbeitstage (10WD)"),
+    (r"^a deadline is a duration", "eine Frist ist eine Dauer (P14D) oder eine Zahl von Arbeitstagen (10WD), kein "
                                    "Zeitpunkt"),
     (r"^a timer date-time needs a time of day", "ein Zeitpunkt braucht eine Uhrzeit, z. B. 2027-01-01T00:00:00+01:00"),
     (r"^the value is empty", "der Wert ist leer"),
     (r"^expected an ISO 8601 duration \(P14D, PT48H, P3M\) or working days \(10WD\)$",
-     "erwartet wird eine ISO-8601-Dauer (P14D, PT48H, P3M) oder eine Zahl von Werktagen (10WD)"),
-    (r"^expected ", "erwartet wird eine ISO-8601-Dauer (P14D, PT48H, P3M), Werktage (10WD), ein Zeitpunkt "
+     "erwartet wird eine ISO-8601-Dauer (P14D, PT48H, P3M) oder eine Zahl von Arbeitstagen (10WD)"),
+    (r"^expected ", "erwartet wird eine ISO-8601-Dauer (P14D, PT48H, P3M), Arbeitstage (10WD), ein Zeitpunkt "
                     "(2027-01-01T00:00:00+01:00) oder eine Wiederholung (R/P28D)"),
     (r"^negative durations", "negative Dauern gibt es nicht"),
-    (r"^more than (\d+) working days", "mehr als \\1 Werktage sind kein plausibler Wert"),
-    (r"^negative working days", "negative Werktage gibt es nicht"),
-    (r"^write working days without spaces, like (\S+)$", "Werktage ohne Leerzeichen schreiben, z. B. \\1"),
-    (r"^working days are written", "Werktage werden als ganze Zahl mit WD geschrieben, z. B. 10WD"),
+    (r"^more than (\d+) working days", "mehr als \\1 Arbeitstage sind kein plausibler Wert"),
+    (r"^negative working days", "negative Arbeitstage gibt es nicht"),
+    (r"^write working days without spaces, like (\S+)$", "Arbeitstage ohne Leerzeichen schreiben, z. B. \\1"),
+    (r"^working days are written", "Arbeitstage werden als ganze Zahl mit WD geschrieben, z. B. 10WD"),
     (r"^not an ISO 8601 duration", "das ist keine ISO-8601-Dauer; erwartet z. B. P14D, PT48H, P3M oder "
                                    "P1Y2M10DT2H30M"),
     (r"^the duration names no amount", "die Dauer nennt keine Menge, z. B. P14D oder PT48H"),

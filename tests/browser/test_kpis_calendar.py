@@ -18,7 +18,7 @@ def _add_user(ctx: Any, name: str, role: str, offices: list[str]) -> None:
 
 
 def working_days(page: Any) -> int:
-    text = page.get_by_text(re.compile(r"\d{4}: \d+ Werktage")).inner_text()
+    text = page.get_by_text(re.compile(r"\d{4}: \d+ Arbeitstage")).inner_text()
     return int(text.split(": ")[1].split()[0])
 
 
@@ -46,7 +46,7 @@ def test_admin_adds_and_deletes_a_closing_day(browser: Any, live: tuple[str, Any
 
     page.get_by_label("Datum").fill("2030-02-25")
     page.get_by_role("button", name="Hinzufügen").click()
-    assert page.locator("#day-error").inner_text() == "already a closing day"
+    assert page.locator("#day-error").inner_text() == "bereits ein Schließtag"
     assert page.get_by_label("Datum").get_attribute("aria-invalid") == "true"
 
     page.locator("#stored-days").get_by_role("button", name="Löschen: 25.02.2030").click()
@@ -78,7 +78,7 @@ def test_lead_pulls_indicators_and_downloads_the_csv(browser: Any, live: tuple[s
     page.get_by_label("Von").fill("2026-12-31")
     page.get_by_label("Bis").fill("2026-01-01")
     page.get_by_role("button", name="Anzeigen").click()
-    assert page.get_by_role("alert").inner_text() == "to: must not lie before 'from'"
+    assert page.get_by_role("alert").inner_text() == "to: darf nicht vor „von“ liegen"
     page.close()
 
 

@@ -116,7 +116,7 @@ def test_november_figures_are_counted_exactly(ctx: EngineContext, actors: dict[s
     # referred Monday 2026-11-02, first contact Friday 2026-11-06: 4 working days, all within 10
     assert k["first_contact"]["value"] == 4
     assert cells(k["first_contact"]) == {"Fälle": (6, False), "Mittelwert": (4.0, False),
-                                         "Anteil innerhalb von 10 Werktagen": (100.0, False)}
+                                         "Anteil innerhalb von 10 Arbeitstagen": (100.0, False)}
     phases = {c["dimension"]["phase"]: (c["value"], c["n"]) for c in k["phase_durations"]["breakdown"]}
     assert phases == {"consent": (3.0, 6), "assessment": (2.0, 6), "precheck": (1.0, 6), "plan": (1.0, 6),
                       "permit": (2.0, 6), "handover": (1.0, 5)}

@@ -122,7 +122,7 @@ def _with_timer(kind: str, value: str) -> bytes:
     ("timeDuration", "R/P14D", "Der Timer-Wert „R/P14D“ ist eine Wiederholung; dafür ist ein Zyklus-Zeitgeber"),
     ("timeDuration", "P1.5D", "Der Timer-Wert „P1.5D“ ist kein gültiger Zeitwert: Jahre, Monate, Wochen und Tage "
                               "sind ganze Zahlen"),
-    ("timeDuration", "10 WD", "Der Timer-Wert „10 WD“ ist kein gültiger Zeitwert: Werktage ohne Leerzeichen "
+    ("timeDuration", "10 WD", "Der Timer-Wert „10 WD“ ist kein gültiger Zeitwert: Arbeitstage ohne Leerzeichen "
                               "schreiben, z. B. 10WD"),
     ("timeDate", "2027-13-01T00:00", "Der Timer-Wert „2027-13-01T00:00“ ist kein gültiger Zeitwert: das ist kein "
                                      "gültiger Zeitpunkt nach ISO 8601"),
@@ -244,7 +244,7 @@ def _task_with(props: dict[str, str], camunda_due: str | None = None) -> bytes:
                 + '<bpmn:endEvent id="end"/>')
 
 
-ISO_OR_WD = "erwartet wird eine ISO-8601-Dauer (P14D, PT48H, P3M) oder eine Zahl von Werktagen (10WD)."
+ISO_OR_WD = "erwartet wird eine ISO-8601-Dauer (P14D, PT48H, P3M) oder eine Zahl von Arbeitstagen (10WD)."
 
 
 @pytest.mark.parametrize(("props", "camunda_due", "message"), [
@@ -255,16 +255,17 @@ ISO_OR_WD = "erwartet wird eine ISO-8601-Dauer (P14D, PT48H, P3M) oder eine Zahl
      f"Die Erinnerung vorher (remindBefore) „vorher“ der Aufgabe „Beraten“ ist ungültig: {ISO_OR_WD}"),
     ({}, "morgen", f"Die Frist (camunda:dueDate) „morgen“ der Aufgabe „Beraten“ ist ungültig: {ISO_OR_WD}"),
     ({"dueIn": "10 WD"}, None,
-     "Die Frist (dueIn) „10 WD“ der Aufgabe „Beraten“ ist ungültig: Werktage ohne Leerzeichen schreiben, z. B. 10WD."),
+     "Die Frist (dueIn) „10 WD“ der Aufgabe „Beraten“ ist ungültig: Arbeitstage ohne Leerzeichen schreiben, "
+     "z. B. 10WD."),
     ({"dueIn": "P1.5D"}, None, "Die Frist (dueIn) „P1.5D“ der Aufgabe „Beraten“ ist ungültig: Jahre, Monate, Wochen "
                                "und Tage sind ganze Zahlen; für Bruchteile eine kleinere Einheit nehmen."),
     ({"dueIn": "R/P14D"}, None, "Die Frist (dueIn) „R/P14D“ der Aufgabe „Beraten“ ist ungültig: eine Frist wiederholt "
-                                "sich nicht; angeben als Dauer (P14D) oder Werktage (10WD)."),
+                                "sich nicht; angeben als Dauer (P14D) oder Arbeitstage (10WD)."),
     ({"escalateAfter": "2027-01-01T00:00:00"}, None,
      "Die Eskalationsfrist (escalateAfter) „2027-01-01T00:00:00“ der Aufgabe „Beraten“ ist ungültig: eine Frist ist "
-     "eine Dauer (P14D) oder eine Zahl von Werktagen (10WD), kein Zeitpunkt."),
+     "eine Dauer (P14D) oder eine Zahl von Arbeitstagen (10WD), kein Zeitpunkt."),
     ({"dueIn": "99999WD"}, None,
-     "Die Frist (dueIn) „99999WD“ der Aufgabe „Beraten“ ist ungültig: mehr als 10000 Werktage sind kein plausibler "
+     "Die Frist (dueIn) „99999WD“ der Aufgabe „Beraten“ ist ungültig: mehr als 10000 Arbeitstage sind kein plausibler "
      "Wert."),
 ])
 def test_every_deadline_property_parses_as_the_engine_parses_it(

@@ -94,7 +94,7 @@ def test_bad_input_gives_422_with_the_field(web: Web, admin: str, body: dict[str
 def test_duplicate_gives_422(web: Web, admin: str) -> None:
     assert web.api(admin, "POST", "/calendar/closing-days", json={"day": "2030-01-04"}).status_code == 201
     duplicate = web.api(admin, "POST", "/calendar/closing-days", json={"day": "2030-01-04"})
-    assert (duplicate.status_code, duplicate.get_json()["fields"]) == (422, {"day": "already a closing day"})
+    assert (duplicate.status_code, duplicate.get_json()["fields"]) == (422, {"day": "bereits ein Schließtag"})
 
 
 def test_page_form_adds_and_deletes_with_csrf(web: Web, admin: str) -> None:
@@ -110,7 +110,7 @@ def test_page_form_adds_and_deletes_with_csrf(web: Web, admin: str) -> None:
     assert "<b>Rosenmontag</b>" not in html
     bad = client.post("/admin/calendar/closing-days", data={"day": "2030-02-25", "csrf_token": token})
     assert bad.status_code == 422
-    assert "already a closing day" in bad.get_data(as_text=True)
+    assert "bereits ein Schließtag" in bad.get_data(as_text=True)
     deleted = client.post("/admin/calendar/closing-days/2030-02-25/delete", data={"csrf_token": token})
     assert deleted.status_code == 302
     assert 'data-day="2030-02-25"' not in client.get("/admin/calendar?year=2030").get_data(as_text=True)

@@ -61,7 +61,7 @@ def test_claim_release_assign(web: Web, open_case: Callable[..., Any]) -> None:
     assert assigned.get_json()["assignee"] == "conrad"
     refused = web.api("sina", "POST", f"/tasks/{task_id}/assign", json={"username": "achim"})
     assert refused.status_code == 422
-    assert refused.get_json()["fields"]["username"] == "not in this office"
+    assert refused.get_json()["fields"]["username"] == "nicht in dieser Stelle"
 
 
 def test_follow_up_hides_the_task_until_the_day(web: Web, open_case: Callable[..., Any]) -> None:

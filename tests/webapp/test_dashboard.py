@@ -80,7 +80,10 @@ def test_bad_filter_is_a_422_naming_the_field(seeded: Web) -> None:
     assert 'id="f-from-err"' in page.get_data(as_text=True)
     response = seeded.api("sina", "GET", "/reports/dashboard?from=2026-12-01&to=2026-11-01")
     assert response.status_code == 422
-    assert response.get_json()["fields"] == {"from": "must not be after 'to'"}
+    assert response.get_json()["fields"] == {"from": "darf nicht nach „bis“ liegen"}
+    english = seeded.api("sina", "GET", "/reports/dashboard?from=2026-12-01&to=2026-11-01",
+                         headers={"Accept-Language": "en"})
+    assert english.get_json()["fields"] == {"from": "must not be after 'to'"}
     other = seeded.api("sina", "GET", "/reports/dashboard?office=ABH")
     assert other.status_code == 403
 
@@ -184,3 +187,39 @@ def test_escalated_list_is_capped_and_says_so(seeded: Web, monkeypatch: pytest.M
     assert section.count("<tr><td>") == 10
     assert "Gezeigt werden die ersten 10, höchste Stufe zuerst." in section
     assert "Gezeigt werden" not in _signed_in(seeded, "sina").get("/supervision").get_data(as_text=True)  # 7
+
+
+def _overdue_row(html: str, office: str) -> str:
+    table = html[html.index('id="t-overdue"'):html.index('id="t-workload"')]
+    start = table.index(f'<th scope="row">{office}</th>')
+    return table[start:table.index("</tr>", start)]
+
+
+def test_a_withheld_total_is_not_called_below_five(seeded: Web) -> None:
+    """CM has 6 + 1 overdue: the 1 is "<5"; the row total 7 would reveal it, so it is withheld -
+    but it is not "<5", it reads "nicht ausgewiesen"."""
+    html = _signed_in(seeded, "sina").get("/supervision").get_data(as_text=True)
+    row = _overdue_row(html, "CM")
+    assert row.count('data-withheld="small"') == 1
+    assert row.count("&lt;5</abbr>") == 1
+    assert 'data-withheld="reveals"' in row
+    assert "nicht ausgewiesen</abbr>" in row
+    assert "In den Diagrammen bleiben diese Werte Lücken mit schraffierter Markierung." in html
+
+
+def test_a_median_over_fewer_than_five_cases_says_so(seeded: Web) -> None:
+    seed = Seed(seeded.ctx)
+    for _ in range(2):
+        seed.task("CM", step="beratung", due=date(2026, 12, 10))
+    html = _signed_in(seeded, "sina").get("/supervision").get_data(as_text=True)
+    waiting = html[html.index('id="t-waiting"'):html.index('id="t-daily"')]
+    assert 'data-withheld="few">nicht ausgewiesen (unter 5 Fällen)</span>' in waiting
+
+
+def test_a_share_of_none_late_is_shown(seeded: Web) -> None:
+    seed = Seed(seeded.ctx)
+    for _ in range(6):
+        seed.task("CM", step="beratung", due=date(2026, 12, 10))
+    body = seeded.api("sina", "GET", "/reports/dashboard").get_json()
+    cell = next(r for r in body["tables"]["heatmap"]["rows"] if r["values"]["step"] == "beratung")
+    assert (cell["values"]["waiting"], cell["values"]["late"], cell["values"]["late_share"]) == (6, 0, 0)

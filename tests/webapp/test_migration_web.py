@@ -55,7 +55,7 @@ def test_migration_api_roles_and_errors(web: Web, open_case: Callable[..., dict[
     assert "to_version" in bad.get_json()["fields"]
     unknown = web.api("paul", "POST", DRY_RUN, json={"to_version": 9})
     assert unknown.status_code == 422
-    assert unknown.get_json()["fields"] == {"to_version": "no such version"}
+    assert unknown.get_json()["fields"] == {"to_version": "diese Version gibt es nicht"}
     ids = web.api("paul", "POST", "/process-models/intake/migrations", json={"to_version": 2})
     assert ids.status_code == 422
     assert "instance_ids" in ids.get_json()["fields"]

@@ -111,7 +111,7 @@ def test_page_refuses_caseworkers_and_reports_bad_dates(web: Web) -> None:
     login(lead, "sina")
     bad = lead.get("/reports/kpis?from=2026-11-31")
     assert bad.status_code == 422
-    assert "from: not a date YYYY-MM-DD" in bad.get_data(as_text=True)
+    assert "from: kein Datum (TT.MM.JJJJ)" in bad.get_data(as_text=True)
 
 
 def test_page_in_english(web: Web) -> None:

@@ -19,6 +19,7 @@ from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotFound
 from engine.domain.permissions import Permission, require
 from engine.services.admin import closing_days
+from webapp.core.engine_messages import translate_fields
 from webapp.core.openapi import DATE, _op, _query
 from webapp.core.security import engine_context, login_required, require_actor
 from webapp.core.serialize import to_json
@@ -82,7 +83,7 @@ def page() -> Any:
     except InvalidInput as exc:
         year = clock.local_now().year
         data = run(closing_days.calendar_year, actor, year)
-        return render_template("admin_calendar.html", data=data, errors=exc.fields, values={}), 422
+        return render_template("admin_calendar.html", data=data, errors=translate_fields(exc.fields), values={}), 422
     return render_template("admin_calendar.html", data=data, errors={}, values={})
 
 
@@ -96,7 +97,8 @@ def add_page() -> Any:
     except InvalidInput as exc:
         year = _year_of(values["day"])
         data = run(closing_days.calendar_year, actor, year)
-        return render_template("admin_calendar.html", data=data, errors=exc.fields, values=values), 422
+        return render_template("admin_calendar.html", data=data,
+                               errors=translate_fields(exc.fields), values=values), 422
     flash(_("Schließtag %(day)s hinzugefügt.", day=_de(added.day.isoformat())), "ok")
     return redirect(url_for("admin_calendar.page", year=added.day.year))
 

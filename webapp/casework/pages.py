@@ -18,6 +18,8 @@ from engine.services.casework import case_page as case_views
 from engine.services.casework import cases, conferences, consents, inbox, instances, navigation, task_actions
 from engine.services.casework.views import TaskPage, TaskView
 from engine.services.stepping.deadlines import reminder_moment
+from webapp.core.engine_messages import translate_fields, translate_message
+from webapp.core.errors import localized
 from webapp.core.forms_html import fields_for, parse_posted
 from webapp.core.nav import nav_entries
 from webapp.core.security import csrf_token, current_actor, engine_context, login_required, require_actor
@@ -51,7 +53,8 @@ def inbox_page() -> Any:
         task_filter = inbox.parse_filter(args)
         listing = run(inbox.list_tasks, actor, task_filter)
     except InvalidInput as exc:
-        return render_template("inbox.html", listing=EMPTY_PAGE, due_states={}, args=args, errors=exc.fields), 422
+        return render_template("inbox.html", listing=EMPTY_PAGE, due_states={}, args=args,
+                               errors=translate_fields(exc.fields)), 422
     return render_template("inbox.html", listing=listing, due_states=_due_states(listing.items), args=args,
                            errors={})
 
@@ -98,8 +101,10 @@ def work_task(task_id: UUID, action: str) -> Any:
 
 
 def _message(exc: EngineError) -> str:
-    fields = getattr(exc, "fields", {}) or {}
-    return f"{exc}" + (": " + ", ".join(f"{k}: {v}" for k, v in fields.items()) if fields else "")
+    """The message in the reader's language; field messages only where they add something."""
+    message, fields = localized(str(exc), getattr(exc, "fields", None))
+    extra = [problem for problem in fields.values() if problem.rstrip(".").lower() not in message.lower()]
+    return message + (" (" + "; ".join(extra) + ")" if extra else "")
 
 
 def _render_task(task_id: UUID, data: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
@@ -134,7 +139,7 @@ def submit_task(task_id: UUID) -> Any:
     try:
         done = run(instances.complete_task, task_id, actor, data)
     except InvalidInput as exc:
-        return _render_task(task_id, data, exc.fields, 422)
+        return _render_task(task_id, data, translate_fields(exc.fields), 422)
     flash(_("Aufgabe erledigt."), "ok")
     mine = [t for t in done.next_tasks if t.assignee in (None, actor.username)]
     if mine:
@@ -158,7 +163,7 @@ def open_case() -> Any:
     try:
         created = run(cases.open_case, require_actor(), body)
     except InvalidInput as exc:
-        return render_template("case_new.html", values=form, errors=exc.fields), 422
+        return render_template("case_new.html", values=form, errors=translate_fields(exc.fields)), 422
     flash(_("Fall %(ref)s angelegt.", ref=created.reference), "ok")
     return redirect(url_for("ui.case_page", case_id=created.id))
 
@@ -230,5 +235,5 @@ def withdraw(case_id: UUID, consent_id: UUID) -> Any:
         run(consents.withdraw_consent, require_actor(), case_id, consent_id)
         flash(_("Einwilligung widerrufen; offene Aufgaben dieses Amtes wurden abgebrochen."), "ok")
     except Conflict as exc:
-        flash(str(exc), "error")
+        flash(translate_message(str(exc)), "error")
     return redirect(url_for("ui.case_page", case_id=case_id))

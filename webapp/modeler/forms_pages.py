@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.forms import FORM_KEY
 from engine.services.process_models import form_versions
+from webapp.core.engine_messages import translate_fields, translate_message
 from webapp.core.security import login_required, require_actor
 from webapp.core.transactions import request_uow, run
 from webapp.modeler.api_forms import preview_html, registry
@@ -120,7 +121,7 @@ def form_save(key: str) -> Any:
         try:
             saved = run(form_versions.save_form, actor, key[:200], body)
         except InvalidInput as exc:
-            errors = exc.fields or {"schema": str(exc)}
+            errors = translate_fields(exc.fields) or {"schema": translate_message(str(exc))}
         except Conflict as exc:
             flash(_("Das Formular wurde inzwischen von jemand anderem gespeichert. Bitte neu laden.") + f" ({exc})",
                   "error")

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from engine.domain.errors import Conflict, InvalidInput
 from engine.domain.permissions import Permission, has
 from engine.services.process_models import model_retirement, model_versions
+from webapp.core.engine_messages import translate_message
 from webapp.core.openapi import _op
 from webapp.core.security import login_required, require_actor
 from webapp.core.transactions import run
@@ -55,7 +56,7 @@ def retire(key: str) -> Any:
         done = run(model_retirement.retire_model, actor, key[:200])
     except Conflict as exc:
         status = run(model_retirement.retirement_status, actor, key[:200])
-        return render_template("models_retire.html", model=status, error=str(exc)), 409
+        return render_template("models_retire.html", model=status, error=translate_message(str(exc))), 409
     flash(_("„%(name)s“ ist zurückgezogen: neue Fälle beginnen damit nicht mehr, die Versionen bleiben "
             "für die Nachvollziehbarkeit erhalten.", name=done["name"]), "ok")
     return redirect(url_for("models_pages.model_list"))

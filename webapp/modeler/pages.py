@@ -18,6 +18,7 @@ from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput
 from engine.services.process_models import modeler as modeler_service
 from engine.services.process_models.model_drafts import approval_required
+from webapp.core.engine_messages import translate_fields
 from webapp.core.security import csrf_token, engine_context, login_required, require_actor
 from webapp.core.transactions import run
 
@@ -147,7 +148,8 @@ def new_page() -> Any:
                                               {o["code"] for o in offices})
     except InvalidInput as exc:
         values = {"key": key, "name": request.args.get("name", ""), "lanes": lanes}
-        return render_template("modeler_new.html", offices=offices, values=values, errors=exc.fields), 422
+        return render_template("modeler_new.html", offices=offices, values=values,
+                               errors=translate_fields(exc.fields)), 422
     return _render("bpmn", key, None, None, initial_xml=xml)
 
 

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput
 from engine.services.reporting import kpis
+from webapp.core.engine_messages import translate_fields
 from webapp.core.openapi import DATE, ERRORS, _json, _query
 from webapp.core.security import current_actor, login_required
 from webapp.core.transactions import run
@@ -71,7 +72,7 @@ def kpis_page() -> Any:
     try:
         period = kpis.parse_range(args)
     except InvalidInput as exc:
-        return render_template("kpis.html", report=None, args=args, errors=exc.fields), 422
+        return render_template("kpis.html", report=None, args=args, errors=translate_fields(exc.fields)), 422
     report = run(kpis.kpi_report, actor, period, "page")
     return render_template("kpis.html", report=report, args={"from": report["from"], "to": report["to"]},
                            errors={})

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from engine.domain.errors import InvalidInput
+from engine.domain.permissions import Permission, has
 from engine.services.reporting import csv_export as export
 from engine.services.reporting.supervision.dashboard import (
     ESCALATED_LIMIT,
@@ -21,6 +22,7 @@ from engine.services.reporting.supervision.dashboard import (
     selectable_offices,
 )
 from engine.services.reporting.supervision.scope import parse_query, require_dashboard_role
+from webapp.core.engine_messages import translate_fields
 from webapp.core.openapi import DATE, ERRORS
 from webapp.core.security import login_required, require_actor
 from webapp.core.transactions import run
@@ -43,11 +45,12 @@ def page() -> Any:
     try:
         board = run(build_dashboard, actor, parse_query(args))
     except InvalidInput as exc:
-        return render_template("dashboard.html", board=None, args=args, offices=offices, errors=exc.fields), 422
+        return render_template("dashboard.html", board=None, args=args, offices=offices,
+                               errors=translate_fields(exc.fields)), 422
     args.update({"from": board.period_start.isoformat(), "to": board.period_end.isoformat()})
     csv_args = {k: v for k, v in args.items() if v}  # the same filter for downloads and the charts' JSON
     return render_template("dashboard.html", board=board, args=args, offices=offices, errors={}, csv_args=csv_args,
-                           escalated_limit=ESCALATED_LIMIT)
+                           escalated_limit=ESCALATED_LIMIT, may_reassign=has(actor, Permission.LEAD_OFFICE))
 
 
 @dashboard.get("/supervision/<any(" + ", ".join(TABLES) + "):name>.csv")

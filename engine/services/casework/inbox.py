@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine import clock
 from engine.domain.actors import Actor
+from engine.domain.days import parse_day
 from engine.domain.errors import InvalidInput
 from engine.domain.periods import start_of_day
 from engine.domain.permissions import Permission, has, require
@@ -143,10 +144,9 @@ def _date_arg(args: Mapping[str, str], name: str, errors: dict[str, str]) -> dat
     value = args.get(name)
     if not value:
         return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        errors[name] = "a date (YYYY-MM-DD)"
+    day = parse_day(value)
+    if day is None:
+        errors[name] = "a date (TT.MM.JJJJ or YYYY-MM-DD)"
         return None
     if not 1900 <= day.year <= 2200:  # far dates overflow when turned into Berlin midnight, and mean nothing
         errors[name] = "a date between 1900 and 2200"

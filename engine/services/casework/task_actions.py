@@ -7,7 +7,7 @@ other gets a conflict) and is audited without case data.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import Actor
+from engine.domain.days import parse_day
 from engine.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.domain.periods import start_of_day
 from engine.domain.permissions import Permission, has
@@ -159,12 +160,10 @@ def set_follow_up(uow: UnitOfWork, actor: Actor, task_id: UUID, value: object) -
     """Wiedervorlage: the task hides from the inbox until the start of that day; null clears it."""
     follow_up: datetime | None = None
     if value is not None:
-        try:
-            day = date.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            day = None
+        day = parse_day(value)
         if day is None:
-            raise InvalidInput("a date (YYYY-MM-DD) or null", {"date": "must be a date (YYYY-MM-DD) or null"})
+            raise InvalidInput("the follow-up date must be a day (TT.MM.JJJJ or YYYY-MM-DD) or null",
+                               {"date": "must be a date (TT.MM.JJJJ or YYYY-MM-DD) or null"})
         if day <= clock.local_now().date() or day.year > 2100:
             raise InvalidInput("the follow-up date must be in the future", {"date": "must be in the future"})
         follow_up = start_of_day(day)

@@ -12,8 +12,10 @@ The rule, cell by cell:
    hidden when exactly one of the cells it sums is hidden; a cell of the total row is hidden
    when exactly one cell of its column is hidden; the grand total also when exactly one row
    total is hidden. With two or more hidden cells a total gives away only their sum.
-3. *Measures* (median, share, ...) are hidden when a count they are computed from is hidden or
-   below 5, because a median of three waiting times is three people's waiting times.
+3. *Measures* (median, share, ...) are hidden when a count they are computed from is hidden, or
+   when they are taken over fewer than 5 cases (their first base), because a median of three
+   waiting times is three people's waiting times. A share of 0 late among 12 waiting reveals
+   nothing the shown 0 does not, and stays visible.
 
 Differencing across *different* tables (e.g. the sum of the per-step table against the office
 table's grand total) is not prevented; the per-step table has no total row for that reason.
@@ -90,7 +92,6 @@ def _suppress_measures(row: Row, columns: Sequence[Column]) -> None:
     for column in columns:
         if column.kind != MEASURE or row.values.get(column.key) is None:
             continue
-        bases = [row.values.get(b) for b in column.bases]
-        if any(b in row.suppressed for b in column.bases) or any(
-                isinstance(v, int) and v < SUPPRESS_BELOW for v in bases):
+        cases = row.values.get(column.bases[0]) if column.bases else None  # what the measure is taken over
+        if any(b in row.suppressed for b in column.bases) or (isinstance(cases, int) and cases < SUPPRESS_BELOW):
             row.suppressed.add(column.key)

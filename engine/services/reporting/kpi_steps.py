@@ -169,13 +169,13 @@ def first_contact(steps: Steps, calendar: WorkingDayCalendar) -> Indicator:
     cases, cases_hidden = suppress(len(waits))
     indicator = Indicator(
         "first_contact", "Zeit bis zum Erstkontakt", "working_days",
-        "Werktage von der Zuweisung bis zum dokumentierten Erstkontakt (Aufnahme mit Ergebnis \"Person "
+        "Arbeitstage von der Zuweisung bis zum dokumentierten Erstkontakt (Aufnahme mit Ergebnis \"Person "
         "erreicht\", im Zeitraum erledigt); Median, ab 5 Fällen.", median.value, median.suppressed)
     indicator.breakdown = [
         Cell({"stat": "cases"}, "Fälle", cases, "count", None, cases_hidden),
         Cell({"stat": "mean"}, "Mittelwert", round(statistics.fmean(waits), 1) if enough else None,
              "working_days", None, cases_hidden),
-        Cell({"stat": "within_target"}, f"Anteil innerhalb von {FIRST_CONTACT_TARGET_WD} Werktagen", share,
+        Cell({"stat": "within_target"}, f"Anteil innerhalb von {FIRST_CONTACT_TARGET_WD} Arbeitstagen", share,
              "percent", None, cases_hidden),
     ]
     return indicator

@@ -191,7 +191,7 @@ def deadline_escalations(session: Session, period: Range) -> Indicator:
 
 # --- CSV for the Land's proof-of-use report ------------------------------------------------------------
 
-UNITS_DE = {"count": "Anzahl", "days": "Kalendertage (Median)", "working_days": "Werktage",
+UNITS_DE = {"count": "Anzahl", "days": "Kalendertage (Median)", "working_days": "Arbeitstage",
             "percent": "Prozent"}
 
 

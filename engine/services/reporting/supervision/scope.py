@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import Actor
+from engine.domain.days import parse_day
 from engine.domain.errors import InvalidInput, NotAllowed
 from engine.domain.periods import LocalDays
 from engine.domain.permissions import Permission, has
@@ -88,18 +89,12 @@ def _parse_day(raw: str | None, name: str, errors: dict[str, str]) -> date | Non
     value = (raw or "").strip()
     if not value:
         return None
-    try:
-        if len(value) == 10 and value[2] == "." and value[5] == ".":
-            day = date(int(value[6:]), int(value[3:5]), int(value[:2]))
-        elif len(value) == 10:
-            day = date.fromisoformat(value)
-        else:
-            return _bad(name, errors)
-    except ValueError:
+    day = parse_day(value)
+    if day is None:
         return _bad(name, errors)
     return day if 1900 <= day.year <= 2200 else _bad(name, errors)  # far dates overflow, mean nothing
 
 
 def _bad(name: str, errors: dict[str, str]) -> date | None:
-    errors[name] = "a date (YYYY-MM-DD or TT.MM.JJJJ)"
+    errors[name] = "a date (TT.MM.JJJJ or YYYY-MM-DD)"
     return None
