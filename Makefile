@@ -21,12 +21,13 @@ install: $(STAMP)
 ASSETS_STAMP := webapp/static/vendor/.stamp
 $(ASSETS_STAMP): package.json package-lock.json Makefile
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(VENDOR) webapp/static/vendor/dmn-js webapp/static/vendor/chart.js
+	mkdir -p $(VENDOR) webapp/static/vendor/dmn-js webapp/static/vendor/chart.js webapp/static/vendor/axe-core
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js node_modules/bpmn-js/dist/bpmn-modeler.production.min.js $(VENDOR)/
 	cp -r node_modules/bpmn-js/dist/assets/. $(VENDOR)/
 	cp node_modules/dmn-js/dist/dmn-modeler.production.min.js webapp/static/vendor/dmn-js/
 	cp -r node_modules/dmn-js/dist/assets/. webapp/static/vendor/dmn-js/
 	cp node_modules/chart.js/dist/chart.umd.min.js webapp/static/vendor/chart.js/
+	cp node_modules/axe-core/axe.min.js webapp/static/vendor/axe-core/
 	touch $@
 
 assets: $(ASSETS_STAMP)

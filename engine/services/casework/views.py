@@ -38,6 +38,7 @@ class TaskView:
     completed_by: str | None
     version: int
     audience: str | None = None  # "lead": for the office's leads only
+    follow_up_reason: str | None = None  # why the Wiedervorlage was set (optional)
     data: dict[str, Any] | None = None
     hidden: frozenset[str] = field(default=frozenset({"data"}), metadata=HIDE)
 
@@ -83,6 +84,8 @@ class ConsentRecord:
     purpose: str
     granted_at: datetime
     withdrawn_at: datetime | None
+    signed_on: date | None = None
+    custodian: str | None = None
 
 
 @dataclass(frozen=True)
