@@ -236,3 +236,27 @@ def test_an_office_lead_s_longer_navigation_stays_on_one_line(browser: Any, live
     page.goto(f"{base}/inbox?view=all")
     screenshot(page, f"inbox-lead-{width}")
     page.close()
+
+
+def test_a_field_required_by_another_answer_shows_its_asterisk(browser: Any, live: tuple[str, Any]) -> None:
+    base, ctx = live
+    case = _open_case(ctx)
+    page = _page(browser)
+    sign_in(page, base, "carla")
+    page.goto(f"{base}/tasks/{_task_id(ctx, case)}")
+    label = page.locator("label[for='f-folgetermin_am']")
+    expect(label).to_have_text("Folgetermin am")
+    page.get_by_label("Folgetermin vereinbart").check()
+    expect(label).to_contain_text("*")
+    expect(page.locator("#f-folgetermin_am")).to_have_attribute("aria-required", "true")
+    page.get_by_label("Folgetermin vereinbart").uncheck()
+    expect(label).to_have_text("Folgetermin am")
+    page.get_by_label("Folgetermin vereinbart").check()
+    page.get_by_label("Datum des Erstkontakts").fill(clock.local_now().date().isoformat())
+    page.get_by_label("Sprache des Gesprächs").select_option(label="Deutsch")
+    page.get_by_label("Anzahl vereinbarter Termine").fill("1")
+    page.get_by_role("button", name="Erledigen").click()
+    expect(page.locator("#f-folgetermin_am-err")).to_have_text("Pflichtfeld")
+    assert page.evaluate("() => document.activeElement.id") == "f-folgetermin_am", "focus on the first error"
+    expect(label).to_contain_text("*")
+    page.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -197,3 +198,18 @@ def test_withdrawing_a_consent_asks_and_can_be_undone(web: Web, open_case: Calla
     client.post(f"/cases/{case['id']}/consents/{consent['id']}/restore", data={"csrf_token": csrf_of(client)})
     consents = web.api("carla", "GET", f"/cases/{case['id']}").get_json()["consents"]
     assert [(c["office"], c["withdrawn_at"] is None) for c in consents] == [("ABH", False), ("ABH", True)]
+
+
+def test_the_task_page_shows_overdue_and_claim(web: Web, open_case: Callable[..., Any],
+                                               frozen_clock: Any) -> None:
+    case = open_case()
+    task_id = case["tasks"][0]["id"]
+    client = web.client()
+    login(client, "carla")
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'id="claim"' in page
+    assert 'id="overdue"' not in page
+    frozen_clock.advance(timedelta(days=30))  # due after 10 working days
+    login(client, "carla")  # the session of a month ago has expired
+    page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert re.search(r'<span class="badge danger" id="overdue">überfällig</span>', page)
