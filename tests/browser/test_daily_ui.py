@@ -5,7 +5,7 @@ serious accessibility violations on the inbox, task and case pages."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from engine.services.admin import directory
 from engine.services.casework import cases
 from tests.browser.axe_check import assert_accessible
 from tests.browser.conftest import screenshot, sign_in
+from tests.supervision_seed import NOW, Seed
 from tests.webapp.conftest import _password_hash
 
 NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad", "date_of_birth": "2003-04-17"},
@@ -260,3 +261,26 @@ def test_a_field_required_by_another_answer_shows_its_asterisk(browser: Any, liv
     assert page.evaluate("() => document.activeElement.id") == "f-folgetermin_am", "focus on the first error"
     expect(label).to_contain_text("*")
     page.close()
+
+
+def test_the_supervisor_heatmap_zooms_too(browser: Any, live: tuple[str, Any]) -> None:
+    base, ctx = live
+    ctx.run(directory.add_user, "sina", "supervisor", ["CM"], password_hash=_password_hash())
+    clock.freeze(NOW)
+    try:
+        seed = Seed(ctx)
+        for _ in range(6):
+            seed.task("CM", step="erstkontakt", due=date(2026, 11, 24), level=1)
+        page = _page(browser, 1024)
+        sign_in(page, base, "sina")
+        page.goto(f"{base}/supervision")
+        page.wait_for_selector("#heatmap[data-ready='true']", timeout=15_000)
+        tools = page.locator("#heatmap-section .diagram-tools")
+        scale = "() => document.querySelector('#heatmap .viewport').transform.baseVal[0].matrix.a"
+        before = page.evaluate(scale)
+        tools.get_by_role("button", name="Vergrößern").click()
+        assert page.evaluate(scale) > before
+        tools.get_by_role("button", name="Ganzes Diagramm").click()
+        page.close()
+    finally:
+        clock.reset()
