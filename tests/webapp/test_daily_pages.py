@@ -94,6 +94,7 @@ def test_the_timeline_reads_as_sentences_with_step_office_and_person(
     assert "Fall angelegt von carla (CM)" in timeline
     assert "task.complete" not in timeline
     assert "case.open" not in timeline
+    assert "Vorgang" not in timeline, "every entry of this case has its own sentence"
     english = web.client()
     login(english, "carla")
     english.get("/inbox?lang=en")

@@ -34,6 +34,7 @@ KINDS = {
     "conference.convene": "conference_convened",
 }
 SYSTEM_USER = "system"
+READS = (".read", ".migration_check")  # who looked at the case is in the audit trail, not in its story
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class TimelineSentence:
 
 def case_story(uow: UnitOfWork, actor: Actor, case_id: UUID, limit: int = 200) -> tuple[TimelineSentence, ...]:
     """The timeline entries the actor may see, newest first, with the names for their sentences."""
-    entries = case_timeline(uow, actor, case_id, limit)
+    entries = [e for e in case_timeline(uow, actor, case_id, limit) if not e.action.endswith(READS)]
     session = uow.session
     tasks = _tasks(session, {e.object_id for e in entries if e.object_type == "task" and e.object_id})
     consents = _consent_offices(session, {e.object_id for e in entries if e.object_type == "consent" and e.object_id})
