@@ -213,7 +213,7 @@ def test_navigation_on_one_line_screenshots_and_accessibility(browser: Any, live
     page.close()
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", [*WIDTHS, 1280])
 def test_an_office_lead_s_longer_navigation_stays_on_one_line(browser: Any, live: tuple[str, Any],
                                                              width: int) -> None:
     base, ctx = live
