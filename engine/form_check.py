@@ -22,7 +22,8 @@ SCALAR_TYPES = {"string", "number", "integer", "boolean"}
 FORMATS = {"date", "email", "uri"}
 FIELD_KEYWORDS = {"type", "title", "description", "format", "maxLength", "minLength", "pattern", "minimum",
                   "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "oneOf", "const", "x-enum-labels",
-                  "items", "minItems", "maxItems", "$comment"}  # no "default": the renderer does not prefill
+                  "items", "minItems", "maxItems", "$comment",
+                  "x-kim-not-future"}  # no "default": the renderer does not prefill
 ROWS_KEYWORDS = {"type", "title", "description", "required", "properties", "additionalProperties", "$comment"}
 TOP_KEYWORDS = {"$schema", "$id", "$comment", "title", "description", "type", "required", "properties",
                 "additionalProperties", "allOf", "if", "then", "else", "x-kim-consents"}

@@ -26,8 +26,10 @@ from jsonschema.exceptions import SchemaError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.domain.errors import InvalidInput, NotFound
 
+NOT_FUTURE = "x-kim-not-future"  # on a date field: no day after today
 FORM_KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,99}$")
 DEFAULT_FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
 
@@ -140,8 +142,23 @@ class FormRegistry:
         errors: dict[str, str] = {}
         for error in sorted(validator.iter_errors(dict(data)), key=lambda e: list(e.path)):
             errors.setdefault(_field_of(error), _message(error))
+        for name in future_dates(form.schema, data):
+            errors.setdefault(name, "darf nicht in der Zukunft liegen")
         if errors:
             raise InvalidInput("the form has errors", errors)
+
+
+def future_dates(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
+    """Date fields marked ``"x-kim-not-future": true`` (e.g. the day of a first contact: it cannot
+    have happened tomorrow) whose value lies after today in Europe/Berlin."""
+    today = clock.local_now().date().isoformat()
+    late = []
+    for name, prop in (schema.get("properties") or {}).items():
+        value = data.get(name)
+        if (isinstance(prop, Mapping) and prop.get(NOT_FUTURE) is True and isinstance(value, str)
+                and len(value) == 10 and value > today):
+            late.append(name)
+    return late
 
 
 def _field_of(error: Any) -> str:

@@ -250,6 +250,7 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None]
     due_sort: Mapped[datetime] = mapped_column(default=_due_sort_default)  # due_at, or far future if none
     follow_up_at: Mapped[datetime | None]
+    follow_up_reason: Mapped[str | None] = mapped_column(String(500))  # why the Wiedervorlage, optional
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
@@ -385,6 +386,8 @@ class Consent(Base):
     withdrawn_at: Mapped[datetime | None]
     recorded_by: Mapped[str] = mapped_column(String(100))
     withdrawn_by: Mapped[str | None] = mapped_column(String(100))
+    signed_on: Mapped[date | None]  # the day the person (or for a minor the custodian) signed
+    custodian: Mapped[str | None] = mapped_column(String(200))  # who signed for a minor
 
 
 class AuditEntry(Base):

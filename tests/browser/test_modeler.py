@@ -514,8 +514,11 @@ def test_a_saved_draft_can_be_discarded(browser: Any, kim: tuple[str, Any]) -> N
     open_modeler(page, f"{base}/modeler/bpmn/permit_application")
     assert page.locator("#draft-links a").get_attribute("href") == f"/modeler/bpmn/permit_application?draft={draft_id}"
     open_modeler(page, f"{base}/modeler/bpmn/permit_application?draft={draft_id}")
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Entwurf verwerfen").click()
     expect_status(page, "Entwurf verworfen.")
+    assert questions == ["Diesen Entwurf wirklich verwerfen? Die Änderungen gehen verloren."], "asked before"
     assert page.request.get(f"{base}/api/v1/model-drafts/{draft_id}").json()["status"] == "discarded"
     open_modeler(page, f"{base}/modeler/bpmn/permit_application")
     page.wait_for_selector("#modeler-app[data-drafts-loaded='true']")

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from engine import clock
 from engine.domain.errors import Conflict, InvalidInput, NotAllowed
@@ -331,7 +331,7 @@ def test_no_timer_is_left_to_restore_a_deleted_state(retention_ctx: EngineContex
         assert uow.session.scalars(select(Timer).where(Timer.fired_at.is_(None))).all() == []
 
 
-def test_stored_screenings_lose_inputs_and_reasons_but_keep_path_and_status(retention_ctx: EngineContext) -> None:
+def test_stored_screenings_and_follow_up_reasons_lose_their_content_path_and_status_stay(retention_ctx: EngineContext) -> None:
     """A stored screening holds the date of birth and, for the ABH, conviction codes: they go
     with the case's content; path, status and deadline stay for the indicator."""
     ctx = retention_ctx
@@ -346,11 +346,15 @@ def test_stored_screenings_lose_inputs_and_reasons_but_keep_path_and_status(rete
         uow.session.flush()
         uow.session.add(ScreeningPath(screening_id=screening_id, path="25b", status="BLOCKED", missing=["german_level"],
                                       blocking=["conviction_serious"], deadline=None, rules=["r7"]))
+        uow.session.execute(update(HumanTask).where(HumanTask.case_id == case_id)
+                            .values(follow_up_reason="Arztbrief zur Erkrankung abwarten"))
         uow.commit()
     _run(ctx, "2030-01-01T00:10")
     with ctx.uow(write=False) as uow:
         screening = uow.session.get(Screening, screening_id)
         (row,) = uow.session.scalars(select(ScreeningPath).where(ScreeningPath.screening_id == screening_id))
+        reasons = set(uow.session.scalars(select(HumanTask.follow_up_reason).where(HumanTask.case_id == case_id)))
+    assert reasons == {None}, "a follow-up reason is a note about the case"
     assert screening is not None
     assert (screening.inputs, screening.result) == ({}, {})
     assert (row.path, row.status, row.missing, row.blocking, row.rules) == ("25b", "BLOCKED", [], [], [])

@@ -83,7 +83,8 @@ def test_case_of_another_office_is_not_found(web: Web, open_case: Callable[..., 
     login(owner, "carla")
     html = owner.get(f"/cases/{case['id']}").get_data(as_text=True)
     assert "Haddad" in html
-    assert "case.open" in html, "the timeline comes from the audit table"
+    assert "Fall angelegt von carla (CM)" in html, "the timeline tells the audit trail in sentences"
+    assert "case.open" not in html, "no audit codes on the page"
 
 
 def test_open_case_through_the_form(web: Web) -> None:

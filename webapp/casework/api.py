@@ -99,7 +99,8 @@ def follow_up(task_id: UUID) -> Any:
     body = json_object_body()
     if "date" not in body:
         raise InvalidInput("the follow-up date is missing", {"date": "required (a date or null)"})
-    return jsonify(to_json(run(task_actions.set_follow_up, require_actor(), task_id, body["date"])))
+    return jsonify(to_json(run(task_actions.set_follow_up, require_actor(), task_id, body["date"],
+                                   body.get("reason"))))
 
 
 @api.post("/tasks/<uuid:task_id>/draft")

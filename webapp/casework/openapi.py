@@ -33,7 +33,8 @@ def _schemas() -> dict[str, Any]:
             "assignee": nullable_text, "state": {"type": "string", "enum": ["open", "claimed", "completed",
                                                                            "cancelled", "held"]},
             "created_at": {"type": "string", "format": "date-time"}, "due_at": DATETIME_OR_NULL,
-            "follow_up_at": DATETIME_OR_NULL, "escalation_level": {"type": "integer"}, "form_key": nullable_text,
+            "follow_up_at": DATETIME_OR_NULL, "follow_up_reason": nullable_text,
+            "escalation_level": {"type": "integer"}, "form_key": nullable_text,
             "completed_at": DATETIME_OR_NULL, "completed_by": nullable_text, "version": {"type": "integer"},
             "audience": {"type": ["string", "null"], "enum": ["lead", None],
                          "description": "lead: for the office's leads only"},
@@ -61,10 +62,15 @@ def _schemas() -> dict[str, Any]:
             "date_of_birth": {"type": ["string", "null"], "format": "date"}}},
         "Consent": {"type": "object", "properties": {
             "id": UUID_PARAM, "office": text, "categories": {"type": "array", "items": text}, "purpose": text,
-            "granted_at": {"type": "string", "format": "date-time"}, "withdrawn_at": DATETIME_OR_NULL}},
+            "granted_at": {"type": "string", "format": "date-time"}, "withdrawn_at": DATETIME_OR_NULL,
+            "signed_on": {"type": ["string", "null"], "format": "date"}, "custodian": nullable_text}},
         "NewConsent": {"type": "object", "required": ["office", "purpose"], "properties": {
             "office": {"type": "string", "maxLength": 16}, "purpose": {"type": "string", "maxLength": 2000},
-            "categories": {"type": "array", "items": {"type": "string", "maxLength": 64}}}},
+            "categories": {"type": "array", "items": {"type": "string", "maxLength": 64}},
+            "signed_on": {"type": ["string", "null"], "format": "date",
+                          "description": "the day the person signed; not in the future"},
+            "custodian": {"type": ["string", "null"], "maxLength": 200,
+                          "description": "who signed for a minor (required when the person was under 18 that day)"}}},
         "NewConference": {"type": "object", "required": ["offices", "date", "agenda"], "properties": {
             "offices": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "string", "maxLength": 16},
                         "description": "offices to invite; each needs a valid consent for the case (the case "
@@ -123,8 +129,9 @@ def _paths() -> dict[str, Any]:
             errors=("401", "404", "409", "422"))},
         "/tasks/{task_id}/follow-up": {"post": _op(
             "Set or clear the follow-up date (Wiedervorlage)", _ref("Task"), params=task_id,
-            body={"type": "object", "required": ["date"], "properties": {"date": {"type": ["string", "null"],
-                                                                                  "format": "date"}}},
+            body={"type": "object", "required": ["date"], "properties": {
+                "date": {"type": ["string", "null"], "format": "date"},
+                "reason": {"type": ["string", "null"], "maxLength": 500}}},
             errors=("401", "404", "409", "422"))},
         "/tasks/{task_id}/draft": {"post": _op("Save form data without completing", _ref("Task"), params=task_id,
                                                body=data_body, errors=("401", "404", "409", "422"))},

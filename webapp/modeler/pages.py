@@ -50,6 +50,7 @@ def _messages() -> dict[str, str]:
         "submitted": _("Zur Freigabe eingereicht."),
         "approved": _("Freigegeben und veröffentlicht als Version %(version)s.", version="{version}"),
         "discarded": _("Entwurf verworfen."),
+        "confirm_discard": _("Diesen Entwurf wirklich verwerfen? Die Änderungen gehen verloren."),
         "stale": _("Der Entwurf wurde inzwischen von jemand anderem geändert. Bitte neu laden."),
         "error": _("Fehler"),
         "load_failed": _("Das Modell konnte nicht geladen werden"),

@@ -1,5 +1,6 @@
 // Shows the case's process with bpmn-js and marks where the case stands (progressive
-// enhancement: the page is complete without it).
+// enhancement: the page is complete without it). Opens on the current step at a readable size;
+// zoom and pan with the toolbar (diagram-zoom.js), the mouse or Ctrl + wheel.
 (function () {
   "use strict";
   var container = document.getElementById("diagram");
@@ -14,12 +15,17 @@
         canvas.zoom("fit-viewport");
         process.done.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "kim-done"); } });
         process.active.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "kim-active"); } });
+        if (window.KimDiagram) {
+          window.KimDiagram.controls(viewer, container, function () { return process.active; });
+          container.dataset.focused = String(window.KimDiagram.focus(viewer, process.active));
+        }
         container.dataset.ready = "true";
       });
     })
     .catch(function (error) {
       // e.g. a model saved without diagram layout (BPMN DI): the page works without the picture
-      container.textContent = "Das Diagramm kann nicht angezeigt werden: " + error.message;
+      container.textContent = (container.dataset.failed || "Das Diagramm kann nicht angezeigt werden.") +
+        " (" + error.message + ")";
       container.dataset.ready = "failed";
     });
 })();

@@ -191,6 +191,7 @@
           var overlays = viewer.get("overlays");
           var registry = viewer.get("elementRegistry");
           canvas.zoom("fit-viewport");
+          if (window.KimDiagram) { window.KimDiagram.controls(viewer, container); }  // zoom and pan
           report.tables.heatmap.rows.forEach(function (row) {
             if (row.values.process !== processId || !registry.get(row.values.step)) { return; }
             var css = heatClass(row);

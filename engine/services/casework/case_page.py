@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from engine.domain.actors import Actor
 from engine.domain.visibility import CaseView, sees_lead_tasks
@@ -20,11 +18,10 @@ from engine.persistence.models import (
     StepHistory,
     Timer,
 )
-from engine.persistence.store import AUDIT, InstanceRecord
+from engine.persistence.store import AUDIT
 from engine.services.casework.cases import load_case
 from engine.services.casework.views import CaseProcess, TimelineEntry
 from engine.services.context import UnitOfWork
-from engine.services.stepping.step import restore
 
 TIMELINE_HIDDEN = ("case.read", "task.read")
 DIAGRAM_VIEWS = (CaseView.MANAGER, CaseView.AUTHORITY)
@@ -53,8 +50,9 @@ def case_timeline(uow: UnitOfWork, actor: Actor, case_id: UUID, limit: int = 200
 
 
 def case_process(uow: UnitOfWork, actor: Actor, case_id: UUID) -> CaseProcess | None:
-    """The case's process for the diagram and the screening panel: BPMN XML of its version,
-    where it stands (open tasks, waiting timers), what it passed, and the latest screening.
+    """The case's process for the diagram: BPMN XML of its version, where it stands (open
+    tasks, waiting timers) and what it passed (the screening has its own panel, from the stored
+    screenings).
     Case management and the ABH only; others get None."""
     session = uow.session
     access = load_case(session, actor, case_id)
@@ -74,19 +72,6 @@ def case_process(uow: UnitOfWork, actor: Actor, case_id: UUID) -> CaseProcess | 
     done = set(session.scalars(select(StepHistory.bpmn_id).where(StepHistory.instance_id == instance.id)))
     xml = definition_source(session, definition).content.decode("utf-8")
     return CaseProcess(definition.key, definition.version, xml, instance.status, tuple(sorted(active)),
-                       tuple(sorted(done - active)), _latest_screening(session, uow, instance))
+                       tuple(sorted(done - active)))
 
 
-def _latest_screening(session: Session, uow: UnitOfWork, instance: ProcessInstance) -> dict[str, Any] | None:
-    """The ``screening`` value the process holds now (the residence-path screening result)."""
-    if not instance.state:
-        return None  # retention deleted the workflow state with the case's content
-    record = InstanceRecord(instance.id, instance.definition_id, instance.dependency_ids, instance.spec_key,
-                            instance.case_id, instance.status, instance.state, instance.version)
-    workflow, _spec = restore(session, uow.ctx, record)
-    found = None
-    for task in workflow.get_tasks():
-        value = task.data.get("screening")
-        if isinstance(value, dict) and (found is None or task.last_state_change >= found[0]):
-            found = (task.last_state_change, value)
-    return found[1] if found else None

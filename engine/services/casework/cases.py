@@ -264,7 +264,8 @@ def _consents(session: Session, case_id: UUID) -> list[Consent]:
 def consent_record(session: Session, consent: Consent) -> ConsentRecord:
     office = session.get(Office, consent.office_id)
     return ConsentRecord(consent.id, office.code if office else None, tuple(consent.categories or ()),
-                         consent.purpose, consent.granted_at, consent.withdrawn_at)
+                         consent.purpose, consent.granted_at, consent.withdrawn_at, consent.signed_on,
+                         consent.custodian)
 
 
 def case_tasks(session: Session, case_id: UUID, office_ids: frozenset[int] | None,

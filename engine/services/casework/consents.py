@@ -24,6 +24,7 @@ from engine.persistence import audit_log, store
 from engine.persistence.models import CaseFile, Consent, HumanTask, Office
 from engine.services.casework import consent_gate
 from engine.services.casework.cases import CaseAccess, consent_record, load_case
+from engine.services.casework.consent_options import is_minor
 from engine.services.casework.views import ConsentRecord
 from engine.services.context import UnitOfWork
 from engine.services.stepping.consent_hold import request_row
@@ -37,20 +38,29 @@ def _manager_case(session: Session, actor: Actor, case_id: UUID) -> CaseAccess:
 
 
 def record_consent(uow: UnitOfWork, actor: Actor, case_id: UUID, body: Mapping[str, Any]) -> ConsentRecord:
+    """Record a consent for one office; ``signed_on`` (not in the future) and, for a person who was
+    a minor that day, the ``custodian`` who signed are optional in the API but checked when given."""
     fields = Fields()
     code = (fields.text(body, "office", max_length=16) or "").upper()
     purpose = fields.text(body, "purpose", max_length=2000)
     categories = body.get("categories", [])
     if not isinstance(categories, list) or not all(isinstance(c, str) and 0 < len(c) <= 64 for c in categories):
         fields.errors["categories"] = "must be a list of category names"
+    signed_on = fields.day(body, "signed_on", not_after=clock.local_now().date())
+    custodian = fields.text(body, "custodian", required=False, max_length=200)
     fields.raise_if_any("the consent cannot be recorded")
     session = uow.session
     _manager_case(session, actor, case_id)
+    case = session.get(CaseFile, case_id)
+    if signed_on is not None and custodian is None and case is not None and is_minor(case.date_of_birth, signed_on):
+        raise InvalidInput("a minor's consent is signed by the custodian", {"custodian": "required for a minor"})
     office = session.scalar(select(Office).where(Office.code == code))
     if office is None:
         raise InvalidInput(f"unknown office '{code}'", {"office": "unknown office"})
     consent = consent_gate.record(session, actor, case_id, office.id, code, categories, purpose or "",
                                   uow.ctx.calendar)
+    consent.signed_on, consent.custodian = signed_on, custodian
+    session.flush()
     return consent_record(session, consent)
 
 

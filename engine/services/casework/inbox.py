@@ -62,7 +62,8 @@ def view_of(row: Mapping[str, Any]) -> TaskView:
         name=row["name"], office=row["office_code"], assignee=row["assignee_name"], state=row["state"],
         created_at=row["created_at"], due_at=row["due_at"], follow_up_at=row.get("follow_up_at"),
         escalation_level=row["escalation_level"], form_key=row["form_key"], completed_at=row.get("completed_at"),
-        completed_by=row.get("completed_by_name"), version=row["version"], audience=row.get("audience"))
+        completed_by=row.get("completed_by_name"), version=row["version"], audience=row.get("audience"),
+        follow_up_reason=row.get("follow_up_reason"))
 
 
 def for_reader(actor: Actor, view: TaskView) -> TaskView:

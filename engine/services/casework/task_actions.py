@@ -30,6 +30,7 @@ from engine.services.context import UnitOfWork
 from engine.services.notifications import notify
 
 Check = Callable[[Session, Any], None]
+PRIVATE = {"data": "(draft)", "follow_up_reason": "(reason)"}  # what the audit trail names but does not copy
 
 
 def load_task_row(session: Session, actor: Actor, task_id: UUID) -> Any:
@@ -106,7 +107,7 @@ def _change(uow: UnitOfWork, actor: Actor, task_id: UUID, action: str, values: d
         raise Conflict("the task was changed by someone else")
     if after is not None:
         after(session, task)  # e.g. notify, in this transaction
-    shown = {k: (str(v) if k != "data" else "(draft)") for k, v in values.items()}  # no case data in the log
+    shown = {k: PRIVATE.get(k, str(v)) for k, v in values.items() if v is not None or k not in PRIVATE}  # no case data
     audit_log.record(session, actor, f"task.{action}", "task", task.id, case_id=task.case_id,
                      instance_id=task.instance_id, details={**shown, **(noted(task) if noted else {})})
     return for_reader(actor, task_view(session.execute(task_query().where(HumanTask.id == task.id)).one()))
@@ -156,8 +157,12 @@ def assign_task(uow: UnitOfWork, actor: Actor, task_id: UUID, username: object) 
                    OPEN_STATES, colleague_in_office, tell_colleague)
 
 
-def set_follow_up(uow: UnitOfWork, actor: Actor, task_id: UUID, value: object) -> TaskView:
-    """Wiedervorlage: the task hides from the inbox until the start of that day; null clears it."""
+def set_follow_up(uow: UnitOfWork, actor: Actor, task_id: UUID, value: object, reason: object = None) -> TaskView:
+    """Wiedervorlage: the task hides from the inbox until the start of that day; null clears it
+    (and its reason). The optional reason is shown on the task and in the list of follow-ups."""
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
+        raise InvalidInput("the reason is text of at most 500 characters", {"reason": "at most 500 characters"})
+    note = (reason or "").strip() or None
     follow_up: datetime | None = None
     if value is not None:
         day = parse_day(value)
@@ -167,7 +172,8 @@ def set_follow_up(uow: UnitOfWork, actor: Actor, task_id: UUID, value: object) -
         if day <= clock.local_now().date() or day.year > 2100:
             raise InvalidInput("the follow-up date must be in the future", {"date": "must be in the future"})
         follow_up = start_of_day(day)
-    return _change(uow, actor, task_id, "follow_up", {"follow_up_at": follow_up}, OPEN_STATES)
+    return _change(uow, actor, task_id, "follow_up",
+                   {"follow_up_at": follow_up, "follow_up_reason": note if follow_up else None}, OPEN_STATES)
 
 
 def save_draft(uow: UnitOfWork, actor: Actor, task_id: UUID, data: object) -> TaskView:

@@ -38,6 +38,7 @@ class TaskView:
     completed_by: str | None
     version: int
     audience: str | None = None  # "lead": for the office's leads only
+    follow_up_reason: str | None = None  # why the Wiedervorlage was set (optional)
     data: dict[str, Any] | None = None
     hidden: frozenset[str] = field(default=frozenset({"data"}), metadata=HIDE)
 
@@ -45,8 +46,10 @@ class TaskView:
         return replace(self, data=data, hidden=self.hidden - {"data"})
 
     def metadata_only(self) -> TaskView:
-        """Without the person's name and the form data (an office lead's view of the task)."""
-        return replace(self.without_name(), data=None, hidden=self.hidden | {"person_name", "data"})
+        """Without the person's name, the form data and the follow-up reason (an office lead's
+        view of the task: the reason is a caseworker's note about the case)."""
+        return replace(self.without_name(), data=None, follow_up_reason=None,
+                       hidden=self.hidden | {"person_name", "data", "follow_up_reason"})
 
     def without_name(self) -> TaskView:
         """Without the person's name (a task of an office whose work in the case is done)."""
@@ -91,6 +94,8 @@ class ConsentRecord:
     purpose: str
     granted_at: datetime
     withdrawn_at: datetime | None
+    signed_on: date | None = None
+    custodian: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,6 @@ class CaseProcess:
     status: str
     active: tuple[str, ...]
     done: tuple[str, ...]
-    screening: dict[str, Any] | None = field(default=None, metadata=HIDE)
 
 
 

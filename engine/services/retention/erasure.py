@@ -1,11 +1,11 @@
 """What deleting a case's content means, table by table (DOMAIN.md section 10).
 
 Goes: the person (names, date of birth, nationality), the household, the referral reason, the
-form data of every task (counselling notes, screening inputs, minutes) except the coded answers
-and dates the indicators count, the consents, the conference agendas, the workflow state (it
-carries the same data), incident and timer error texts, the notifications about the case, and
-the stored screenings' inputs, results and reasons (what is missing, what blocks - conviction
-codes among them).
+form data of every task (counselling notes, screening inputs, minutes) and its follow-up
+reason, except the coded answers and dates the indicators count, the consents, the conference
+agendas, the workflow state (it carries the same data), incident and timer error texts, the
+notifications about the case, and the stored screenings' inputs, results and reasons (what is
+missing, what blocks - conviction codes among them).
 Audit entries about the case keep their place and hash in the chain, their details become
 ``{"redacted": true}`` - the one update the database allows on the audit table.
 
@@ -117,7 +117,7 @@ def _strip_tasks(session: Session, case_id: UUID, instance_ids: list[UUID]) -> i
     rows = session.execute(select(HumanTask.id, HumanTask.data).where(where)).all()
     for task_id, data in rows:
         session.execute(update(HumanTask).where(HumanTask.id == task_id)
-                        .values(data=indicator_facts(data), version=HumanTask.version + 1),
+                        .values(data=indicator_facts(data), follow_up_reason=None, version=HumanTask.version + 1),
                         execution_options={"synchronize_session": False})
     return len(rows)
 

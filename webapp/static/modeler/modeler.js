@@ -412,6 +412,7 @@
   }
 
   function discard() {
+    if (!window.confirm(messages.confirm_discard)) { return Promise.resolve(); }  // nothing is undone by a click
     return request("POST", API + "/model-drafts/" + state.draftId + "/discard").then(function (result) {
       if (!result.ok) { throw new Error(apiError(result)); }
       state.draft = null;
