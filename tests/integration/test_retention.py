@@ -331,7 +331,8 @@ def test_no_timer_is_left_to_restore_a_deleted_state(retention_ctx: EngineContex
         assert uow.session.scalars(select(Timer).where(Timer.fired_at.is_(None))).all() == []
 
 
-def test_stored_screenings_and_follow_up_reasons_lose_their_content_path_and_status_stay(retention_ctx: EngineContext) -> None:
+def test_stored_screenings_and_follow_up_reasons_lose_their_content_path_and_status_stay(
+        retention_ctx: EngineContext) -> None:
     """A stored screening holds the date of birth and, for the ABH, conviction codes: they go
     with the case's content; path, status and deadline stay for the indicator."""
     ctx = retention_ctx
