@@ -627,3 +627,27 @@ def test_the_palette_leaves_the_lane_labels_free(browser: Any, kim: tuple[str, A
     assert palette["x"] + palette["width"] <= diagram_left, "the palette is left of the lane labels, not on them"
     screenshot(page, f"modeler-{width}")
     page.close()
+
+
+@pytest.mark.parametrize("width", [1400, 1024])
+def test_the_modeler_fits_the_screen_and_the_palette_leaves_the_lane_labels_free(
+        browser: Any, kim: tuple[str, Any], width: int) -> None:
+    """Screenshots of the modeler at 1400 and 1024 px; the canvas fits the window, and the
+    palette does not cover the lane labels when the diagram is shown whole."""
+    base, _ctx = kim
+    page = browser.new_page(locale="de-DE", viewport={"width": width, "height": 900})
+    sign_in(page, base, "paul")
+    open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
+    canvas = page.locator("#canvas").bounding_box()
+    assert canvas is not None
+    assert canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= width + 1, f"the canvas fits {width} px"
+    palette = page.locator(".djs-palette").bounding_box()
+    lane_labels = page.locator(".djs-element[data-element-id^='Lane'] text, "
+                               ".djs-element[data-element-id*='lane'] text").evaluate_all(
+        "ts => ts.map(t => t.getBoundingClientRect()).filter(r => r.width > 0).map(r => [r.left, r.right])")
+    if palette is not None and lane_labels:
+        palette_right = palette["x"] + palette["width"]
+        assert all(left >= palette_right - 1 for left, _right in lane_labels), \
+            f"lane labels start right of the palette at {width} px"
+    screenshot(page, f"modeler-{width}")
+    page.close()

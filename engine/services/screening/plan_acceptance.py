@@ -27,6 +27,7 @@ from engine.domain.residence_values import add_months
 from engine.domain.visibility import CaseView
 from engine.persistence import audit_log
 from engine.persistence.models import OPEN_STATES, HumanTask
+from engine.services.casework.cases import load_case
 from engine.services.context import UnitOfWork
 from engine.services.screening.panel import latest_screening, require_screening
 
@@ -78,9 +79,10 @@ def accept_proposals(uow: UnitOfWork, actor: Actor, case_id: UUID) -> dict[str, 
     Case management of the case only (403 otherwise); 404 without a screening, 409 without an
     open plan step. Returns ``{"task_id", "added", "goals"}`` (the goals added).
     """
-    panel = require_screening(latest_screening(uow, actor, case_id))
-    if panel.view != CaseView.MANAGER.value:
+    # asked before the panel: an office whose work in the case is done sees no screening at all
+    if load_case(uow.session, actor, case_id).view != CaseView.MANAGER:
         raise NotAllowed("Vorschläge übernimmt das Case Management in den Integrationsplan.")
+    panel = require_screening(latest_screening(uow, actor, case_id))
     session = uow.session
     task = session.execute(select(HumanTask.id, HumanTask.data, HumanTask.version).where(
         HumanTask.case_id == case_id, HumanTask.form_key == PLAN_FORM, HumanTask.state.in_(OPEN_STATES))
