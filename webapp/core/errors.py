@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import get_locale, gettext
 from markupsafe import escape
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -29,9 +30,8 @@ SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable 
                       "disk i/o error", "database or disk is full")
 """SQLite's OperationalErrors that mean "not now"; the others (no such table ...) are faults."""
 UNAVAILABLE_PAGE = """<!doctype html>
-<html lang="de"><head><meta charset="utf-8"><title>Vorübergehend nicht erreichbar - KIM Casework</title></head>
-<body><main><h1>Vorübergehend nicht erreichbar</h1><p>{message}</p>
-<p>Ihre Eingaben wurden nicht gespeichert. Laden Sie die Seite gleich neu.</p></main></body></html>"""
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title} - KIM Casework</title></head>
+<body><main><h1>{title}</h1><p>{message}</p><p>{hint}</p></main></body></html>"""
 log = logging.getLogger(__name__)
 
 
@@ -61,8 +61,11 @@ def unavailable_response(message: str = UNAVAILABLE) -> Any:
     if _wants_json():
         response = jsonify({"error": "unavailable", "message": message, "fields": {}})
     else:
-        # no template context: the navigation, the signed-in user and the language all read the database
-        response = make_response(UNAVAILABLE_PAGE.format(message=escape(message)))
+        # no template: the layout's navigation and signed-in user read the database (the language does not)
+        response = make_response(UNAVAILABLE_PAGE.format(
+            lang=escape(str(get_locale() or "de")), title=escape(gettext("Vorübergehend nicht erreichbar")),
+            message=escape(gettext(UNAVAILABLE)),
+            hint=escape(gettext("Ihre Eingaben wurden nicht gespeichert. Laden Sie die Seite gleich neu."))))
         response.mimetype = "text/html"
     response.status_code = 503
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
