@@ -90,22 +90,16 @@ def apply_step(session: Session, instance: InstanceRecord, result: StepResult,
     now = clock.now()
     created, task_rows, unroutable = _sync_human_tasks(session, instance, result.ready_human, metas, pctx, now,
                                                        known)
-    for incident in unroutable:
-        store.add_incident(session, {"instance_id": instance.id, "element_id": incident.element_id,
-                                     "message": incident.message[:4000], "created_at": now})
-    if result.incident is None and unroutable:
-        result.incident = unroutable[0]
-        unrouted_only = True
-    else:
-        unrouted_only = False
     if known.before is None:
         _sync_bpmn_timers(session, instance, result, now)
     else:
         _write_bpmn_timer_changes(session, instance, known.before, result, now)
     _record_history(session, instance, result)
-    if result.incident is not None and not unrouted_only:
-        store.add_incident(session, {"instance_id": instance.id, "element_id": result.incident.element_id,
-                                     "message": result.incident.message[:4000], "created_at": now})
+    for incident in [*([result.incident] if result.incident is not None else []), *unroutable]:
+        store.add_incident(session, {"instance_id": instance.id, "element_id": incident.element_id,
+                                     "message": incident.message[:4000], "created_at": now})
+    if result.incident is None and unroutable:
+        result.incident = unroutable[0]
     status, ended_at = step_outcome(result, now)
     return Projection(created, status, ended_at, tuple(task_rows))
 
