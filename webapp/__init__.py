@@ -14,6 +14,7 @@ from engine.forms import FormRegistry
 from engine.services.wiring import create_context
 from webapp import admin, auth, casework, modeler, notifications, reports, screening, supervision
 from webapp.cli import register_cli
+from webapp.core.converters import init_converters
 from webapp.core.errors import register_error_handlers
 from webapp.core.i18n import init_i18n
 from webapp.core.nav import init_nav
@@ -61,6 +62,7 @@ AREAS = (auth, casework, screening, supervision, modeler, reports, admin, notifi
 
 
 def _register(app: Flask) -> None:
+    init_converters(app)
     init_i18n(app)
     init_transactions(app)
     init_security(app)

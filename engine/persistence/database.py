@@ -5,6 +5,10 @@ would fail with "database is locked" under load, so write units of work begin wi
 ``BEGIN IMMEDIATE`` (they queue for the write lock up front), while read-only ones stay
 deferred and run beside writers thanks to WAL mode. On PostgreSQL both are plain
 transactions and row locks (``FOR UPDATE``) serialize work on one process instance.
+
+PostgreSQL pools ping each connection when it is checked out (``pool_pre_ping``): after a
+database restart or a network cut the pooled connections are dead, and without the ping the
+first request on each of them would fail although the server is back.
 """
 
 from __future__ import annotations

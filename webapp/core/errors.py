@@ -1,22 +1,41 @@
 """Engine errors to HTTP: 403/404/409/422 (ARCHITECTURE.md section 3); never a 500 for bad input.
 
 API paths answer JSON ``{"error", "message", "fields"}``; browser pages get a plain page.
+
+A database that cannot be reached (a server restart, a network cut, a SQLite file locked by
+another process for longer than a request waits) answers 503 with ``Retry-After``: the request
+did nothing (its unit of work never began or was rolled back), and sending it again later is
+right. The page for people is a standalone one, because the normal layout reads the database.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import DataError
+from markupsafe import escape
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from engine.domain.errors import Conflict, EngineError, InvalidInput, ModelInvalid, NotAllowed, NotFound
+from webapp.core import transactions
 from webapp.core.engine_messages import translate_fields, translate_message
 
 STATUS = {NotFound: 404, NotAllowed: 403, Conflict: 409, InvalidInput: 422, ModelInvalid: 422}
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Sekunden noch einmal."
+SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database file",
+                      "disk i/o error", "database or disk is full")
+"""SQLite's OperationalErrors that mean "not now"; the others (no such table ...) are faults."""
+UNAVAILABLE_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title} - KIM Casework</title></head>
+<body><main><h1>{title}</h1><p>{message}</p><p>{hint}</p></main></body></html>"""
+log = logging.getLogger(__name__)
 
 
 def _status_of(exc: EngineError) -> int:
@@ -31,6 +50,8 @@ def _wants_json() -> bool:
 
 
 def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Any:
+    if status == 503:
+        return unavailable_response(message)
     if _wants_json():
         response = jsonify({"error": code, "message": message, "fields": fields or {}})
         response.status_code = status
@@ -62,6 +83,37 @@ def _http_message(exc: HTTPException, status: int) -> str:
     return translate_message(exc.description or exc.name)
 
 
+def unavailable_response(message: str = UNAVAILABLE) -> Any:
+    """503, try again shortly: JSON for the API, a page without database reads for people."""
+    if _wants_json():
+        response = jsonify({"error": "unavailable", "message": message, "fields": {}})
+    else:
+        # no template: the layout's navigation and signed-in user read the database (the language does not)
+        response = make_response(UNAVAILABLE_PAGE.format(
+            lang=escape(str(get_locale() or "de")), title=escape(gettext("Vorübergehend nicht erreichbar")),
+            message=escape(gettext(UNAVAILABLE)),
+            hint=escape(gettext("Ihre Eingaben wurden nicht gespeichert. Laden Sie die Seite gleich neu."))))
+        response.mimetype = "text/html"
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached or used just now (as opposed to a fault in the code)."""
+    if isinstance(exc, PoolTimeout):
+        return True  # every pooled connection busy for longer than the pool waits
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return str(exc.orig).lower().startswith(SQLITE_UNAVAILABLE)
+    return True  # PostgreSQL: connection refused or lost, server shutting down, statement cancelled
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def engine_error(exc: EngineError) -> Any:
@@ -82,6 +134,16 @@ def register_error_handlers(app: Flask) -> None:
     def too_deep(_exc: RecursionError) -> Any:
         # JSON nested thousands of levels deep fails inside the parser: malformed input, not a fault
         return error_response(400, "bad_request", translate_message("the request is nested too deeply"))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def unavailable(exc: Exception) -> Any:
+        if not database_unavailable(exc):
+            raise exc  # a fault of ours: the ordinary 500, logged
+        log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
+        transactions.abandon()  # the response must not try to commit on the broken connection
+        return unavailable_response()
 
     @app.errorhandler(DataError)
     def data_error(_exc: DataError) -> Any:

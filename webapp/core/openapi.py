@@ -28,13 +28,17 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 ERRORS = {code: {"description": text, **_json(_ref("Error"))} for code, text in {
     "400": "malformed request", "401": "not signed in", "403": "not allowed",
     "404": "not found (also for objects the caller may not see)", "409": "state conflict",
-    "422": "invalid input; `fields` names what is wrong", "413": "the upload is too large"}.items()}
+    "422": "invalid input; `fields` names what is wrong", "413": "the upload is too large",
+    "503": "the database cannot be reached just now: nothing was changed, try again after `Retry-After` seconds",
+}.items()}
+ERRORS["503"]["headers"] = {"Retry-After": {"description": "seconds to wait before trying again",
+                                            "schema": {"type": "integer"}}}
 
 
 def _op(summary: str, ok: dict[str, Any], *, status: str = "200", body: dict[str, Any] | None = None,
         params: list[dict[str, Any]] | None = None, errors: tuple[str, ...] = ("401", "404", "422")) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "responses": {status: {"description": "OK", **_json(ok)},
-                                                            **{e: ERRORS[e] for e in ("400", *errors)}}}
+                                                            **{e: ERRORS[e] for e in ("400", *errors, "503")}}}
     if body is not None:
         op["requestBody"] = {"required": True, **_json(body)}
     if params:

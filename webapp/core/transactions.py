@@ -92,6 +92,17 @@ def _failed(status: int, code: str, message: str) -> Any:
     return response
 
 
+def abandon() -> None:
+    """End this request's unit of work without committing (its connection may be dead): what it
+    did is rolled back, and nothing is committed when the error response goes out."""
+    uow: UnitOfWork | None = g.pop("kim_uow", None)
+    if uow is not None and uow.is_open:
+        try:
+            uow.__exit__(None, None, None)
+        except DBAPIError:  # rolling back on a connection that is gone: the server dropped it already
+            log.warning("rollback failed on a lost connection", exc_info=True)
+
+
 def _close(_exc: BaseException | None) -> None:
     uow: UnitOfWork | None = g.pop("kim_uow", None)
     if uow is not None and uow.is_open:

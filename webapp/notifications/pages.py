@@ -60,7 +60,7 @@ def page() -> Any:
     return render_template("notifications.html", listing=listing, unread_only=unread_only)
 
 
-@notifications.post("/notifications/<int:notification_id>/read", endpoint="read")
+@notifications.post("/notifications/<bigint:notification_id>/read", endpoint="read")
 @login_required
 def read(notification_id: int) -> Any:
     row = run(service.mark_read, require_actor(), _checked_id(notification_id))
@@ -88,7 +88,7 @@ def api_list() -> Any:
     return jsonify(to_json(run(service.list_notifications, actor, unread_only=unread_only, limit=limit)))
 
 
-@notifications.post("/api/v1/notifications/<int:notification_id>/read")
+@notifications.post("/api/v1/notifications/<bigint:notification_id>/read")
 def api_read(notification_id: int) -> Any:
     actor = require_actor()
     return jsonify(to_json(run(service.mark_read, actor, _checked_id(notification_id))))

@@ -22,7 +22,7 @@ from engine.domain.actors import Actor
 from engine.domain.visibility import sees_lead_tasks
 from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, Notification, Office, User, UserOffice
 from engine.services.context import EngineContext
-from engine.services.notifications.notify import WORKING_ROLES, Kind, Message, local_date, mail_enabled, notify
+from engine.services.notifications.notify import WORKING_ROLES, Kind, Message, local_date, notify
 
 DEFAULT_DIGEST_TIME = time(7, 0)
 MAX_LISTED = 50  # more tasks than this are summarised as a count
@@ -71,8 +71,7 @@ def send_digests(ctx: EngineContext) -> int:
             since = last.get(user_id) or floor
             tasks = _new_tasks(session, office_ids, since, now, user_id in leads)
             if tasks:
-                written += notify(session, [user_id], _message(tasks), f"office_digest:{today}",
-                                  mail=mail_enabled(ctx), now=now)
+                written += notify(session, [user_id], _message(tasks), f"office_digest:{today}", now=now)
         uow.commit()
     return written
 

@@ -10,6 +10,14 @@ Sending runs in three short steps, none of which holds a database lock while tal
 3. record: ``sent``, or another attempt with exponential backoff (1, 2, 4 ... minutes, at most
    an hour) and the error; after :data:`MAX_ATTEMPTS` (about a day) the row is ``failed``.
 
+A mail that cannot be built or encoded (say an address with a line break in it) is ``failed`` at
+once with the reason: trying it again would fail the same way, and it must never hold back the
+others of its batch. Subjects are folded to one line (a multi-line task label is common).
+
+Whether to mail at all is the sender's decision: notifications queue mail for everybody with an
+address, whatever the process that wrote them has configured. A sender with ``KIM_SMTP_URL``
+sends; without one it leaves the queue alone for a sender that has it.
+
 A sender killed between sending and recording sends those mails again when the lease runs out:
 delivery is at least once, never lost.
 
@@ -99,12 +107,31 @@ class _Outgoing:
     message: EmailMessage
 
 
+class Unsendable(Exception):
+    """This mail can never be sent as it is (not the server's fault): give it up at once."""
+
+
+def one_line(text: str) -> str:
+    """Line breaks and runs of white space folded into single spaces (mail headers are one line)."""
+    return " ".join(text.split())
+
+
 def build_message(config: Mapping[str, Any], to: str, subject: str, body: str, link: str | None) -> EmailMessage:
-    """A plain-text German mail: subject, body, the link into the app, a footer."""
+    """A plain-text German mail: subject, body, the link into the app, a footer.
+
+    Raises :class:`Unsendable` when the mail cannot be built (e.g. an address with a line break).
+    """
+    try:
+        return _build(config, to, subject, body, link)
+    except (ValueError, TypeError, UnicodeError, IndexError) as exc:  # what the email package raises
+        raise Unsendable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _build(config: Mapping[str, Any], to: str, subject: str, body: str, link: str | None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = str(config.get("KIM_MAIL_FROM") or "kim-casework@localhost")
     message["To"] = to
-    message["Subject"] = subject
+    message["Subject"] = one_line(subject)
     message["Message-ID"] = make_msgid(domain="kim-casework")
     base = str(config.get("KIM_BASE_URL") or "").rstrip("/")
     text = body + (f"\n\nZur Aufgabe: {base}{link}" if link else "") + FOOTER
@@ -119,8 +146,8 @@ def send_due_mails(ctx: EngineContext, limit: int = BATCH) -> MailReport:
     if not url:
         return report
     settings = parse_smtp_url(str(url))
-    outgoing = _claim(ctx, limit)
-    report.claimed = len(outgoing)
+    outgoing = _claim(ctx, limit, report)
+    report.claimed = len(outgoing) + report.failed
     if not outgoing:
         return report
     results = _send(settings, outgoing)
@@ -128,7 +155,7 @@ def send_due_mails(ctx: EngineContext, limit: int = BATCH) -> MailReport:
     return report
 
 
-def _claim(ctx: EngineContext, limit: int) -> list[_Outgoing]:
+def _claim(ctx: EngineContext, limit: int, report: MailReport) -> list[_Outgoing]:
     now = clock.now()
     lease = now + LEASE
     with ctx.uow() as uow:
@@ -146,9 +173,17 @@ def _claim(ctx: EngineContext, limit: int) -> list[_Outgoing]:
             if not row.email:  # the address was removed meanwhile: in-app only
                 session.execute(update(Notification).where(Notification.id == row.id).values(mail_state="none"))
                 continue
+            try:
+                message = build_message(ctx.config, row.email, row.subject, row.body, row.link)
+            except Unsendable as exc:
+                log.warning("notification %d cannot be mailed: %s", row.id, exc)
+                session.execute(update(Notification).where(Notification.id == row.id).values(
+                    mail_state="failed", mail_next_at=None, mail_attempts=row.mail_attempts + 1,
+                    mail_error=str(exc)[:MAX_ERROR_CHARS]))
+                report.failed += 1
+                continue
             session.execute(update(Notification).where(Notification.id == row.id).values(mail_next_at=lease))
-            claimed.append(_Outgoing(row.id, lease, row.mail_attempts,
-                                     build_message(ctx.config, row.email, row.subject, row.body, row.link)))
+            claimed.append(_Outgoing(row.id, lease, row.mail_attempts, message))
         uow.commit()
     return claimed
 
@@ -164,6 +199,9 @@ def _send(settings: SmtpSettings, outgoing: list[_Outgoing]) -> dict[int, Except
                     results[item.id] = None
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
                     results[item.id] = exc
+                except (smtplib.SMTPNotSupportedError, ValueError, TypeError, UnicodeError) as exc:
+                    # e.g. a non-ASCII address the server cannot take: this mail, not the connection
+                    results[item.id] = Unsendable(f"{type(exc).__name__}: {exc}")
     except (OSError, smtplib.SMTPException) as exc:  # refused, timed out, TLS or login failed
         log.warning("mail server %s:%d: %s", settings.host, settings.port, exc)
         for item in outgoing:
@@ -199,8 +237,9 @@ def _record(ctx: EngineContext, outgoing: list[_Outgoing], results: dict[int, Ex
                 report.sent += 1
             else:
                 attempts = item.attempts + 1
-                values = {"mail_attempts": attempts, "mail_error": f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]}
-                if attempts >= MAX_ATTEMPTS:
+                reason = str(error) if isinstance(error, Unsendable) else f"{type(error).__name__}: {error}"
+                values = {"mail_attempts": attempts, "mail_error": reason[:MAX_ERROR_CHARS]}
+                if attempts >= MAX_ATTEMPTS or isinstance(error, Unsendable):
                     values.update(mail_state="failed", mail_next_at=None)
                     report.failed += 1
                 else:
@@ -217,11 +256,12 @@ def next_mail_at(session: Session) -> datetime | None:
 
 
 def send_all_due(ctx: EngineContext) -> MailReport:
-    """Batches until nothing due is left (CLI, tests); stops early when a batch sends nothing."""
+    """Batches until nothing due is left (CLI, tests); stops early when a batch settles nothing
+    (the server refuses: the rest waits for its retry time)."""
     total = MailReport()
     while True:
         report = send_due_mails(ctx)
         for name in ("claimed", "sent", "retried", "failed"):
             setattr(total, name, getattr(total, name) + getattr(report, name))
-        if report.claimed == 0 or report.sent == 0:
+        if report.claimed == 0 or report.sent + report.failed == 0:
             return total

@@ -31,6 +31,7 @@ from engine.domain.permissions import Role
 from engine.domain.visibility import LEAD_AUDIENCE
 from engine.persistence.models import OPEN_STATES, CaseFile, HumanTask, Notification, Office, User, UserOffice
 from engine.services.context import EngineContext, UnitOfWork
+from engine.services.notifications.mail import one_line
 
 COORDINATION_OFFICE = "KI"  # KIM coordination at the Kommunales Integrationszentrum (DOMAIN.md section 2)
 WORKING_ROLES = (Role.CASEWORKER.value, Role.SUPERVISOR.value)  # people with an inbox
@@ -57,16 +58,14 @@ class Message:
     case_id: UUID | None = None
 
 
-def mail_enabled(ctx: EngineContext) -> bool:
-    """Without ``KIM_SMTP_URL`` nothing can be mailed: rows are in-app only, no backlog builds up."""
-    return bool(ctx.config.get("KIM_SMTP_URL"))
-
-
-def notify(session: Session, recipients: Iterable[int], message: Message, key: str, *, mail: bool,
+def notify(session: Session, recipients: Iterable[int], message: Message, key: str, *, mail: bool = True,
            now: datetime | None = None) -> int:
     """One row per active recipient (``<key>:<user id>`` deduplicates); returns how many are new.
 
-    Mail is queued (``pending``) for recipients with an address when mail is enabled.
+    Mail is queued (``pending``) for every recipient with an address unless ``mail`` is False
+    (in-app only). Whether it really leaves is the mail sender's decision (the scheduler's
+    ``KIM_SMTP_URL``), not that of the process writing the event: a web process without mail
+    settings must not drop the mail of its users' actions.
     """
     ids = sorted(set(recipients))
     if not ids:
@@ -79,7 +78,7 @@ def notify(session: Session, recipients: Iterable[int], message: Message, key: s
         pending = mail and bool(email)
         values: dict[str, Any] = {
             "user_id": user_id, "kind": message.kind.value, "dedupe_key": f"{key}:{user_id}"[:200],
-            "task_id": message.task_id, "case_id": message.case_id, "subject": message.subject[:300],
+            "task_id": message.task_id, "case_id": message.case_id, "subject": one_line(message.subject)[:300],
             "body": message.body, "link": message.link, "created_at": now,
             "mail_state": "pending" if pending else "none", "mail_attempts": 0,
             "mail_next_at": now if pending else None}
@@ -183,7 +182,7 @@ def task_assigned(session: Session, ctx: EngineContext, actor: Actor, task_id: U
             f"zugewiesen. Fällig am: {local_date(task.due_at)}.")
     message = Message(Kind.ASSIGNED, f"Aufgabe zugewiesen: {task.name} ({task.case_label})", body, task.link,
                       task.id, task.case_id)
-    return notify(session, [assignee_id], message, f"assigned:{task.id}:{version}", mail=mail_enabled(ctx), now=now)
+    return notify(session, [assignee_id], message, f"assigned:{task.id}:{version}", now=now)
 
 
 def task_due_soon(session: Session, ctx: EngineContext, task_id: UUID) -> int:
@@ -198,7 +197,7 @@ def task_due_soon(session: Session, ctx: EngineContext, task_id: UUID) -> int:
     message = Message(Kind.DUE_SOON, f"Bald fällig: {task.name} ({task.case_label})", body, task.link,
                       task.id, task.case_id)
     # one key per task and due date: whoever claims later already has it, and a new due date is news
-    return notify(session, recipients, message, f"due_soon:{task.id}:{_due_key(task)}", mail=mail_enabled(ctx))
+    return notify(session, recipients, message, f"due_soon:{task.id}:{_due_key(task)}")
 
 
 def task_escalated(session: Session, ctx: EngineContext, task_id: UUID, level: int) -> int:
@@ -214,14 +213,13 @@ def task_escalated(session: Session, ctx: EngineContext, task_id: UUID, level: i
                 f"{local_date(task.due_at)} fällig und ist noch nicht erledigt (Eskalationsstufe 1).")
         message = Message(Kind.OVERDUE, f"Überfällig: {task.name} ({task.case_label})", body, task.link,
                           task.id, task.case_id)
-        return notify(session, recipients, message, f"overdue:{task.id}:{_due_key(task)}", mail=mail_enabled(ctx))
+        return notify(session, recipients, message, f"overdue:{task.id}:{_due_key(task)}")
     body = (f"Die Aufgabe „{task.name}“ ({task.case_label}) im Amt {task.office_code} ist seit dem "
             f"{local_date(task.due_at)} überfällig; die Amtsleitung wurde bereits informiert "
             f"(Eskalationsstufe {level}, KIM-Koordination).")
     message = Message(Kind.ESCALATED, f"Eskalation an die KIM-Koordination: {task.name} ({task.case_label})",
                       body, "/notifications", task.id, task.case_id)
-    return notify(session, coordination_leads(session), message, f"escalated:{level}:{task.id}:{_due_key(task)}",
-                  mail=mail_enabled(ctx))
+    return notify(session, coordination_leads(session), message, f"escalated:{level}:{task.id}:{_due_key(task)}")
 
 
 # --- the in-app list -------------------------------------------------------------------------

@@ -7,6 +7,10 @@ Two ways to find what changed. A step that knows what the workflow waited for be
 (:class:`~engine.bpmn.runtime.Waiting`, read from the restored state - a task completion)
 writes just the difference: that is the hot path, and it reads nothing. Steps that do not
 (start, timers, retry, migration) compare with our tables, which also repairs any drift.
+
+A ready user task that cannot be routed - ``officeFrom`` names an office that does not exist,
+or none at all - gets no row and becomes an incident of its instance: the step that led there
+still commits, and a retry after the fix (a migration to a corrected model) creates the task.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.bpmn.runtime import INTERNAL_SPEC_TYPES, PendingTimer, ReadyHumanTask, StepResult, Waiting
+from engine.bpmn.runtime import INTERNAL_SPEC_TYPES, Incident, PendingTimer, ReadyHumanTask, StepResult, Waiting
 from engine.calendar import WorkingDayCalendar
 from engine.domain.model import HumanTaskMeta, ProcessMeta
 from engine.persistence import store
@@ -78,17 +82,24 @@ class ProjectionContext:
 
 def apply_step(session: Session, instance: InstanceRecord, result: StepResult,
                metas: Mapping[str, ProcessMeta], pctx: ProjectionContext, known: Known = NOTHING_KNOWN) -> Projection:
-    """Bring tasks, timers and history of ``instance`` in line with ``result``."""
+    """Bring tasks, timers and history of ``instance`` in line with ``result``.
+
+    A user task that cannot be routed becomes ``result.incident`` (if the step had none), so the
+    caller's reply names it like any other incident.
+    """
     now = clock.now()
-    created, task_rows = _sync_human_tasks(session, instance, result.ready_human, metas, pctx, now, known)
+    created, task_rows, unroutable = _sync_human_tasks(session, instance, result.ready_human, metas, pctx, now,
+                                                       known)
     if known.before is None:
         _sync_bpmn_timers(session, instance, result, now)
     else:
         _write_bpmn_timer_changes(session, instance, known.before, result, now)
     _record_history(session, instance, result)
-    if result.incident is not None:
-        store.add_incident(session, {"instance_id": instance.id, "element_id": result.incident.element_id,
-                                     "message": result.incident.message[:4000], "created_at": now})
+    for incident in [*([result.incident] if result.incident is not None else []), *unroutable]:
+        store.add_incident(session, {"instance_id": instance.id, "element_id": incident.element_id,
+                                     "message": incident.message[:4000], "created_at": now})
+    if result.incident is None and unroutable:
+        result.incident = unroutable[0]
     status, ended_at = step_outcome(result, now)
     return Projection(created, status, ended_at, tuple(task_rows))
 
@@ -115,7 +126,7 @@ def find_meta(metas: Mapping[str, ProcessMeta], ready: ReadyHumanTask) -> HumanT
 
 def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[ReadyHumanTask],
                       metas: Mapping[str, ProcessMeta], pctx: ProjectionContext, now: datetime,
-                      known: Known) -> tuple[list[NewTask], list[dict[str, Any]]]:
+                      known: Known) -> tuple[list[NewTask], list[dict[str, Any]], list[Incident]]:
     ready_ids = {r.spiff_id for r in ready}
     # Gone from the workflow: interrupted by an event, or the process ended or was cancelled.
     if known.before is None:
@@ -129,14 +140,14 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
     task_rows: list[dict[str, Any]] = []
     timer_rows: list[dict[str, Any]] = []
     consents: CaseConsents | None = None
+    unroutable: list[Incident] = []
     for item in ready:
         if item.spiff_id in existing:
             continue
-        meta = find_meta(metas, item)
-        meta = meta.routed(item.data) if meta is not None else None  # officeFrom: the office named in the data
-        if meta is None or meta.office is None:
-            raise LookupError(f"no office for user task '{item.bpmn_id}' (no lane, or no office code in its "
-                              "officeFrom field)")
+        meta, problem = _routed(session, item, metas, pctx.offices)
+        if meta is None:
+            unroutable.append(Incident(item.bpmn_id, problem))
+            continue
         if instance.case_id is not None:
             consents = consents or _consents(session, instance.case_id, known.case)
             meta = _for_case_owner(meta, consents)
@@ -154,7 +165,25 @@ def _sync_human_tasks(session: Session, instance: InstanceRecord, ready: list[Re
         created.append(NewTask(row["id"], row["office_id"], item.bpmn_id, row, assignee, meta.audience))
     store.insert_rows(session, store.TASK, task_rows)
     store.insert_rows(session, store.TIMER, timer_rows)
-    return created, task_rows
+    return created, task_rows, unroutable
+
+
+def _routed(session: Session, item: ReadyHumanTask, metas: Mapping[str, ProcessMeta],
+            offices: OfficeIds) -> tuple[HumanTaskMeta | None, str]:
+    """The task's metadata routed to an existing office (officeFrom: the office named in the data),
+    or None and why not."""
+    meta = find_meta(metas, item)
+    if meta is None:
+        return None, f"no office for user task '{item.bpmn_id}' (not in the model's metadata)"
+    meta = meta.routed(item.data)
+    source = f" (officeFrom field '{meta.office_from}')" if meta.office_from else ""
+    if meta.office is None:
+        return None, f"no office for user task '{item.bpmn_id}'{source or ' (no lane)'}"
+    try:
+        offices.id_of(session, meta.office)
+    except LookupError:
+        return None, f"user task '{item.bpmn_id}': unknown office '{meta.office[:40]}'{source}"
+    return meta, ""
 
 
 def _consents(session: Session, case_id: UUID, case: CaseHeader | None) -> CaseConsents:

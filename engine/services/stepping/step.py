@@ -149,6 +149,9 @@ def start(session: Session, ctx: EngineContext, process_id: str, data: Mapping[s
         "started_at": clock.now(), "ended_at": ended_at, "started_by": actor.username})
     projection = apply_step(session, instance, result, spec.metas, projection_context(ctx),
                             Known(before=NOTHING_WAITING, case=case))
+    if projection.status != status:  # a first task that cannot be routed: an incident from the start
+        store.save_instance(session, instance, ctx.runtime.snapshot(workflow), projection.status, ended_at,
+                            STATE_FORMAT)
     screening_records.store_noted(session, case_id, instance.id, actor)
     if projection.status == InstanceStatus.COMPLETED.value and _ends_case(instance, spec):
         _close_case(session, instance, result.data)
