@@ -127,8 +127,8 @@ def test_english_browser_gets_german_pages_and_german_errors(browser: Any, engli
     seen["reassign error"] = _english_on(lead)
 
     assert {path: found for path, found in seen.items() if found} == {}
-    assert "ein Datum (TT.MM.JJJJ)" in errors["filter date"]
-    assert "Die Wiedervorlage muss in der Zukunft liegen." in errors["follow-up"]
+    assert "TT.MM.JJJJ" in errors["filter date"], "the date format is named in German"
+    assert "Das Datum der Wiedervorlage muss nach heute liegen." in errors["follow-up"]
     assert "Diese Person ist nicht bekannt." in errors["unknown user"]
     assert "Diese Person arbeitet nicht in der Stelle der Aufgabe." in errors["other office"]
     assert "Diese Aufgabe gibt es nicht" in errors["no task"]

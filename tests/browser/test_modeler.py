@@ -97,8 +97,8 @@ def test_process_owner_adds_an_abh_step_and_the_abh_gets_it_in_time(
     sign_in(page, base, "paul")
     open_modeler(page, f"{base}/modeler/bpmn/kim_pathway")
 
-    # The flow from the deadline fork into the ABH pre-check runs along the ABH lane at y=2500.
-    drop = show_point(page, 3000, 2500)
+    # The flow from the deadline fork into the ABH pre-check runs along the ABH lane at y=3540.
+    drop = show_point(page, 3000, 3540)
     drag_from_palette(page, "bpmn-icon-task", drop)
     page.keyboard.type(TASK_NAME)
     page.keyboard.press("Enter")
@@ -348,8 +348,8 @@ def test_side_panel_writes_what_the_engine_reads(browser: Any, kim: tuple[str, A
     page.get_by_label("Amt abweichend von der Bahn (candidateGroups)").fill("SOZ")
     page.get_by_label("Vorab zugewiesen an (assignee)").fill("sofia")
 
-    show_point(page, 165, 2300)  # the KI lane's header
-    page.mouse.click(*_screen(page, 165, 2300))
+    show_point(page, 165, 3340)  # the KI lane's header
+    page.mouse.click(*_screen(page, 165, 3340))
     assert selected_ids(page) == ["lane_ki"]
     assert page.get_by_label("Amt der Bahn").input_value() == "KI"
     page.get_by_label("Amt der Bahn").select_option("JA")
