@@ -113,8 +113,9 @@ def postgres_gone_and_back(database_url: str, tmp_path: Path) -> None:
             assert_unavailable(site.api("GET", "/tasks"))
             assert_unavailable(site.api("POST", "/cases", json=NEW_CASE))
             assert_unavailable(client.get("/inbox"), page=True)
-            english = client.get("/inbox", headers={"Accept-Language": "en"})
+            english = client.get("/inbox?lang=en")  # pages are German unless English was chosen
             assert "Temporarily unavailable" in english.get_data(as_text=True), "English on request"
+            assert_unavailable(client.get("/inbox?lang=de"), page=True)  # and back to German
             assert_unavailable(client.post("/cases/new", data={"csrf_token": csrf}), page=True)
             assert (site.cases(), site.audit_entries()) == before, "nothing half-written"
 
