@@ -75,7 +75,7 @@ def test_follow_up_in_german_dates_and_german_messages(web: Web, open_case: Call
     login(client, "carla")
     client.post(f"/tasks/{task_id}/follow_up", data={"csrf_token": csrf_of(client), "date": "01.01.2020"})
     page = client.get("/inbox").get_data(as_text=True)
-    assert "Die Wiedervorlage muss in der Zukunft liegen." in page
+    assert "Das Datum der Wiedervorlage muss nach heute liegen." in page
     assert "must be in the future" not in page
 
 
@@ -89,7 +89,7 @@ def test_inbox_filter_takes_german_dates(web: Web, open_case: Callable[..., Any]
     refused = client.get("/inbox?due_from=32.12.2026")
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
-    assert "ein Datum (TT.MM.JJJJ)" in html
+    assert "Fällig ab: bitte als TT.MM.JJJJ angeben" in html
     assert "YYYY-MM-DD" not in html
 
 
