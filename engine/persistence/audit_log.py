@@ -25,14 +25,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import Actor
 from engine.persistence.models import AuditChain
-from engine.persistence.store import AUDIT
+from engine.persistence.store import AUDIT, inserting
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = UUID(int=0)
@@ -148,7 +147,7 @@ def append(session: Session, entries: list[dict[str, Any]],
                       "details_hash": details_hash(entry["details"])}
             values["hash"] = prev = entry_hash(values)
             rows.append(values)
-    session.connection().execute(insert(AUDIT), rows)
+    session.connection().execute(inserting(AUDIT), rows)
 
 
 def _locked_head(session: Session, chain: UUID) -> tuple[int, str]:
@@ -157,13 +156,16 @@ def _locked_head(session: Session, chain: UUID) -> tuple[int, str]:
     A plain ``SELECT ... FOR UPDATE`` locks nothing when the row does not exist yet, and two
     first entries of one chain would then both get number 1.
     """
-    conn = session.connection()
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    upsert = dialect.insert(CHAIN_HEAD).values(chain=chain, last_seq=0, last_hash=GENESIS, checkpointed_seq=0)
-    upsert = upsert.on_conflict_do_update(index_elements=[CHAIN_HEAD.c.chain],
-                                          set_={"last_seq": CHAIN_HEAD.c.last_seq})
-    head = conn.execute(upsert.returning(CHAIN_HEAD.c.last_seq, CHAIN_HEAD.c.last_hash)).one()
+    head = session.connection().execute(_LOCK_HEAD, {"chain": chain, "genesis": GENESIS}).one()
     return int(head.last_seq), str(head.last_hash)
+
+
+# Written out once: SQLAlchemy cannot cache the compiled form of a dialect upsert, and this runs
+# with every audited request (PostgreSQL and SQLite >= 3.35 share the syntax).
+_LOCK_HEAD = text(
+    "INSERT INTO audit_chain (chain, last_seq, last_hash, checkpointed_seq) VALUES (:chain, 0, :genesis, 0) "
+    "ON CONFLICT (chain) DO UPDATE SET last_seq = audit_chain.last_seq RETURNING last_seq, last_hash"
+).bindparams(bindparam("chain", type_=CHAIN_HEAD.c.chain.type), bindparam("genesis", type_=CHAIN_HEAD.c.last_hash.type))
 
 
 def read_entries(session: Session, after_id: int = 0, limit: int = 100,

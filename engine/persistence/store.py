@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Table, and_, delete, insert, select, update
+from sqlalchemy import Insert, Row, Select, Table, Update, and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.persistence.models import (
@@ -125,19 +126,26 @@ class LockedTask:
     case: CaseHeader | None
 
 
+def _lock_task_statement() -> Select[Any]:
+    owner = OFFICE.alias("owner_office")
+    return (select(*_INSTANCE_COLUMNS, *_TASK_COLUMNS, TASK.c.name, TASK.c.process_id, TASK.c.created_at,
+                   TASK.c.due_at, TASK.c.follow_up_at, TASK.c.escalation_level, USER.c.username,
+                   CASE.c.owner_office_id, owner.c.code, CASE.c.reference, CASE.c.given_name, CASE.c.family_name)
+            .select_from(TASK.join(INSTANCE, INSTANCE.c.id == TASK.c.instance_id)
+                         .outerjoin(USER, USER.c.id == TASK.c.assignee_id)
+                         .outerjoin(CASE, CASE.c.id == INSTANCE.c.case_id)
+                         .outerjoin(owner, owner.c.id == CASE.c.owner_office_id))
+            .where(TASK.c.id == bindparam("task_id")).with_for_update(of=INSTANCE))
+
+
+# The statements of every completion, built once: building a statement and computing its cache
+# key cost more than the database takes to run it (bind parameters carry the values).
+_LOCK_TASK = _lock_task_statement()
+
+
 def lock_task_for_completion(session: Session, task_id: UUID) -> LockedTask | None:
     """The task, its instance (row-locked) and its case's header, in one round trip."""
-    owner = OFFICE.alias("owner_office")
-    query = (select(*_INSTANCE_COLUMNS, *_TASK_COLUMNS, TASK.c.name, TASK.c.process_id, TASK.c.created_at,
-                    TASK.c.due_at, TASK.c.follow_up_at, TASK.c.escalation_level, USER.c.username,
-                    CASE.c.owner_office_id, owner.c.code, CASE.c.reference, CASE.c.given_name,
-                    CASE.c.family_name)
-             .select_from(TASK.join(INSTANCE, INSTANCE.c.id == TASK.c.instance_id)
-                          .outerjoin(USER, USER.c.id == TASK.c.assignee_id)
-                          .outerjoin(CASE, CASE.c.id == INSTANCE.c.case_id)
-                          .outerjoin(owner, owner.c.id == CASE.c.owner_office_id))
-             .where(TASK.c.id == task_id).with_for_update(of=INSTANCE))
-    row = session.connection().execute(query).first()
+    row = session.connection().execute(_LOCK_TASK, {"task_id": task_id}).first()
     if row is None:
         return None
     n, m = len(_INSTANCE_COLUMNS), len(_TASK_COLUMNS)
@@ -155,23 +163,39 @@ def case_header(session: Session, case_id: UUID) -> CaseHeader | None:
 
 
 def insert_instance(session: Session, values: Mapping[str, Any]) -> None:
-    session.connection().execute(insert(INSTANCE), [dict(values)])
+    session.connection().execute(inserting(INSTANCE), [dict(values)])
+
+
+def _save_instance_statement(ending: bool) -> Update:
+    values: dict[str, Any] = {"state": bindparam("b_state"), "status": bindparam("b_status"),
+                              "version": bindparam("b_new_version"), "state_format": bindparam("b_state_format")}
+    if ending:
+        values["ended_at"] = bindparam("b_ended_at")
+    return (update(INSTANCE).where(INSTANCE.c.id == bindparam("b_id"), INSTANCE.c.version == bindparam("b_version"))
+            .values(**values))
+
+
+_SAVE_INSTANCE = {ending: _save_instance_statement(ending) for ending in (False, True)}
 
 
 def save_instance(session: Session, record: InstanceRecord, state: str, status: str,
                   ended_at: datetime | None, state_format: int) -> bool:
     """Compare-and-set on the instance version; False if someone else saved in between."""
-    values: dict[str, Any] = {"state": state, "status": status, "version": record.version + 1,
-                              "state_format": state_format}
-    if ended_at is not None:
-        values["ended_at"] = ended_at
-    result = session.connection().execute(
-        update(INSTANCE).where(INSTANCE.c.id == record.id, INSTANCE.c.version == record.version).values(**values))
+    result = session.connection().execute(_SAVE_INSTANCE[ended_at is not None], {
+        "b_id": record.id, "b_version": record.version, "b_state": state, "b_status": status,
+        "b_new_version": record.version + 1, "b_state_format": state_format, "b_ended_at": ended_at})
     if result.rowcount != 1:
         return False
     record.version += 1
     record.state, record.status = state, status
     return True
+
+
+_COMPLETE_TASK = (
+    update(TASK).where(TASK.c.id == bindparam("b_id"), TASK.c.version == bindparam("b_version"),
+                       TASK.c.state.in_(OPEN_STATES))
+    .values(state=TaskState.COMPLETED.value, completed_at=bindparam("b_now"), completed_by_id=bindparam("b_user_id"),
+            data=bindparam("b_data", type_=TASK.c.data.type), version=bindparam("b_new_version")))
 
 
 def complete_task_row(session: Session, task: TaskRecord, user_id: int | None, data: Mapping[str, Any],
@@ -182,10 +206,9 @@ def complete_task_row(session: Session, task: TaskRecord, user_id: int | None, d
     reminders and escalations): a done task is never escalated, and leaving them would let the
     timer table grow with every completion of a long-running case.
     """
-    result = session.connection().execute(
-        update(TASK).where(TASK.c.id == task.id, TASK.c.version == task.version, TASK.c.state.in_(OPEN_STATES))
-        .values(state=TaskState.COMPLETED.value, completed_at=now, completed_by_id=user_id, data=dict(data),
-                version=task.version + 1))
+    result = session.connection().execute(_COMPLETE_TASK, {
+        "b_id": task.id, "b_version": task.version, "b_now": now, "b_user_id": user_id, "b_data": dict(data),
+        "b_new_version": task.version + 1})
     return bool(result.rowcount == 1)
 
 
@@ -227,9 +250,15 @@ def cancel_tasks_of(session: Session, instance_id: UUID, spiff_ids: Sequence[UUI
             .values(state=TaskState.CANCELLED.value, completed_at=now, version=TASK.c.version + 1))
 
 
+@cache
+def inserting(table: Table) -> Insert:
+    """``INSERT INTO table``, one statement object per table (its cache key is computed once)."""
+    return insert(table)
+
+
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        session.connection().execute(insert(table), [dict(r) for r in rows])
+        session.connection().execute(inserting(table), [dict(r) for r in rows])
 
 
 def bpmn_timers(session: Session, instance_id: UUID) -> dict[UUID, tuple[UUID, datetime]]:
@@ -317,24 +346,29 @@ def add_history(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def add_incident(session: Session, values: Mapping[str, Any]) -> None:
-    session.connection().execute(insert(INCIDENT), [dict(values)])
+    session.connection().execute(inserting(INCIDENT), [dict(values)])
+
+
+_LAST_VALUES = (select(TASK.c.data).where(TASK.c.instance_id == bindparam("instance_id"),
+                                           TASK.c.state == TaskState.COMPLETED.value)
+                .order_by(TASK.c.completed_at.desc()).limit(20))
 
 
 def last_value(session: Session, instance_id: UUID, key: str) -> Any:
     """The most recent value a completed task of the instance recorded under ``key``."""
-    rows = session.connection().execute(
-        select(TASK.c.data).where(TASK.c.instance_id == instance_id, TASK.c.state == TaskState.COMPLETED.value)
-        .order_by(TASK.c.completed_at.desc()).limit(20))
-    for (data,) in rows:
+    for (data,) in session.connection().execute(_LAST_VALUES, {"instance_id": instance_id}):
         if isinstance(data, dict) and data.get(key):
             return data[key]
     return None
 
 
+_CLOSE_CASE = (update(CASE).where(CASE.c.id == bindparam("b_id"), CASE.c.status == "open")
+               .values(status="closed", closed_at=bindparam("b_now"), closure_reason=bindparam("b_reason"),
+                       version=CASE.c.version + 1))
+
+
 def close_case(session: Session, case_id: UUID | None, reason: str | None, now: datetime) -> bool:
     if case_id is None:
         return False
-    result = session.connection().execute(
-        update(CASE).where(CASE.c.id == case_id, CASE.c.status == "open")
-        .values(status="closed", closed_at=now, closure_reason=reason, version=CASE.c.version + 1))
+    result = session.connection().execute(_CLOSE_CASE, {"b_id": case_id, "b_now": now, "b_reason": reason})
     return result.rowcount == 1

@@ -1,0 +1,70 @@
+"""The API's serialiser: every kind of value a use case returns, and need-to-know hiding."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from webapp.core.serialize import to_json
+
+
+class Colour(enum.Enum):
+    RED = "rot"
+
+
+class Level(enum.StrEnum):
+    HIGH = "hoch"
+
+
+class Nickname(str):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    when: date
+    tags: frozenset[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    id: UUID
+    name: str
+    at: datetime
+    colour: Colour
+    level: Level
+    inner: Inner
+    items: tuple[Inner, ...]
+    extra: dict[int, object]
+    nickname: Nickname
+    secret: str = "s"
+    note: str = "n"
+    hidden: frozenset[str] = dataclasses.field(default=frozenset({"secret"}), metadata={"hidden_field": True})
+
+
+def test_every_kind_of_value_becomes_json_and_hidden_fields_stay_out() -> None:
+    ident = UUID("12345678-1234-5678-1234-567812345678")
+    inner = Inner(date(2026, 12, 6), frozenset({"a"}))
+    record = Record(ident, "Amina", datetime(2026, 12, 6, 9, 30, tzinfo=UTC), Colour.RED, Level.HIGH,
+                    inner, (inner,), {1: [ident, None, 2.5, True]}, Nickname("Mina"))
+    expected_inner = {"when": "2026-12-06", "tags": ["a"]}
+    assert to_json(record) == {
+        "id": str(ident), "name": "Amina", "at": "2026-12-06T09:30:00+00:00", "colour": "rot", "level": "hoch",
+        "inner": expected_inner, "items": [expected_inner], "extra": {"1": [str(ident), None, 2.5, True]},
+        "nickname": "Mina", "note": "n"}
+
+
+def test_hidden_is_per_record_not_per_type() -> None:
+    """Two records of one type hide different fields (a lead's view hides more than a caseworker's)."""
+    inner = Inner(date(2026, 1, 2), frozenset())
+    base = Record(UUID(int=1), "A", datetime(2026, 1, 2, tzinfo=UTC), Colour.RED, Level.HIGH, inner, (),
+                  {}, Nickname("x"))
+    narrow = dataclasses.replace(base, hidden=frozenset({"secret", "name", "note"}))
+    assert {"name", "note"} <= to_json(base).keys()
+    assert not {"name", "note", "secret"} & to_json(narrow).keys()
+
+
+def test_a_class_itself_is_not_taken_for_a_record() -> None:
+    assert to_json(Inner) is Inner
