@@ -6,13 +6,18 @@ would fail with "database is locked" under load, so write units of work begin wi
 deferred and run beside writers thanks to WAL mode. On PostgreSQL both are plain
 transactions and row locks (``FOR UPDATE``) serialize work on one process instance.
 
-PostgreSQL pools ping each connection when it is checked out (``pool_pre_ping``): after a
-database restart or a network cut the pooled connections are dead, and without the ping the
-first request on each of them would fail although the server is back.
+PostgreSQL pools ping a connection when it is checked out after lying idle for a while
+(:data:`PING_AFTER_IDLE_SECONDS`): after a database restart or a network cut the pooled
+connections are dead, and without the ping the first request on each of them would fail
+although the server is back. A connection in steady use is not pinged (the ping is one more
+round trip per request); if the database goes away under load, the first failing statement
+marks the whole pool as stale (SQLAlchemy's disconnect handling), so no request after the
+outage meets a dead connection either.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +25,13 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.persistence import audit_log
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,28 @@ def make_database(url: str, pool_size: int = 10) -> Database:
         return Database(url, _sqlite_engine(url, True), _sqlite_engine(url, False))
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_after_idle(engine)
     return Database(url, engine, engine)
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection at checkout if it lay idle (see the module docstring)."""
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in steady use
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"the pooled connection is dead: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection is dead")
 
 
 def default_database_url(instance_path: Path) -> str:

@@ -9,6 +9,7 @@ holds locked longer than a request waits - that is the outage there.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,8 +151,9 @@ def sqlite_locked_and_free_again(database_url: str, tmp_path: Path, monkeypatch:
         assert site.cases() == before[0] + 1
 
 
-def test_postgres_connection_cut_in_the_middle_of_a_request(database_url: str, backend: str, tmp_path: Path) -> None:
-    """Pre-ping guards the checkout only: a connection that dies after it must still give 503."""
+def test_postgres_connection_cut_in_the_middle_of_a_request(database_url: str, backend: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ping guards the checkout only: a connection that dies after it must still give 503."""
     if backend != "postgres":
         pytest.skip("SQLite has no connection to cut: its outage is the locked file above")
     url = fresh_database(database_url, tmp_path)
@@ -161,8 +163,7 @@ def test_postgres_connection_cut_in_the_middle_of_a_request(database_url: str, b
         for site in _site(url, app_url, tmp_path):
             assert site.api("POST", "/cases", json=NEW_CASE).status_code == 201
             before = (site.cases(), site.audit_entries())
-            pool = site.app.extensions["kim"].db.write.pool
-            pool._pre_ping = False  # as if the cut came right after the checkout's ping
+            monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 3600)  # as if the cut came after the ping
             proxy.stop()
             proxy.start()  # back at once: only the pooled connection is broken
 
@@ -170,3 +171,43 @@ def test_postgres_connection_cut_in_the_middle_of_a_request(database_url: str, b
             assert (site.cases(), site.audit_entries()) == before, "nothing half-written"
             assert site.api("POST", "/cases", json=NEW_CASE).status_code == 201, "a fresh connection next time"
             assert site.cases() == before[0] + 1
+
+
+def test_postgres_restarted_while_the_pool_lay_idle(database_url: str, backend: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection in steady use is not pinged (a round trip per request); one that lay idle is,
+    so the first request after a quiet restart (say, at night) gets a live connection."""
+    if backend != "postgres":
+        pytest.skip("SQLite has no connection to lose")
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.2)
+    url = fresh_database(database_url, tmp_path)
+    parsed = make_url(url)
+    with TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432) as proxy:
+        app_url = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        for site in _site(url, app_url, tmp_path):
+            for _ in range(3):
+                assert site.api("POST", "/cases", json=NEW_CASE).status_code == 201
+            pings = _count_pings(site.app)
+            for _ in range(3):
+                assert site.api("GET", "/tasks").status_code == 200
+            assert pings() == 0, "connections in steady use are not pinged"
+            proxy.stop()
+            proxy.start()  # the server is back; every pooled connection is dead
+            time.sleep(0.3)
+            statuses = [site.api("GET", "/tasks").status_code for _ in range(12)]
+            assert statuses == [200] * 12, "the idle connection was pinged, found dead and replaced"
+            assert pings() >= 1
+
+
+def _count_pings(app: Flask) -> Any:
+    """A counter of the pings the app's pool sends from now on."""
+    engine = app.extensions["kim"].db.write
+    seen: list[int] = []
+    original = engine.dialect.do_ping
+
+    def counting(dbapi_connection: Any) -> bool:
+        seen.append(1)
+        return bool(original(dbapi_connection))
+
+    engine.dialect.do_ping = counting
+    return lambda: len(seen)
