@@ -15,6 +15,11 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
+_BENCH = ROOT / "bench"
+# bench/http.py has the name of the standard library's http package, and python puts the folder
+# of the script it runs first on the import path: behind the standard library with it, so that
+# `import http.server` (werkzeug, for the in-process benchmarks) finds the real one.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH] + [str(_BENCH)]
 sys.path.insert(0, str(ROOT))
 
 from engine.domain.actors import SYSTEM  # noqa: E402
