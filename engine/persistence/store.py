@@ -220,16 +220,18 @@ def reopen_task_row(session: Session, task: TaskRecord, data: Mapping[str, Any])
                 version=TASK.c.version + 1))
 
 
+_OPEN_TASKS = select(TASK.c.spiff_task_id, TASK.c.id).where(
+    TASK.c.instance_id == bindparam("instance_id"), TASK.c.state.in_(LIVE_STATES),
+    TASK.c.bpmn_id.not_like(CONSENT_REQUEST_LIKE))
+
+
 def open_tasks(session: Session, instance_id: UUID) -> dict[UUID, UUID]:
     """spiff task id -> task id of the instance's live human tasks (open, claimed or held).
 
     Consent requests are tasks of the case management, not of the workflow: they are not
     listed (a step must not cancel the request a held task is waiting on).
     """
-    rows = session.connection().execute(
-        select(TASK.c.spiff_task_id, TASK.c.id).where(TASK.c.instance_id == instance_id,
-                                                      TASK.c.state.in_(LIVE_STATES),
-                                                      TASK.c.bpmn_id.not_like(CONSENT_REQUEST_LIKE)))
+    rows = session.connection().execute(_OPEN_TASKS, {"instance_id": instance_id})
     return {r.spiff_task_id: r.id for r in rows}
 
 
@@ -241,13 +243,18 @@ def cancel_tasks(session: Session, task_ids: Sequence[UUID], now: datetime) -> N
             .values(state=TaskState.CANCELLED.value, completed_at=now, version=TASK.c.version + 1))
 
 
+_CANCEL_TASKS_OF = (
+    update(TASK).where(TASK.c.instance_id == bindparam("b_instance_id"),
+                       TASK.c.spiff_task_id.in_(bindparam("b_spiff_ids", expanding=True)),
+                       TASK.c.state.in_(LIVE_STATES))
+    .values(state=TaskState.CANCELLED.value, completed_at=bindparam("b_now"), version=TASK.c.version + 1))
+
+
 def cancel_tasks_of(session: Session, instance_id: UUID, spiff_ids: Sequence[UUID], now: datetime) -> None:
     """Cancel the instance's live tasks of these workflow tasks (gone from the workflow)."""
     if spiff_ids:
-        session.connection().execute(
-            update(TASK).where(TASK.c.instance_id == instance_id, TASK.c.spiff_task_id.in_(spiff_ids),
-                               TASK.c.state.in_(LIVE_STATES))
-            .values(state=TaskState.CANCELLED.value, completed_at=now, version=TASK.c.version + 1))
+        session.connection().execute(_CANCEL_TASKS_OF, {"b_instance_id": instance_id, "b_spiff_ids": list(spiff_ids),
+                                                        "b_now": now})
 
 
 @cache
@@ -261,35 +268,50 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         session.connection().execute(inserting(table), [dict(r) for r in rows])
 
 
+_BPMN_TIMERS = select(TIMER.c.spiff_task_id, TIMER.c.id, TIMER.c.fire_at).where(
+    TIMER.c.instance_id == bindparam("instance_id"), TIMER.c.kind == TimerKind.BPMN.value)
+
+
 def bpmn_timers(session: Session, instance_id: UUID) -> dict[UUID, tuple[UUID, datetime]]:
     """spiff task id -> (timer id, fire_at) of the instance's pending BPMN timers."""
-    rows = session.connection().execute(
-        select(TIMER.c.spiff_task_id, TIMER.c.id, TIMER.c.fire_at)
-        .where(TIMER.c.instance_id == instance_id, TIMER.c.kind == TimerKind.BPMN.value))
+    rows = session.connection().execute(_BPMN_TIMERS, {"instance_id": instance_id})
     return {r.spiff_task_id: (r.id, r.fire_at) for r in rows}
+
+
+_DELETE_BPMN_TIMERS = delete(TIMER).where(
+    TIMER.c.instance_id == bindparam("instance_id"), TIMER.c.kind == TimerKind.BPMN.value,
+    TIMER.c.spiff_task_id.in_(bindparam("spiff_ids", expanding=True)))
 
 
 def delete_bpmn_timers(session: Session, instance_id: UUID, spiff_ids: Sequence[UUID]) -> None:
     if spiff_ids:
-        session.connection().execute(delete(TIMER).where(
-            TIMER.c.instance_id == instance_id, TIMER.c.kind == TimerKind.BPMN.value,
-            TIMER.c.spiff_task_id.in_(spiff_ids)))
+        session.connection().execute(_DELETE_BPMN_TIMERS, {"instance_id": instance_id, "spiff_ids": list(spiff_ids)})
+
+
+_MOVE_BPMN_TIMER = update(TIMER).where(
+    TIMER.c.instance_id == bindparam("b_instance_id"), TIMER.c.kind == TimerKind.BPMN.value,
+    TIMER.c.spiff_task_id == bindparam("b_spiff_id")).values(fire_at=bindparam("b_fire_at"), attempts=0)
 
 
 def move_bpmn_timer(session: Session, instance_id: UUID, spiff_id: UUID, fire_at: datetime) -> None:
-    session.connection().execute(update(TIMER).where(
-        TIMER.c.instance_id == instance_id, TIMER.c.kind == TimerKind.BPMN.value,
-        TIMER.c.spiff_task_id == spiff_id).values(fire_at=fire_at, attempts=0))
+    session.connection().execute(_MOVE_BPMN_TIMER, {"b_instance_id": instance_id, "b_spiff_id": spiff_id,
+                                                    "b_fire_at": fire_at})
+
+
+_DELETE_TIMERS = delete(TIMER).where(TIMER.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def delete_timers(session: Session, timer_ids: Iterable[UUID]) -> None:
     ids = list(timer_ids)
     if ids:
-        session.connection().execute(delete(TIMER).where(TIMER.c.id.in_(ids)))
+        session.connection().execute(_DELETE_TIMERS, {"ids": ids})
+
+
+_MOVE_TIMER = update(TIMER).where(TIMER.c.id == bindparam("b_id")).values(fire_at=bindparam("b_fire_at"), attempts=0)
 
 
 def move_timer(session: Session, timer_id: UUID, fire_at: datetime) -> None:
-    session.connection().execute(update(TIMER).where(TIMER.c.id == timer_id).values(fire_at=fire_at, attempts=0))
+    session.connection().execute(_MOVE_TIMER, {"b_id": timer_id, "b_fire_at": fire_at})
 
 
 @dataclass(frozen=True)
@@ -309,6 +331,19 @@ _DUE_TIMER_COLUMNS = (TIMER.c.id, TIMER.c.kind, TIMER.c.level, TIMER.c.task_id, 
                       TIMER.c.spiff_task_id)
 
 
+def _lock_due_statement(skip_locked: bool) -> Select[Any]:
+    return (select(*_INSTANCE_COLUMNS, *_DUE_TIMER_COLUMNS)
+            .select_from(TIMER.join(INSTANCE, INSTANCE.c.id == TIMER.c.instance_id))
+            .where(TIMER.c.instance_id == bindparam("instance_id"), TIMER.c.fired_at.is_(None),
+                   TIMER.c.fire_at <= bindparam("now", type_=TIMER.c.fire_at.type))
+            # the timer rows are locked too: a row another scheduler fired and committed meanwhile is
+            # re-checked (and dropped) by PostgreSQL instead of coming back from the statement's snapshot
+            .with_for_update(of=[INSTANCE, TIMER], skip_locked=skip_locked))
+
+
+_LOCK_DUE = {skip: _lock_due_statement(skip) for skip in (False, True)}
+
+
 def lock_instance_with_due_timers(session: Session, instance_id: UUID, now: datetime,
                                   skip_locked: bool) -> tuple[InstanceRecord, list[DueTimer]] | None:
     """The instance (row-locked, ``SKIP LOCKED`` if asked) and its due timer rows, in one round trip.
@@ -316,28 +351,26 @@ def lock_instance_with_due_timers(session: Session, instance_id: UUID, now: date
     None when another scheduler holds the instance or nothing of it is due any more (someone
     fired it in between): either way there is nothing to do here.
     """
-    rows = session.connection().execute(
-        select(*_INSTANCE_COLUMNS, *_DUE_TIMER_COLUMNS)
-        .select_from(TIMER.join(INSTANCE, INSTANCE.c.id == TIMER.c.instance_id))
-        .where(TIMER.c.instance_id == instance_id, TIMER.c.fired_at.is_(None), TIMER.c.fire_at <= now)
-        # the timer rows are locked too: a row another scheduler fired and committed meanwhile is
-        # re-checked (and dropped) by PostgreSQL instead of coming back from the statement's snapshot
-        .with_for_update(of=[INSTANCE, TIMER], skip_locked=skip_locked)).all()
+    rows = session.connection().execute(_LOCK_DUE[skip_locked], {"instance_id": instance_id, "now": now}).all()
     if not rows:
         return None
     n = len(_INSTANCE_COLUMNS)
     return InstanceRecord(*rows[0][:n]), [DueTimer(*row[n:]) for row in rows]
 
 
+_MARK_FIRED = update(TIMER).where(TIMER.c.id == bindparam("b_id")).values(fired_at=bindparam("b_now"))
+_ESCALATE = (update(TASK).where(and_(TASK.c.id == bindparam("b_id"), TASK.c.state.in_(OPEN_STATES),
+                                     TASK.c.escalation_level < bindparam("b_level")))
+             .values(escalation_level=bindparam("b_level"), version=TASK.c.version + 1))
+
+
 def raise_escalation(session: Session, timer_id: UUID, task_id: UUID | None, level: int, now: datetime) -> bool:
     """Mark the timer fired and lift the task to ``level`` if it is open and lower; True if lifted."""
     conn = session.connection()
-    conn.execute(update(TIMER).where(TIMER.c.id == timer_id).values(fired_at=now))
+    conn.execute(_MARK_FIRED, {"b_id": timer_id, "b_now": now})
     if task_id is None:
         return False
-    result = conn.execute(update(TASK).where(and_(TASK.c.id == task_id, TASK.c.state.in_(OPEN_STATES),
-                                                  TASK.c.escalation_level < level))
-                          .values(escalation_level=level, version=TASK.c.version + 1))
+    result = conn.execute(_ESCALATE, {"b_id": task_id, "b_level": level})
     return result.rowcount == 1
 
 
