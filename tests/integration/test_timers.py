@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from engine import clock
 from engine.domain.actors import SYSTEM
-from engine.persistence.models import HumanTask, Timer
+from engine.persistence.models import AuditEntry, HumanTask, Timer
 from engine.services.casework.instances import start_instance
 from engine.services.context import EngineContext
+from engine.services.timers import firing
 from engine.services.timers.firing import fire_due_timers
 from tests.conftest import deploy_files
+from tests.sql_counting import counting
 
 
 def _open_tasks(ctx: EngineContext) -> list[str]:
@@ -127,3 +131,52 @@ def test_a_timer_row_the_workflow_does_not_know_is_dropped_not_fired_for_ever(
     before = _open_tasks(ctx)
     assert _fire_at("2026-12-04T09:00:01+01:00", ctx) == 1, "the model's own timer still fires"
     assert (before, _open_tasks(ctx)) == (["ti_task"], ["ti_reminder"])
+
+
+def test_instances_share_a_transaction_on_postgres_and_each_fires_once(
+        ctx: EngineContext, frozen_clock: object) -> None:
+    """PostgreSQL: due instances go a few to a transaction (one commit, one round of audit
+    appends); SQLite keeps one per transaction (its write lock stays short)."""
+    deploy_files(ctx, "timers.bpmn")
+    count = firing.INSTANCES_PER_TRANSACTION + 3
+    for _ in range(count):
+        ctx.run(start_instance, "timer_interrupting", {}, SYSTEM)
+    clock.freeze(datetime.fromisoformat("2026-12-04T09:00:01+01:00"))
+    with counting(ctx.db) as sql:
+        report = fire_due_timers(ctx)
+    assert (report.bpmn_timers, report.instances, report.failed) == (count, count, 0)
+    expected = count + 1 if ctx.db.is_sqlite else 2 + 1  # + the read of the due instances
+    assert sql.transactions == expected
+    assert _open_tasks(ctx) == ["ti_reminder"] * count
+    assert fire_due_timers(ctx).total == 0
+    with ctx.uow(write=False) as uow:
+        fires = uow.session.scalar(select(func.count()).select_from(AuditEntry)
+                                   .where(AuditEntry.action == "timer.fire"))
+    assert fires == count, "each audited once"
+
+
+def test_a_broken_instance_among_others_is_rolled_back_alone(
+        ctx: EngineContext, frozen_clock: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One instance's model raising rolls back its transaction; its failure is recorded once,
+    and the others of that transaction fire (again, without it)."""
+    deploy_files(ctx, "timers.bpmn")
+    ids = [ctx.run(start_instance, "timer_interrupting", {}, SYSTEM).instance_id for _ in range(4)]
+    broken = ids[2]
+    real, calls = firing.fire_for_instance, []
+
+    def fire(session: Any, context: EngineContext, instance_id: UUID, now: datetime) -> Any:
+        calls.append(instance_id)
+        if instance_id == broken:
+            raise RuntimeError("the model exploded")
+        return real(session, context, instance_id, now)
+
+    monkeypatch.setattr(firing, "fire_for_instance", fire)
+    clock.freeze(datetime.fromisoformat("2026-12-04T09:00:01+01:00"))
+    report = fire_due_timers(ctx)
+    assert (report.bpmn_timers, report.failed) == (3, 1)
+    assert calls.count(broken) == 1, "the broken one is tried once per cycle"
+    with ctx.uow(write=False) as uow:
+        rows = {t.instance_id: t for t in uow.session.scalars(select(Timer).where(Timer.kind == "bpmn"))}
+    assert list(rows) == [broken], "the others fired, its timer waits"
+    assert rows[broken].attempts == 1
+    assert rows[broken].last_error == "RuntimeError: the model exploded"

@@ -4,12 +4,15 @@ Reminders and escalations notify people (:mod:`engine.services.notifications.not
 transaction that marks them fired, so a notification exists exactly when its firing committed.
 
 Timer rows are the work queue (ARCHITECTURE.md decision 3). Each instance with due rows is
-handled in its own transaction: lock the instance (``SKIP LOCKED`` on PostgreSQL, so several
-schedulers share the work), fire what is due for it, commit. A process killed mid-batch
-loses nothing: rows it did not commit are still due for the next run. Escalation levels only
-ever go up, under the instance lock, so firing a row twice changes nothing.
+locked (``SKIP LOCKED`` on PostgreSQL, so several schedulers share the work), what is due for
+it fired, and committed - on PostgreSQL a few instances share one transaction
+(:data:`INSTANCES_PER_TRANSACTION`), on SQLite each has its own (the write lock stays short).
+A process killed mid-batch loses nothing: rows it did not commit are still due for the next
+run. Escalation levels only ever go up, under the instance lock, so firing a row twice changes
+nothing.
 
-An instance whose firing raises is rolled back alone; its due rows get ``attempts`` and
+An instance whose firing raises is rolled back (the others of its transaction go again
+without it); its due rows get ``attempts`` and
 ``last_error`` and move to a later ``fire_at`` (exponential backoff, at most an hour), so one
 broken instance neither stops the others nor keeps a scheduler busy.
 
@@ -42,6 +45,9 @@ from engine.services.stepping.projection import Known
 log = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY = timedelta(hours=1)
+INSTANCES_PER_TRANSACTION = 10
+"""PostgreSQL: instances fired in one transaction. One commit and one round of audit appends
+for several instances; the instance locks are held for a few tens of milliseconds at most."""
 MAX_ERROR_CHARS = 2000
 
 
@@ -98,11 +104,43 @@ def fire_due_timers(ctx: EngineContext, limit: int = 500,
     with ctx.uow(write=False) as uow:
         instance_ids = due_instance_ids(uow.session, now, limit)
     report.candidates = len(instance_ids)
-    for instance_id in instance_ids:
+    size = 1 if ctx.db.is_sqlite else INSTANCES_PER_TRANSACTION  # SQLite: the write lock stays short
+    for first in range(0, len(instance_ids), size):
         if should_stop is not None and should_stop():
             break
-        _fire_one(ctx, instance_id, now, report)
+        _fire_together(ctx, instance_ids[first:first + size], now, report)
     return report
+
+
+def _fire_together(ctx: EngineContext, instance_ids: list[UUID], now: datetime, report: FireReport) -> None:
+    """Fire several instances in one transaction (one commit, one round of audit appends).
+
+    If one of them raises, the transaction is rolled back, that instance's failure is recorded
+    (as when it fires alone: it is retried later), and the others go again without it; if the
+    commit itself fails, each goes alone. So a broken instance costs the others a repeat of
+    their (rolled-back) work, never a firing.
+    """
+    pending = list(instance_ids)
+    while pending:
+        current: UUID | None = None
+        fired: list[tuple[int, int, int] | None] = []
+        try:
+            with ctx.uow() as uow:
+                for current in pending:
+                    fired.append(fire_for_instance(uow.session, ctx, current, now))
+                current = None
+                uow.commit()
+        except Exception as exc:  # one instance's failure: record it, go on with the others
+            if current is None:  # the commit failed: nothing of it stands; each goes alone
+                for instance_id in pending:
+                    _fire_one(ctx, instance_id, now, report)
+                return
+            _failed(ctx, current, now, exc, report)
+            pending.remove(current)
+            continue
+        for result in fired:
+            _count(report, result)
+        return
 
 
 def _fire_one(ctx: EngineContext, instance_id: UUID, now: datetime, report: FireReport) -> None:
@@ -111,10 +149,18 @@ def _fire_one(ctx: EngineContext, instance_id: UUID, now: datetime, report: Fire
             fired = fire_for_instance(uow.session, ctx, instance_id, now)
             uow.commit()
     except Exception as exc:  # any failure of one instance: record it, go on with the others
-        log.exception("firing timers of instance %s failed", instance_id)
-        record_failure(ctx, instance_id, now, exc)  # raises if the database itself is gone
-        report.failed += 1
+        _failed(ctx, instance_id, now, exc, report)
         return
+    _count(report, fired)
+
+
+def _failed(ctx: EngineContext, instance_id: UUID, now: datetime, exc: Exception, report: FireReport) -> None:
+    log.error("firing timers of instance %s failed", instance_id, exc_info=exc)
+    record_failure(ctx, instance_id, now, exc)  # raises if the database itself is gone
+    report.failed += 1
+
+
+def _count(report: FireReport, fired: tuple[int, int, int] | None) -> None:
     if fired is None:
         report.skipped += 1
         return
