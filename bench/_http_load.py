@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from _cpu import CpuMeter
 from _http_rig import HOST, PROCESS_ID, RigError, Store
 
 INBOX_PAGE = 100
@@ -183,8 +184,10 @@ Work = Callable[[int, Client, Tally], None]
 class Load:
     """Runs the phases against the servers; remembers the started cases whose first task is open."""
 
-    def __init__(self, ports: list[int], tokens: list[str], store: Store, options: Any) -> None:
+    def __init__(self, ports: list[int], tokens: list[str], store: Store, options: Any,
+                 meter: CpuMeter | None = None) -> None:
         self.ports, self.tokens, self.store = ports, tokens, store
+        self.meter = meter
         self.scale: float = options.scale
         self.phase_timeout: float = options.phase_timeout
         self.request_timeout: float = options.request_timeout
@@ -325,8 +328,13 @@ class Load:
             chunks = [cases[i::phase.clients] for i in range(phase.clients)]
             planned, extra["cases"] = len(cases) * STEPS, len(cases)
             work = lambda i, c, t: self.complete_cases(c, t, chunks[i], deadline)  # noqa: E731
+        if self.meter is not None:
+            self.meter.start()
         tallies, seconds = self._clients(phase.clients, work)
-        return {**summarize(phase, planned, tallies, seconds), **extra}
+        result = {**summarize(phase, planned, tallies, seconds), **extra}
+        if self.meter is not None:
+            result.update(self.meter.per_request(result["requests"]))
+        return result
 
     def _prepare(self, phase: Phase, count: int) -> dict[str, Any]:
         """Untimed: the open tasks an inbox phase reads, the started cases a completion phase needs."""

@@ -63,6 +63,7 @@ from shutil import rmtree  # noqa: E402
 from types import FrameType  # noqa: E402
 from typing import Any, NoReturn  # noqa: E402
 
+from _cpu import CpuMeter  # noqa: E402
 from _http_load import PHASES, Load  # noqa: E402
 from _http_rig import (  # noqa: E402
     DEFAULT_SERVE_ARGS,
@@ -145,12 +146,13 @@ def phase_line(r: dict[str, Any]) -> str:
     cut = "  DEADLINE REACHED" if r["deadline_hit"] else ""
     return (f"{r['phase']:<11} {r['clients']:>2} clients  {r['requests']:>6} requests  errors {errors}  "
             f"{r['throughput']:7.1f} req/s  p50 {fmt_ms(r['p50_ms'])}  p95 {fmt_ms(r['p95_ms'])}  "
-            f"p99 {fmt_ms(r['p99_ms'])} ms  ({r['seconds']:.1f} s){cut}")
+            f"p99 {fmt_ms(r['p99_ms'])} ms  ({r['seconds']:.1f} s){cut}  "
+            f"cpu/request: server {fmt_ms(r.get('server_cpu_ms'))} ms, database {fmt_ms(r.get('db_cpu_ms'))} ms")
 
 
 def table(results: list[dict[str, Any]]) -> str:
     head = (f"{'phase':<11} {'clients':>7} {'requests':>8} {'errors':>7} {'seconds':>8} {'req/s':>7} {'ok/s':>7} "
-            f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  notes")
+            f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'cpu srv':>8} {'cpu db':>7}  notes")
     rows = [head, "-" * len(head)]
     for r in results:
         notes = [f"{k}: {v}" for k, v in sorted(r["errors"].items())]
@@ -160,7 +162,8 @@ def table(results: list[dict[str, Any]]) -> str:
             notes.append("deadline reached")
         rows.append(f"{r['phase']:<11} {r['clients']:>7} {r['requests']:>8} {r['error_count']:>7} "
                     f"{r['seconds']:>8.1f} {r['throughput']:>7.1f} {r['ok_throughput']:>7.1f} "
-                    f"{fmt_ms(r['p50_ms']):>8} {fmt_ms(r['p95_ms']):>8} {fmt_ms(r['p99_ms']):>8}  {'; '.join(notes)}")
+                    f"{fmt_ms(r['p50_ms']):>8} {fmt_ms(r['p95_ms']):>8} {fmt_ms(r['p99_ms']):>8} "
+                    f"{fmt_ms(r.get('server_cpu_ms')):>8} {fmt_ms(r.get('db_cpu_ms')):>7}  {'; '.join(notes)}")
     return "\n".join(rows)
 
 
@@ -180,7 +183,9 @@ def run(options: argparse.Namespace, report: dict[str, Any]) -> None:
                     report["server"]["command"] = started[0].command
                     report["server"]["ports"] = [s.port for s in started]
                     print(f"{len(started)} server process(es): {' '.join(started[0].command)}")
-                    load = Load([s.port for s in started], tokens, store, options)
+                    meter = CpuMeter([s.process.pid for s in started],
+                                     db.url.rsplit("/", 1)[-1] if db.kind == "postgres" else None)
+                    load = Load([s.port for s in started], tokens, store, options, meter)
                     load.warm_up()
                     for phase in options.selected:
                         result = load.run_phase(phase)

@@ -61,4 +61,14 @@ def test_every_phase_runs_without_errors(db: str, tmp_path: Path) -> None:
     assert all(p["ok"] == p["requests"] == p["planned"] for p in report["phases"])
     assert all(p["p50_ms"] is not None and p["p50_ms"] <= p["p95_ms"] <= p["p99_ms"] for p in report["phases"])
     assert report["server"]["stopped"] == ["exit 0"]  # SIGTERM stopped the server cleanly, no SIGKILL
+    # CPU per request of the server processes (and of the PostgreSQL backends): the figures a
+    # capacity estimate multiplies; a request costs something, and not seconds
+    # (a tiny phase may fall between two clock ticks: each at least 0, all together more)
+    assert all(0 <= p["server_cpu_ms"] < 1000 for p in report["phases"]), [p["server_cpu_ms"] for p in report["phases"]]
+    assert sum(p["server_cpu_ms"] for p in report["phases"]) > 0
+    if db == "postgres":
+        assert sum(p["db_cpu_ms"] for p in report["phases"]) > 0
+        assert all(0 <= p["db_cpu_ms"] < 1000 for p in report["phases"])
+    else:
+        assert all(p["db_cpu_ms"] is None for p in report["phases"])
     assert report["machine"]["cores"] >= 1
