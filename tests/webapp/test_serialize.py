@@ -68,3 +68,18 @@ def test_hidden_is_per_record_not_per_type() -> None:
 
 def test_a_class_itself_is_not_taken_for_a_record() -> None:
     assert to_json(Inner) is Inner
+
+
+@dataclasses.dataclass(frozen=True)
+class Single:
+    only: UUID
+
+
+@dataclasses.dataclass(frozen=True)
+class Nothing:
+    pass
+
+
+def test_records_of_one_field_or_none() -> None:
+    assert to_json(Single(UUID(int=5))) == {"only": str(UUID(int=5))}
+    assert to_json([Nothing(), Nothing()]) == [{}, {}]
