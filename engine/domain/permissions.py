@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import lru_cache
 
 from engine.domain.actors import Actor
 from engine.domain.errors import NotAllowed
@@ -84,9 +85,19 @@ def role_of(actor: Actor) -> Role | None:
 
 
 def permissions_of(actor: Actor) -> frozenset[Permission]:
-    role = role_of(actor)
+    return _granted(actor.role, actor.office_codes)
+
+
+@lru_cache(maxsize=256)
+def _granted(role_name: str, office_codes: frozenset[str]) -> frozenset[Permission]:
+    """What a role in these offices holds; asked for every row of an inbox page, so remembered
+    (the tables are constants: the answer for a role and its offices never changes)."""
+    try:
+        role: Role | None = Role(role_name)
+    except ValueError:
+        role = None  # the system actor, or a role this version does not know: nothing granted
     granted = set(GRANTS.get(role, frozenset())) if role is not None else set()
-    for code in actor.office_codes:
+    for code in office_codes:
         granted |= OFFICE_GRANTS.get(code, frozenset())
     return frozenset(granted)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, Table, false, func, or_, select, text
+from sqlalchemy import BindParameter, ColumnElement, Integer, Select, Table, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -179,80 +180,136 @@ OPEN_TASK = text("task.state IN ('open', 'claimed')")
 COUNT_CAP = 1_000  # beyond this the inbox says "more than 1,000": counting further only costs time
 
 
-def _scope(query: Select[Any], actor: Actor, f: TaskFilter) -> Select[Any]:
-    """Deny by default: only tasks of the actor's offices, narrowed by the view; tasks for the
-    leads (escalations) only for the leads (engine.domain.visibility.may_see_task)."""
-    if not has(actor, Permission.WORK_TASKS) or not actor.office_ids:
-        return query.where(false())
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the inbox statement's SQL (not its values): statements of one shape are
+    built once and reused with new bind values, since building a statement of subqueries and
+    computing its cache key cost more than PostgreSQL takes to run it."""
+
+    offices: int             # 1 (=) or more (IN)
+    lead_tasks: bool         # the actor sees the tasks meant for the leads
+    mine: bool               # view=mine: assigned to the actor
+    state: str               # open | any | one named state
+    follow_up_hidden: bool   # open tasks on follow-up (Wiedervorlage) in the future are left out
+    office: bool
+    overdue: bool
+    assignee: bool
+    step: bool
+    due_from: bool
+    due_to: bool
+    search: str | None       # None | "reference" (leads) | "names"
+    sort: str = "due_at"
+    descending: bool = False
+
+
+def _shape(actor: Actor, f: TaskFilter) -> _Shape:
+    state = f.state if f.state in ("open", "any") else "named"
+    search = None if not f.search else ("reference" if has(actor, Permission.LEAD_OFFICE) else "names")
+    return _Shape(min(len(actor.office_ids), 2), sees_lead_tasks(actor), f.view == "mine", state,
+                  f.state == "open" and not f.include_follow_up, bool(f.office), f.overdue, bool(f.assignee),
+                  bool(f.bpmn_id), bool(f.due_from), bool(f.due_to), search, f.sort, f.descending)
+
+
+def _values(actor: Actor, f: TaskFilter, now: datetime) -> dict[str, Any]:
+    """The bind values of a filter (keys as :func:`_matching` names them)."""
     offices = sorted(actor.office_ids)
-    office_match = TASK.c.office_id == offices[0] if len(offices) == 1 else TASK.c.office_id.in_(offices)
-    query = query.where(office_match)
-    if not sees_lead_tasks(actor):
+    return {"p_office_id": offices[0] if offices else None, "p_office_ids": offices, "p_user_id": actor.user_id,
+            "p_state": f.state, "p_now": now, "p_office": f.office,
+            "p_assignee": f.assignee.lower() if f.assignee else None, "p_step": f.bpmn_id,
+            "p_due_from": start_of_day(f.due_from) if f.due_from else None,
+            "p_due_to": start_of_day(date.fromordinal(f.due_to.toordinal() + 1)) if f.due_to else None,
+            "p_like": f"%{f.search.lower()}%" if f.search else None,
+            "p_limit": f.per_page, "p_offset": (f.page - 1) * f.per_page}
+
+
+def _matching(shape: _Shape) -> Select[Any]:
+    """The ids of the tasks a filter of this shape matches. Deny by default: only tasks of the
+    actor's offices, narrowed by the view; tasks for the leads (escalations) only for the leads
+    (engine.domain.visibility.may_see_task). Joins only where a filter needs another table; the
+    search matches names only for readers who see names (not office leads)."""
+    at = bindparam("p_now", type_=TASK.c.due_sort.type)
+    query = select(TASK.c.id).where(TASK.c.office_id == bindparam("p_office_id") if shape.offices == 1
+                                    else TASK.c.office_id.in_(bindparam("p_office_ids", expanding=True)))
+    if not shape.lead_tasks:
         query = query.where(TASK.c.audience.is_(None))
-    if f.view == "mine":
-        query = query.where(TASK.c.assignee_id == actor.user_id)
-    elif f.view == "all":
-        require(actor, Permission.LEAD_OFFICE)
-    return query
-
-
-def _filters(query: Select[Any], f: TaskFilter, now: datetime, by_name: bool = True) -> Select[Any]:
-    """Conditions on the task table; joins only where a filter needs another table. The search
-    matches names only ``by_name`` (not for office leads, who see no names)."""
-    if f.state == "open":
+    if shape.mine:
+        query = query.where(TASK.c.assignee_id == bindparam("p_user_id"))
+    if shape.state == "open":
         query = query.where(OPEN_TASK)  # written exactly as the partial indexes' condition
-    elif f.state != "any":
-        query = query.where(TASK.c.state == f.state)
+    elif shape.state == "named":
+        query = query.where(TASK.c.state == bindparam("p_state"))
     else:
         query = query.where(TASK.c.state != TaskState.HELD.value)  # held tasks are not the office's yet
-    if f.state == "open" and not f.include_follow_up:
-        query = query.where(or_(TASK.c.follow_up_at.is_(None), TASK.c.follow_up_at <= now))
-    if f.office:
-        query = query.where(TASK.c.office_id == select(OFFICE.c.id).where(OFFICE.c.code == f.office).scalar_subquery())
-    if f.overdue:
-        query = query.where(TASK.c.due_sort < now)  # due_sort: no due date sorts far in the future
-    if f.assignee:
+    if shape.follow_up_hidden:
+        query = query.where(or_(TASK.c.follow_up_at.is_(None), TASK.c.follow_up_at <= at))
+    if shape.office:
+        query = query.where(TASK.c.office_id == select(OFFICE.c.id).where(
+            OFFICE.c.code == bindparam("p_office")).scalar_subquery())
+    if shape.overdue:
+        query = query.where(TASK.c.due_sort < at)  # due_sort: no due date sorts far in the future
+    if shape.assignee:
         query = query.where(TASK.c.assignee_id == select(USERS.c.id).where(
-            USERS.c.username == f.assignee.lower()).scalar_subquery())
-    if f.bpmn_id:
-        query = query.where(TASK.c.bpmn_id == f.bpmn_id)
-    if f.due_from:
-        query = query.where(TASK.c.due_at >= start_of_day(f.due_from))
-    if f.due_to:
-        query = query.where(TASK.c.due_at < start_of_day(date.fromordinal(f.due_to.toordinal() + 1)))
-    if f.search:
-        like = f"%{f.search.lower()}%"
+            USERS.c.username == bindparam("p_assignee")).scalar_subquery())
+    if shape.step:
+        query = query.where(TASK.c.bpmn_id == bindparam("p_step"))
+    if shape.due_from:
+        query = query.where(TASK.c.due_at >= bindparam("p_due_from", type_=TASK.c.due_at.type))
+    if shape.due_to:
+        query = query.where(TASK.c.due_at < bindparam("p_due_to", type_=TASK.c.due_at.type))
+    if shape.search:
+        like: BindParameter[str] = bindparam("p_like")
         names = (func.lower(CASES.c.family_name).like(like), func.lower(CASES.c.given_name).like(like))
         query = query.join(CASES, CASES.c.id == TASK.c.case_id).where(or_(
-            func.lower(CASES.c.reference).like(like), *(names if by_name else ())))
+            func.lower(CASES.c.reference).like(like), *(names if shape.search == "names" else ())))
     return query
 
 
-def _count(session: Session, base: Select[Any]) -> int:
+@lru_cache(maxsize=512)
+def _page_statement(shape: _Shape) -> Select[Any]:
+    """One page in one statement: the page's ids come from the task table alone (an index walk
+    in the sort order), the names of cases and people are joined for those rows only, and the
+    capped count rides along as a scalar subquery."""
+    base = _matching(shape)
+    column = SORTS[shape.sort]
+    order = column.desc() if shape.descending else column.asc()
+    page = (base.order_by(order, TASK.c.id).limit(bindparam("p_limit", type_=Integer))
+            .offset(bindparam("p_offset", type_=Integer)).subquery("page"))
+    total_matching = select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()).scalar_subquery()
+    return (task_query(with_data=False).add_columns(total_matching.label("total_matching"))
+            .join(page, page.c.id == TASK.c.id).order_by(order, TASK.c.id))
+
+
+@lru_cache(maxsize=512)
+def _count_statement(shape: _Shape) -> Select[Any]:
     """Matches up to COUNT_CAP + 1 (walking further only costs time)."""
-    return int(session.scalar(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())) or 0)
+    return select(func.count()).select_from(_matching(shape).limit(COUNT_CAP + 1).subquery())
+
+
+def _count(session: Session, actor: Actor, f: TaskFilter, now: datetime) -> int:
+    if not _may_list(actor):
+        return 0
+    return int(session.connection().execute(_count_statement(_shape(actor, f)), _values(actor, f, now)).scalar() or 0)
+
+
+def _may_list(actor: Actor) -> bool:
+    return has(actor, Permission.WORK_TASKS) and bool(actor.office_ids)
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, f: TaskFilter) -> TaskPage:
-    """One page of tasks in one statement: the page's ids come from the task table alone (an
-    index walk in the sort order), the names of cases and people are joined for those rows
-    only, and the capped count rides along as a scalar subquery.
+    """One page of tasks in one statement (:func:`_page_statement`).
 
     The read is audited on the actor's chain - who listed what, with which filter (a name
     search returns people's names), and how many rows came back.
     """
     now = clock.now()
     session = uow.session
-    base = _filters(_scope(select(TASK.c.id), actor, f), f, now, by_name=not has(actor, Permission.LEAD_OFFICE))
-    column = SORTS[f.sort]
-    order = column.desc() if f.descending else column.asc()
-    page = base.order_by(order, TASK.c.id).limit(f.per_page).offset((f.page - 1) * f.per_page).subquery("page")
-    total_matching = select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()).scalar_subquery()
-    query = (task_query(with_data=False).add_columns(total_matching.label("total_matching"))
-             .join(page, page.c.id == TASK.c.id).order_by(order, TASK.c.id))
-    rows = session.connection().execute(query).all()
+    rows: list[Any] = []
+    if _may_list(actor):  # deny by default: no offices, no tasks
+        if f.view == "all":
+            require(actor, Permission.LEAD_OFFICE)
+        rows = list(session.connection().execute(_page_statement(_shape(actor, f)), _values(actor, f, now)))
     # past the last page (or nothing at all) the count did not come along
-    total = int(rows[0].total_matching) if rows else (_count(session, base) if f.page > 1 else 0)
+    total = int(rows[0].total_matching) if rows else (_count(session, actor, f, now) if f.page > 1 else 0)
     audit_log.record(session, actor, "task.list", "task", None, details={
         "filter": _described(f), "rows": len(rows), "total": min(total, COUNT_CAP)})
     return TaskPage(tuple(for_reader(actor, task_view(r)) for r in rows), min(total, COUNT_CAP), total > COUNT_CAP,
@@ -275,5 +332,4 @@ def count_views(session: Session, actor: Actor) -> dict[str, int]:
     if has(actor, Permission.LEAD_OFFICE):
         views["overdue"] = TaskFilter(view="office", overdue=True)
     now = clock.now()
-    return {name: min(_count(session, _filters(_scope(select(TASK.c.id), actor, f), f, now)), COUNT_CAP)
-            for name, f in views.items()}
+    return {name: min(_count(session, actor, f, now), COUNT_CAP) for name, f in views.items()}
