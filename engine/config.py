@@ -1,7 +1,8 @@
 """Configuration: every ``KIM_*`` environment variable is declared here, once.
 
 ``load_config(overrides)`` reads the environment and lets explicit keys win, which is how
-``webapp.create_app(config)`` and the tests configure the engine.
+``webapp.create_app(config)`` and the tests configure the engine. Settings that can be wrong in
+a way only a later run would notice are checked here (:class:`ConfigError`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,37 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+class ConfigError(ValueError):
+    """A ``KIM_*`` setting that cannot work; the message names the setting. A ValueError, so the
+    ``kim`` commands print it as one line and exit 2; the web app does not start with it."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+def retention_years(raw: Any) -> int:
+    """``KIM_RETENTION_YEARS`` as a whole number of years, at least 1 (deleting the content of a
+    case closed this year would be a configuration mistake, not a policy). Unset: 3."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return int(DEFAULTS["KIM_RETENTION_YEARS"])
+    try:
+        years = int(str(raw).strip())
+    except ValueError as exc:
+        raise ConfigError("KIM_RETENTION_YEARS",
+                          f"KIM_RETENTION_YEARS must be a whole number of years, not {raw!r}") from exc
+    if years < 1:
+        raise ConfigError("KIM_RETENTION_YEARS", f"KIM_RETENTION_YEARS must be at least 1, not {raw!r}")
+    return years
+
+
+def _checked(config: dict[str, Any]) -> dict[str, Any]:
+    """Settings checked where they are read, so a mistake stops the start instead of a later
+    request or scheduler run (and values come out in the type their users expect)."""
+    config["KIM_RETENTION_YEARS"] = retention_years(config.get("KIM_RETENTION_YEARS"))
+    return config
+
+
 def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     config = dict(DEFAULTS)
     for key in DEFAULTS:
@@ -50,4 +82,4 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     config["KIM_INSTANCE_PATH"] = str(Path(config["KIM_INSTANCE_PATH"]).resolve())
     if not config.get("KIM_DATABASE_URL"):
         config["KIM_DATABASE_URL"] = f"sqlite:///{Path(config['KIM_INSTANCE_PATH']) / 'kim.sqlite3'}"
-    return config
+    return _checked(config)
