@@ -89,14 +89,15 @@ def _http_message(exc: HTTPException, status: int) -> str:
 
 
 def unavailable_response(message: str = UNAVAILABLE) -> Any:
-    """503, try again shortly: JSON for the API, a page without database reads for people."""
+    """503, try again shortly: JSON for the API, a page without database reads for people; both
+    in the reader's language (API clients choose it with Accept-Language, German by default)."""
     if _wants_json():
-        response = jsonify({"error": "unavailable", "message": message, "fields": {}})
+        response = jsonify({"error": "unavailable", "message": gettext(message), "fields": {}})
     else:
         # no template: the layout's navigation and signed-in user read the database (the language does not)
         response = make_response(UNAVAILABLE_PAGE.format(
             lang=escape(str(get_locale() or "de")), title=escape(gettext("Vorübergehend nicht erreichbar")),
-            message=escape(gettext(UNAVAILABLE)),
+            message=escape(gettext(message)),
             hint=escape(gettext("Ihre Eingaben wurden nicht gespeichert. Laden Sie die Seite gleich neu."))))
         response.mimetype = "text/html"
     response.status_code = 503
