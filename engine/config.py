@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "KIM_TRUSTED_PROXIES": 0,              # reverse proxies in front of the app whose X-Forwarded-For counts
     "KIM_SANDBOX_FENCE": "on",             # "off" runs model code without the seccomp fence (not recommended)
     "KIM_RETENTION_YEARS": 3,              # case content is deleted N years after the end of its closure year
+    "KIM_MAIL_MAX_AGE_DAYS": 7,            # a notification mail not sent this many days after it was queued fails
 }
 
 
@@ -51,25 +52,35 @@ class ConfigError(ValueError):
         self.setting = setting
 
 
+def whole_number(setting: str, raw: Any, unit: str) -> int:
+    """A setting that counts ``unit`` (days, years): a whole number, at least 1; unset: its default."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return int(DEFAULTS[setting])
+    try:
+        number = int(str(raw).strip())
+    except ValueError as exc:
+        raise ConfigError(setting, f"{setting} must be a whole number of {unit}, not {raw!r}") from exc
+    if number < 1:
+        raise ConfigError(setting, f"{setting} must be at least 1, not {raw!r}")
+    return number
+
+
 def retention_years(raw: Any) -> int:
     """``KIM_RETENTION_YEARS`` as a whole number of years, at least 1 (deleting the content of a
     case closed this year would be a configuration mistake, not a policy). Unset: 3."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return int(DEFAULTS["KIM_RETENTION_YEARS"])
-    try:
-        years = int(str(raw).strip())
-    except ValueError as exc:
-        raise ConfigError("KIM_RETENTION_YEARS",
-                          f"KIM_RETENTION_YEARS must be a whole number of years, not {raw!r}") from exc
-    if years < 1:
-        raise ConfigError("KIM_RETENTION_YEARS", f"KIM_RETENTION_YEARS must be at least 1, not {raw!r}")
-    return years
+    return whole_number("KIM_RETENTION_YEARS", raw, "years")
+
+
+def mail_max_age_days(raw: Any) -> int:
+    """``KIM_MAIL_MAX_AGE_DAYS``: how long a queued notification mail may wait for a sender. Unset: 7."""
+    return whole_number("KIM_MAIL_MAX_AGE_DAYS", raw, "days")
 
 
 def _checked(config: dict[str, Any]) -> dict[str, Any]:
     """Settings checked where they are read, so a mistake stops the start instead of a later
     request or scheduler run (and values come out in the type their users expect)."""
     config["KIM_RETENTION_YEARS"] = retention_years(config.get("KIM_RETENTION_YEARS"))
+    config["KIM_MAIL_MAX_AGE_DAYS"] = mail_max_age_days(config.get("KIM_MAIL_MAX_AGE_DAYS"))
     return config
 
 
