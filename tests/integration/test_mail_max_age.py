@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import update
 
 from engine import clock
+from engine.cli import main
 from engine.config import ConfigError, load_config
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import Notification
 from engine.services.casework import cases, task_actions
 from engine.services.context import EngineContext
 from engine.services.notifications import failures, mail
+from engine.services.wiring import create_context
 from tests.integration.notify_support import (
     actor,
     deploy_process,
@@ -127,3 +129,14 @@ def test_a_bad_maximum_age_stops_the_start(days: str, monkeypatch: pytest.Monkey
 
 def _state(ctx: EngineContext, notification_id: int) -> Notification:
     return next(r for r in rows(ctx) if r.id == notification_id)
+
+
+def test_kim_notifications_send_due_gives_up_old_mail_too(quiet: EngineContext,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The cron-style command does what the scheduler does: old unsent mail counts as given up."""
+    _assign(quiet, "conrad")
+    clock.freeze(datetime.fromisoformat("2026-11-30T09:00:00+01:00"))
+    config = {key: quiet.config[key] for key in ("KIM_DATABASE_URL", "KIM_INSTANCE_PATH")}
+    assert main(["notifications", "send-due"], context_factory=lambda: create_context(config)) == 0
+    assert capsys.readouterr().out.strip().endswith("0 mails sent, 0 to retry later, 1 given up")
+    assert [r.mail_state for r in rows(quiet) if r.mail_state != "none"] == ["failed"]
