@@ -207,9 +207,12 @@ def _run_commands(cli: click.Group, ctx_of: ContextSource) -> None:
     def notifications_send_due() -> None:
         ctx = ctx_of()
         written = digest.send_digests(ctx)
+        expired = 0
+        while (batch := mail.expire_stale_mails(ctx)) > 0:  # too old to send (KIM_MAIL_MAX_AGE_DAYS)
+            expired += batch
         report = mail.send_all_due(ctx)
         click.echo(f"{written} digests written, {report.sent} mails sent, {report.retried} to retry later, "
-                   f"{report.failed} given up")
+                   f"{report.failed + expired} given up")
 
     @cli.command("scheduler", help="fire timers continuously (one or more per installation)")
     @click.option("--batch-limit", type=click.IntRange(min=1), default=DEFAULT_BATCH_LIMIT, show_default=True,

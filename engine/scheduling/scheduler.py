@@ -12,7 +12,8 @@ uncommitted rows due for the others or for its own restart.
 Each cycle also writes the daily digest of new office tasks once its time has come, runs the
 daily deletion of case content past its retention period (engine.services.retention), and wakes
 the mail sender: a thread of its own that sends pending notification mails (the outbox in
-:mod:`engine.services.notifications.mail`), so a slow or refusing mail server never delays a timer.
+:mod:`engine.services.notifications.mail`), so a slow or refusing mail server never delays a timer,
+and gives up those older than ``KIM_MAIL_MAX_AGE_DAYS`` that nobody sent.
 
 Time comes from :func:`engine.clock.now`. The alarm translates engine time into wall time
 when it is set; code that moves the engine clock while a scheduler sleeps calls
@@ -204,13 +205,16 @@ class Scheduler:
             self._retention_next = now + RETENTION_RETRY
 
     def _mail_loop(self, stop: threading.Event) -> None:
-        """Send due mails; sleep until the next one is due, a cycle wakes us, or a minute passes."""
+        """Give up mails past their maximum age, send due mails; sleep until the next one is due, a
+        cycle wakes us, or a minute passes. Runs without a mail server too: old mail expires anyway."""
         failures = 0
         while not stop.is_set():
             self._mail_wake.clear()
             if stop.is_set():  # stopping set the wake-up just before our clear(): do not sleep through it
                 break
             try:
+                if mail.expire_stale_mails(self.ctx) == mail.EXPIRE_BATCH:
+                    continue  # more may be as old: give them up before sending
                 report = mail.send_due_mails(self.ctx)
                 failures = 0
                 if report.claimed:

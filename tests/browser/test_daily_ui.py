@@ -30,20 +30,33 @@ def _open_case(ctx: Any) -> Any:
     return ctx.run(cases.open_case, carla, NEW_CASE)
 
 
-def _page(browser: Any, width: int = 1400) -> Any:
-    return browser.new_page(locale="de-DE", viewport={"width": width, "height": 900})
+def _signed_in(browser: Any, base: str, user: str = "carla", width: int = 1400) -> Any:
+    """A new German page ``width`` px wide with ``user`` signed in."""
+    page = browser.new_page(locale="de-DE", viewport={"width": width, "height": 900})
+    sign_in(page, base, user)
+    return page
 
 
-def _task_id(ctx: Any, case: Any) -> str:
-    return str(case.tasks[0].id)
+def _task_path(case: Any) -> str:
+    return f"/tasks/{case.tasks[0].id}"
+
+
+def _on_new_case(browser: Any, live: tuple[str, Any], at: str = "task") -> tuple[Any, Any, str]:
+    """A new case, and carla signed in on its first task (``at="case"``: on the case page):
+    (page, case, base)."""
+    base, ctx = live
+    case = _open_case(ctx)
+    page = _signed_in(browser, base)
+    page.goto(base + (_task_path(case) if at == "task" else f"/cases/{case.id}"))
+    return page, case, base
+
+
+def _add_lead(ctx: Any) -> None:
+    ctx.run(directory.add_user, "sina", "supervisor", ["CM"], password_hash=_password_hash())
 
 
 def test_consent_from_lists_and_checkboxes_confirmed_withdrawal_and_undo(browser: Any, live: tuple[str, Any]) -> None:
-    base, ctx = live
-    case = _open_case(ctx)
-    page = _page(browser)
-    sign_in(page, base, "carla")
-    page.goto(f"{base}/cases/{case.id}")
+    page, _case, _base = _on_new_case(browser, live, at="case")
     form = page.locator("#consent-form")
     form.get_by_label("Amt").select_option(label="Ausländerbehörde (ABH)")
     form.get_by_label("Identitätsdokumente").check()
@@ -74,11 +87,7 @@ def test_consent_from_lists_and_checkboxes_confirmed_withdrawal_and_undo(browser
 
 
 def test_timeline_in_sentences_and_the_diagram_on_the_current_step(browser: Any, live: tuple[str, Any]) -> None:
-    base, ctx = live
-    case = _open_case(ctx)
-    page = _page(browser)
-    sign_in(page, base, "carla")
-    page.goto(f"{base}/tasks/{_task_id(ctx, case)}")
+    page, case, base = _on_new_case(browser, live)
     page.get_by_role("button", name="Übernehmen").click()
     page.get_by_label("Datum des Erstkontakts").fill(clock.local_now().date().isoformat())
     page.get_by_label("Sprache des Gesprächs").select_option(label="Arabisch")
@@ -105,12 +114,8 @@ def test_timeline_in_sentences_and_the_diagram_on_the_current_step(browser: Any,
 
 
 def test_follow_up_is_visible_and_listable(browser: Any, live: tuple[str, Any]) -> None:
-    base, ctx = live
-    case = _open_case(ctx)
+    page, _case, base = _on_new_case(browser, live)
     day = (clock.local_now().date() + timedelta(days=7)).strftime("%d.%m.%Y")
-    page = _page(browser)
-    sign_in(page, base, "carla")
-    page.goto(f"{base}/tasks/{_task_id(ctx, case)}")
     page.get_by_label("Wiedervorlage am").fill(day)
     page.get_by_label("Grund (optional)").fill("Pass kommt nächste Woche")
     page.get_by_role("button", name="Wiedervorlage setzen").click()
@@ -132,8 +137,7 @@ def test_step_filter_by_name_and_assignment_from_a_list(browser: Any, live: tupl
     base, ctx = live
     ctx.run(directory.add_user, "conrad", "caseworker", ["CM"], password_hash=_password_hash())
     case = _open_case(ctx)
-    page = _page(browser)
-    sign_in(page, base, "carla")
+    page = _signed_in(browser, base)
     page.goto(f"{base}/inbox?view=office")
     step = page.get_by_label("Schritt")
     assert step.evaluate("e => e.tagName") == "SELECT", "steps are offered by name"
@@ -144,7 +148,7 @@ def test_step_filter_by_name_and_assignment_from_a_list(browser: Any, live: tupl
     reference = page.get_by_role("link", name=case.reference)
     expect(reference).to_have_attribute("href", f"/cases/{case.id}")
 
-    page.goto(f"{base}/tasks/{_task_id(ctx, case)}")
+    page.goto(base + _task_path(case))
     options = page.get_by_label("Zuweisen an").locator("option").all_inner_texts()
     assert [o.split(" ")[0] for o in options] == ["carla", "conrad"], "colleagues of the task's office"
     page.get_by_label("Zuweisen an").select_option("conrad")
@@ -155,11 +159,7 @@ def test_step_filter_by_name_and_assignment_from_a_list(browser: Any, live: tupl
 
 
 def test_repeating_rows_and_the_focus_on_the_first_error(browser: Any, live: tuple[str, Any]) -> None:
-    base, ctx = live
-    case = _open_case(ctx)
-    page = _page(browser)
-    sign_in(page, base, "carla")
-    page.goto(f"{base}/tasks/{_task_id(ctx, case)}")
+    page, _case, _base = _on_new_case(browser, live)
     goals = page.locator("fieldset.rows")
     goals.get_by_role("button", name="Zeile hinzufügen").click()
     expect(goals.locator(".row-group")).to_have_count(2)
@@ -182,8 +182,7 @@ def test_navigation_on_one_line_screenshots_and_accessibility(browser: Any, live
                                                               width: int) -> None:
     base, ctx = live
     case = _open_case(ctx)
-    page = _page(browser, width)
-    sign_in(page, base, "carla")
+    page = _signed_in(browser, base, width=width)
     page.goto(f"{base}/inbox?view=office")
     tops = page.locator("nav.main-nav a:visible").evaluate_all(
         "links => links.map(a => Math.round(a.getBoundingClientRect().top))")
@@ -202,7 +201,7 @@ def test_navigation_on_one_line_screenshots_and_accessibility(browser: Any, live
     screenshot(page, f"inbox-{width}")
     assert_accessible(page, "inbox")
 
-    page.goto(f"{base}/tasks/{_task_id(ctx, case)}")
+    page.goto(base + _task_path(case))
     screenshot(page, f"task-{width}")
     assert_accessible(page, "task page")
 
@@ -217,9 +216,8 @@ def test_navigation_on_one_line_screenshots_and_accessibility(browser: Any, live
 def test_an_office_lead_s_longer_navigation_stays_on_one_line(browser: Any, live: tuple[str, Any],
                                                              width: int) -> None:
     base, ctx = live
-    ctx.run(directory.add_user, "sina", "supervisor", ["CM"], password_hash=_password_hash())
-    page = _page(browser, width)
-    sign_in(page, base, "sina")
+    _add_lead(ctx)
+    page = _signed_in(browser, base, "sina", width)
     page.goto(f"{base}/inbox?view=all")
     nav = page.get_by_role("navigation", name="Hauptnavigation")
     shown = nav.locator("a:visible, summary:visible")
@@ -240,11 +238,7 @@ def test_an_office_lead_s_longer_navigation_stays_on_one_line(browser: Any, live
 
 
 def test_a_field_required_by_another_answer_shows_its_asterisk(browser: Any, live: tuple[str, Any]) -> None:
-    base, ctx = live
-    case = _open_case(ctx)
-    page = _page(browser)
-    sign_in(page, base, "carla")
-    page.goto(f"{base}/tasks/{_task_id(ctx, case)}")
+    page, _case, _base = _on_new_case(browser, live)
     label = page.locator("label[for='f-folgetermin_am']")
     expect(label).to_have_text("Folgetermin am")
     page.get_by_label("Folgetermin vereinbart").check()
@@ -265,14 +259,13 @@ def test_a_field_required_by_another_answer_shows_its_asterisk(browser: Any, liv
 
 def test_the_supervisor_heatmap_zooms_too(browser: Any, live: tuple[str, Any]) -> None:
     base, ctx = live
-    ctx.run(directory.add_user, "sina", "supervisor", ["CM"], password_hash=_password_hash())
+    _add_lead(ctx)
     clock.freeze(NOW)
     try:
         seed = Seed(ctx)
         for _ in range(6):
             seed.task("CM", step="erstkontakt", due=date(2026, 11, 24), level=1)
-        page = _page(browser, 1024)
-        sign_in(page, base, "sina")
+        page = _signed_in(browser, base, "sina", 1024)
         page.goto(f"{base}/supervision")
         page.wait_for_selector("#heatmap[data-ready='true']", timeout=15_000)
         tools = page.locator("#heatmap-section .diagram-tools")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tests.webapp.conftest import Web
-from webapp.core.errors import database_unavailable
+from webapp.core.errors import UNAVAILABLE, database_unavailable
 
 
 def wrapped(cls: type, orig: Exception) -> Exception:
@@ -47,3 +47,19 @@ def test_a_fault_stays_a_500_and_a_locked_database_is_a_503(web: Web) -> None:
     response = client.get("/api/v1/test-locked")
     assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
     assert response.get_json()["error"] == "unavailable"
+
+
+def test_the_api_says_unavailable_in_the_language_the_client_asks_for(web: Web) -> None:
+    """Like every other API error: German unless the client asks for English with Accept-Language."""
+    def locked() -> str:
+        raise wrapped(OperationalError, sqlite3.OperationalError("database is locked"))
+
+    web.app.add_url_rule("/api/v1/test-locked", view_func=locked)
+    web.app.testing = False
+    german = web.api("carla", "GET", "/test-locked")
+    english = web.api("carla", "GET", "/test-locked", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert (german.status_code, english.status_code) == (503, 503)
+    assert german.get_json()["message"] == UNAVAILABLE
+    assert english.get_json()["message"] == ("The database cannot be reached right now. "
+                                             "Please try again in a few seconds.")
+    assert english.headers["Retry-After"] == "5"

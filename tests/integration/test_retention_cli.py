@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.cli import EXIT_BAD_INPUT, main
-from engine.persistence.models import AuditEntry, CaseFile
+from engine.config import ConfigError, load_config
+from engine.persistence.models import AuditEntry, CaseFile, Office
 from engine.scheduling import scheduler as scheduler_module
 from engine.scheduling.scheduler import Scheduler
 from engine.services.context import EngineContext
@@ -125,3 +126,21 @@ def test_the_scheduler_deletes_in_batches_and_goes_on_at_once(cli_ctx: EngineCon
     assert until <= clock.now() + timedelta(seconds=1), "the rest is due at once, not tomorrow"
     scheduler._cycle(threading.Event())
     assert _names(ctx) == ["", ""]
+
+
+@pytest.mark.parametrize("years", ["abc", "0", "-1"])
+def test_kim_refuses_to_start_with_bad_retention_years(cli_ctx: EngineContext, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch, years: str) -> None:
+    """Checked where the configuration is read: any command stops before it does anything, not
+    only the retention run."""
+    monkeypatch.setenv("KIM_RETENTION_YEARS", years)
+    assert _kim(cli_ctx, "offices", "add", "XY", "Testamt") == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert error.startswith("error: KIM_RETENTION_YEARS must be")
+    assert repr(years) in error
+    with cli_ctx.uow(write=False) as uow:
+        assert uow.session.scalar(select(Office).where(Office.code == "XY")) is None
+    with pytest.raises(ConfigError, match="KIM_RETENTION_YEARS"):
+        load_config()
+    monkeypatch.setenv("KIM_RETENTION_YEARS", " 7 ")
+    assert load_config()["KIM_RETENTION_YEARS"] == 7

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from engine.demo.samples import PROCESSES_DIR
 from engine.domain.actors import SYSTEM
 from engine.services.admin import directory
 from engine.services.context import EngineContext
@@ -50,21 +52,38 @@ def _password_hash() -> str:
     return directory.hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per test run
 
 
+@contextmanager
+def web_on(database_url: str, tmp_path: Path, forms: Path, models: list[Path],
+           users: Mapping[str, tuple[str, list[str]]] = USERS, **config: Any) -> Iterator[Web]:
+    """The web app on a fresh database with the offices, ``users`` (each with a token) and
+    ``models`` deployed; ``config`` adds settings."""
+    app = create_app({"KIM_DATABASE_URL": fresh_database(database_url, tmp_path),
+                      "KIM_INSTANCE_PATH": str(tmp_path / "instance"), "KIM_FORMS_PATH": str(forms),
+                      "TESTING": True, **config})
+    ctx: EngineContext = app.extensions["kim"]
+    try:
+        ctx.run(directory.seed_offices)
+        tokens = {}
+        for name, (role, offices) in users.items():
+            ctx.run(directory.add_user, name, role, offices, password_hash=_password_hash())
+            tokens[name] = ctx.run(directory.create_token, name)
+        ctx.run(deployment.deploy, deployment.read_model_paths(models), SYSTEM)
+        yield Web(app, ctx, tokens)
+    finally:
+        ctx.db.dispose()
+
+
 @pytest.fixture
 def web(database_url: str, tmp_path: Path) -> Iterator[Web]:
-    url = fresh_database(database_url, tmp_path)
-    app = create_app({"KIM_DATABASE_URL": url, "KIM_INSTANCE_PATH": str(tmp_path / "instance"),
-                      "KIM_FORMS_PATH": str(DATA / "forms"), "KIM_DEFAULT_PROCESS": "intake",
-                      "TESTING": True})
-    ctx: EngineContext = app.extensions["kim"]
-    ctx.run(directory.seed_offices)
-    tokens = {}
-    for name, (role, offices) in USERS.items():
-        ctx.run(directory.add_user, name, role, offices, password_hash=_password_hash())
-        tokens[name] = ctx.run(directory.create_token, name)
-    ctx.run(deployment.deploy, deployment.read_model_paths([DATA / "intake.bpmn"]), SYSTEM)
-    yield Web(app, ctx, tokens)
-    ctx.db.dispose()
+    with web_on(database_url, tmp_path, DATA / "forms", [DATA / "intake.bpmn"], KIM_DEFAULT_PROCESS="intake") as site:
+        yield site
+
+
+@pytest.fixture
+def shipped_web(database_url: str, tmp_path: Path, all_forms: Path) -> Iterator[Web]:
+    """The web app with the shipped models and forms (the pathway's forms validate every step)."""
+    with web_on(database_url, tmp_path, all_forms, [PROCESSES_DIR]) as site:
+        yield site
 
 
 NEW_CASE = {"person": {"given_name": "Amina", "family_name": "Haddad", "date_of_birth": "2003-04-17",

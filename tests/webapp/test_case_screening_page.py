@@ -3,42 +3,21 @@ the members' inputs form, accepting the plan-goal proposals with one button."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
 
-from engine.demo.samples import PROCESSES_DIR
 from engine.demo.walker import CaseWalker, office_actors
-from engine.domain.actors import SYSTEM
-from engine.services.admin import directory
-from engine.services.context import EngineContext
-from engine.services.process_models import deployment
-from tests.conftest import fresh_database
 from tests.processes.test_kim_pathway import consent_rows
 from tests.screening.test_case_screening import FAMILY, FATHER, HOUSEHOLD, REFERRAL, _abh_part, _cm_part
-from tests.webapp.conftest import PASSWORD, USERS, Web, csrf_of, login
-from webapp import create_app
+from tests.webapp.conftest import Web, csrf_of, login
 
 
 @pytest.fixture
-def web(database_url: str, tmp_path: Path, all_forms: Path, frozen_clock: object) -> Iterator[Web]:
-    """The web app with the shipped forms and models (the pathway's forms validate every step)."""
-    app = create_app({"KIM_DATABASE_URL": fresh_database(database_url, tmp_path),
-                      "KIM_INSTANCE_PATH": str(tmp_path / "instance"), "KIM_FORMS_PATH": str(all_forms),
-                      "TESTING": True})
-    ctx: EngineContext = app.extensions["kim"]
-    ctx.run(directory.seed_offices)
-    hashed = directory.hash_password(PASSWORD)
-    tokens = {}
-    for name, (role, offices) in USERS.items():
-        ctx.run(directory.add_user, name, role, offices, password_hash=hashed)
-        tokens[name] = ctx.run(directory.create_token, name)
-    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
-    yield Web(app, ctx, tokens)
-    ctx.db.dispose()
+def web(frozen_clock: object, shipped_web: Web) -> Web:
+    """The web app with the shipped forms and models, made with the clock stopped (frozen_clock first)."""
+    return shipped_web
 
 
 @pytest.fixture

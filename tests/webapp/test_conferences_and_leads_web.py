@@ -13,14 +13,8 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.demo.samples import PROCESSES_DIR, form_data
-from engine.domain.actors import SYSTEM
 from engine.persistence.models import HumanTask, Office
-from engine.services.admin import directory
-from engine.services.context import EngineContext
-from engine.services.process_models import deployment
-from tests.conftest import fresh_database
-from tests.webapp.conftest import PASSWORD, Web, csrf_of, login
-from webapp import create_app
+from tests.webapp.conftest import Web, csrf_of, login, web_on
 
 USERS = {"carla": ("caseworker", ["CM"]), "achim": ("caseworker", ["ABH"]), "sofia": ("caseworker", ["SOZ"]),
          "kim": ("caseworker", ["KI"]), "sina": ("supervisor", ["CM"]), "abel": ("supervisor", ["ABH"])}
@@ -30,22 +24,10 @@ AGENDA = "Passbeschaffung abstimmen"
 
 
 @pytest.fixture
-def site(database_url: str, tmp_path: Path, all_forms: Path) -> Iterator[Web]:
-    clock.freeze(datetime.fromisoformat("2026-11-20T09:00:00+01:00"))
-    app = create_app({"KIM_DATABASE_URL": fresh_database(database_url, tmp_path),
-                      "KIM_INSTANCE_PATH": str(tmp_path / "instance"), "KIM_FORMS_PATH": str(all_forms),
-                      "TESTING": True})
-    ctx: EngineContext = app.extensions["kim"]
-    ctx.run(directory.seed_offices)
-    hashed = directory.hash_password(PASSWORD)
-    tokens = {}
-    for name, (role, offices) in USERS.items():
-        ctx.run(directory.add_user, name, role, offices, password_hash=hashed)
-        tokens[name] = ctx.run(directory.create_token, name)
-    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
-    yield Web(app, ctx, tokens)
-    clock.reset()
-    ctx.db.dispose()
+def site(database_url: str, tmp_path: Path, all_forms: Path, frozen_clock: object) -> Iterator[Web]:
+    """The shipped models and forms, these people, the clock stopped at Friday 2026-11-20 09:00."""
+    with web_on(database_url, tmp_path, all_forms, [PROCESSES_DIR], USERS) as web:
+        yield web
 
 
 def case_with_consents(site: Web, *offices: str) -> str:

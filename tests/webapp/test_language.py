@@ -109,3 +109,16 @@ def test_http_errors_are_german(web: Web) -> None:
     assert "Diese Seite oder diesen Eintrag gibt es nicht." in page
     assert web.api("carla", "GET", "/gibt-es-nicht").get_json()["message"] == \
         "Diese Seite oder diesen Eintrag gibt es nicht."
+
+
+def test_a_refusal_worded_in_german_reaches_an_english_api_client_in_english(web: Web) -> None:
+    """Permission refusals (and modeler and conference messages) are German at their source; an
+    English client gets their English text, a client that says nothing the German one."""
+    english = web.api("carla", "GET", "/admin/retention/preview", headers={"Accept-Language": "en"})
+    assert english.status_code == 403
+    assert english.get_json()["message"] == ("Retention, legal holds and access requests under Art. 15 GDPR are "
+                                             "reserved for the administration.")
+    german = web.api("carla", "GET", "/admin/retention/preview")
+    assert german.get_json()["message"].startswith("Aufbewahrung, Sperrvermerke und Auskünfte")
+    missing = web.api("paul", "GET", "/model-drafts/999999", headers={"Accept-Language": "en"})
+    assert (missing.status_code, missing.get_json()["message"]) == (404, "There is no draft 999999.")

@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select, text, update
 
 from engine import clock
+from engine.config import ConfigError
 from engine.persistence.models import AuditEntry, CaseFile, InstanceStatus, ProcessInstance
 from engine.services.admin import audit_trail, directory
 from engine.services.retention import runs
 from tests.integration.retention_support import berlin
 from tests.webapp.conftest import Web, _password_hash, csrf_of, login
+from webapp import create_app
 
 
 @pytest.fixture
@@ -200,3 +202,28 @@ def test_a_deleted_case_still_opens_without_its_content(admin_web: Web,
     assert page.status_code == 200
     assert case["reference"] in page.get_data(as_text=True)
     assert "Haddad" not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("years", ["abc", "0", "-1"])
+def test_the_app_refuses_to_start_with_bad_retention_years(web: Web, years: str) -> None:
+    with pytest.raises(ConfigError, match="KIM_RETENTION_YEARS") as refused:
+        create_app({"KIM_DATABASE_URL": web.ctx.config["KIM_DATABASE_URL"],
+                    "KIM_INSTANCE_PATH": web.ctx.config["KIM_INSTANCE_PATH"], "KIM_RETENTION_YEARS": years})
+    assert repr(years) in str(refused.value)
+
+
+def test_a_retention_setting_broken_after_the_start_answers_503_naming_it(admin_web: Web) -> None:
+    """The check at start-up keeps a bad KIM_RETENTION_YEARS out; should the engine's settings be
+    changed while it runs, the preview (API and page) names the setting instead of failing with 500."""
+    admin_web.ctx.config["KIM_RETENTION_YEARS"] = "abc"
+    api = admin_web.api("ada", "GET", "/admin/retention/preview")
+    assert api.status_code == 503
+    assert api.get_json()["error"] == "misconfigured"
+    assert "KIM_RETENTION_YEARS" in api.get_json()["message"]
+    english = admin_web.api("ada", "GET", "/admin/retention/preview", headers={"Accept-Language": "en"})
+    assert english.get_json()["message"].startswith("The server setting KIM_RETENTION_YEARS is invalid")
+    client = admin_web.client()
+    login(client, "ada")
+    page = client.get("/admin/retention")
+    assert page.status_code == 503
+    assert "Die Einstellung KIM_RETENTION_YEARS des Servers ist ungültig" in page.get_data(as_text=True)

@@ -106,13 +106,41 @@ def test_every_engine_message_has_a_german_translation(web_app: Flask, where: st
     assert not re.search(r"%\(\w+\)s", german)
 
 
-def test_the_engine_catalogue_is_complete_and_its_values_fit() -> None:
-    with (TRANSLATIONS / "de" / "LC_MESSAGES" / "engine.po").open("rb") as po_file:
+GERMAN_MESSAGES = sorted({(where, text) for where, text in engine_messages()
+                          if GERMAN.search(text) and not COMPOSED.fullmatch(text)}
+                         | {(f"engine/domain/permissions.py:REFUSALS[{permission.value}]", text)
+                            for permission, text in REFUSALS.items()})
+
+
+def test_the_walk_finds_the_german_messages_too() -> None:
+    texts = {text for _where, text in GERMAN_MESSAGES}
+    assert {"Der Entwurf wurde inzwischen geändert; laden Sie ihn neu.", "Es gibt keinen Entwurf %(value1)s.",
+            "Das ist der Administration vorbehalten."} <= texts
+    assert len(texts) > 40
+
+
+@pytest.mark.parametrize(("where", "message"), GERMAN_MESSAGES, ids=[w for w, _m in GERMAN_MESSAGES])
+def test_every_german_engine_message_has_an_english_translation(web_app: Flask, where: str, message: str) -> None:
+    """Messages worded in German at their source: German as they are, English from the English
+    engine catalogue - an English reader must not get German."""
+    with web_app.test_request_context("/inbox?lang=en"):
+        english = translate_message(_sample(message))
+    with web_app.test_request_context("/inbox"):
+        german = translate_message(_sample(message))
+    assert english != _sample(message), f"{where}: add {message!r} to webapp/translations/en/LC_MESSAGES/engine.po"
+    assert not GERMAN.search(english), f"{where}: the English text of {message!r} is still German: {english!r}"
+    assert not re.search(r"%\(\w+\)s", english)
+    assert german == _sample(message)
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_engine_catalogue_is_complete_and_its_values_fit(language: str) -> None:
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "engine.po").open("rb") as po_file:
         catalogue = read_po(po_file)
     for message in catalogue:
         if not message.id:
             continue
-        assert message.string, f"no German text for {message.id!r}"
+        assert message.string, f"no {language} text for {message.id!r}"
         assert set(PLACEHOLDER.findall(str(message.id))) == set(PLACEHOLDER.findall(str(message.string))), message.id
     plain, patterns = engine_msgids()
     assert "unknown user" in plain

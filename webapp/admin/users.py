@@ -1,8 +1,9 @@
 """Accounts and tokens for admins: /admin/users.
 
 List the accounts, disable and enable them, list a user's tokens, make a new one (shown once)
-and revoke one. Disabling and revoking ask for confirmation on a page of their own (the
-Content-Security-Policy allows no inline script, so no JavaScript dialog). The rules and the
+and revoke one; the mails to the user that were given up are listed with the reason. Disabling
+and revoking ask for confirmation on a page of their own (the Content-Security-Policy allows no
+inline script, so no JavaScript dialog). The rules and the
 audit live in ``engine.services.admin.accounts`` and ``engine.services.admin.tokens``.
 """
 
@@ -17,6 +18,7 @@ from engine.domain.actors import Actor
 from engine.domain.errors import Conflict
 from engine.domain.permissions import Permission, require
 from engine.services.admin import accounts, directory, tokens
+from engine.services.notifications import failures
 from webapp.core.security import login_required, require_actor
 from webapp.core.transactions import run
 
@@ -40,9 +42,7 @@ def page() -> Any:
 @login_required
 def user_page(username: str) -> Any:
     actor = _admin()
-    account = run(accounts.get_account, actor, username[:100])
-    return render_template("admin_user.html", account=account,
-                           tokens=run(tokens.list_tokens, actor, account.username), new_token=None)
+    return _user_page(actor, run(accounts.get_account, actor, username[:100]))
 
 
 @admin_users.post("/admin/users/<username>/tokens", endpoint="new_token")
@@ -51,8 +51,14 @@ def new_token(username: str) -> Any:
     actor = _admin()
     account = run(accounts.get_account, actor, username[:100])
     token = run(directory.create_token, account.username, actor)
-    return render_template("admin_user.html", account=account,
-                           tokens=run(tokens.list_tokens, actor, account.username), new_token=token), 201
+    return _user_page(actor, account, token), 201
+
+
+def _user_page(actor: Actor, account: accounts.AccountView, new_token: str | None = None) -> str:
+    """An account with its tokens and the mails to it that were given up (with the reason)."""
+    return render_template("admin_user.html", account=account, new_token=new_token,
+                           tokens=run(tokens.list_tokens, actor, account.username),
+                           failed_mails=run(failures.failed_mails, actor, account.username))
 
 
 @admin_users.get("/admin/users/<username>/<any(disable, enable):action>", endpoint="confirm")

@@ -3,11 +3,14 @@
 The engine stays free of Flask and Babel: it raises ``InvalidInput("unknown user",
 {"username": "unknown user"})`` in plain English (some rooms already word theirs in German).
 Here each message is matched against the msgids of the German engine catalogue
-(translations/de/LC_MESSAGES/engine.po). A msgid may carry ``%(name)s`` for a value the message
-holds ("unknown office '%(code)s'"); the value is cut out of the engine's text, translated in
-turn when it is itself a known message, and put into the translation. A message no msgid
+(translations/de/LC_MESSAGES/engine.po) and, for the messages worded in German at their source,
+of the English one (translations/en/LC_MESSAGES/engine.po): German is the source language of
+the UI, so a German message needs no German entry, only an English one. A msgid may carry
+``%(name)s`` for a value the message holds ("unknown office '%(code)s'"); the value is cut out
+of the engine's text, translated in turn when it is itself a known message, and put into the
+translation. A message no msgid
 matches is passed on unchanged - tests/webapp/test_translations_complete.py makes sure every
-message the engine can raise has an entry.
+message the engine can raise has an entry in the other language.
 """
 
 from __future__ import annotations
@@ -20,16 +23,22 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from flask_babel import gettext
 
-CATALOGUE = Path(__file__).parent.parent / "translations" / "de" / "LC_MESSAGES" / "engine.po"
+TRANSLATIONS = Path(__file__).parent.parent / "translations"
+CATALOGUE = TRANSLATIONS / "de" / "LC_MESSAGES" / "engine.po"
+"""German texts of the engine's English messages."""
+GERMAN_SOURCE_CATALOGUE = TRANSLATIONS / "en" / "LC_MESSAGES" / "engine.po"
+"""English texts of the engine's German messages."""
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 @cache
 def engine_msgids() -> tuple[frozenset[str], tuple[tuple[str, re.Pattern[str]], ...]]:
-    """The catalogue's msgids: those without values (looked up directly) and patterns for those
+    """Both catalogues' msgids: those without values (looked up directly) and patterns for those
     with values, the most specific (longest fixed text) first."""
-    with CATALOGUE.open("rb") as po_file:
-        ids = [str(m.id) for m in read_po(po_file) if m.id and isinstance(m.id, str)]
+    ids: list[str] = []
+    for catalogue in (CATALOGUE, GERMAN_SOURCE_CATALOGUE):
+        with catalogue.open("rb") as po_file:
+            ids += [str(m.id) for m in read_po(po_file) if m.id and isinstance(m.id, str)]
     plain = frozenset(i.replace("%%", "%") for i in ids if not PLACEHOLDER.search(i))
     patterns = [(i, _pattern(i)) for i in ids if PLACEHOLDER.search(i)]
     patterns.sort(key=lambda item: -len(PLACEHOLDER.sub("", item[0])))

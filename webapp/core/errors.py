@@ -6,6 +6,10 @@ A database that cannot be reached (a server restart, a network cut, a SQLite fil
 another process for longer than a request waits) answers 503 with ``Retry-After``: the request
 did nothing (its unit of work never began or was rolled back), and sending it again later is
 right. The page for people is a standalone one, because the normal layout reads the database.
+
+A setting that cannot work (:class:`engine.config.ConfigError`) stops the start; should one be
+changed on a running engine all the same, the request that needs it answers 503 naming the
+setting (the server's fault, and not a transient one: no ``Retry-After``), logged as an error.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalErr
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from engine.config import ConfigError
 from engine.domain.errors import Conflict, EngineError, InvalidInput, ModelInvalid, NotAllowed, NotFound
 from webapp.core import transactions
 from webapp.core.engine_messages import translate_fields, translate_message
@@ -84,14 +89,15 @@ def _http_message(exc: HTTPException, status: int) -> str:
 
 
 def unavailable_response(message: str = UNAVAILABLE) -> Any:
-    """503, try again shortly: JSON for the API, a page without database reads for people."""
+    """503, try again shortly: JSON for the API, a page without database reads for people; both
+    in the reader's language (API clients choose it with Accept-Language, German by default)."""
     if _wants_json():
-        response = jsonify({"error": "unavailable", "message": message, "fields": {}})
+        response = jsonify({"error": "unavailable", "message": gettext(message), "fields": {}})
     else:
         # no template: the layout's navigation and signed-in user read the database (the language does not)
         response = make_response(UNAVAILABLE_PAGE.format(
             lang=escape(str(get_locale() or "de")), title=escape(gettext("Vorübergehend nicht erreichbar")),
-            message=escape(gettext(UNAVAILABLE)),
+            message=escape(gettext(message)),
             hint=escape(gettext("Ihre Eingaben wurden nicht gespeichert. Laden Sie die Seite gleich neu."))))
         response.mimetype = "text/html"
     response.status_code = 503
@@ -144,6 +150,18 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
         transactions.abandon()  # the response must not try to commit on the broken connection
         return unavailable_response()
+
+    @app.errorhandler(ConfigError)
+    def misconfigured(exc: ConfigError) -> Any:
+        log.error("%s %s needs a setting that cannot work: %s", request.method, request.path, exc)
+        transactions.abandon()
+        message = gettext("Die Einstellung %(setting)s des Servers ist ungültig. "
+                          "Bitte wenden Sie sich an den Betrieb.", setting=exc.setting)
+        if _wants_json():
+            response = jsonify({"error": "misconfigured", "message": message, "fields": {}})
+            response.status_code = 503
+            return response
+        return render_template("error.html", status=503, message=message, fields={}), 503
 
     @app.errorhandler(DataError)
     def data_error(_exc: DataError) -> Any:

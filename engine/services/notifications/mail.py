@@ -21,6 +21,12 @@ sends; without one it leaves the queue alone for a sender that has it.
 A sender killed between sending and recording sends those mails again when the lease runs out:
 delivery is at least once, never lost.
 
+Mail nobody sends does not wait for ever: a mail still ``pending`` ``KIM_MAIL_MAX_AGE_DAYS``
+(default 7) after it was queued - typically because no scheduler has ``KIM_SMTP_URL`` - is
+``failed`` with a reason that says so (:func:`expire_stale_mails`, run by every scheduler's mail
+sender, with or without a mail server, and by ``kim notifications send-due``). A mail that old
+would only confuse its reader; the notification itself stays in the app.
+
 ``KIM_SMTP_URL``: ``smtp://host:port`` (plain), ``smtp://user:pass@host:587?starttls=true``
 (STARTTLS) or ``smtps://user:pass@host:465`` (TLS); ``timeout=<seconds>`` is optional.
 """
@@ -42,6 +48,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.config import mail_max_age_days
 from engine.persistence.models import Notification, User
 from engine.services.context import EngineContext
 
@@ -52,6 +59,9 @@ MAX_BACKOFF = timedelta(hours=1)
 MAX_ATTEMPTS = 30  # 1+2+4+...+32 minutes, then hourly: about 25 hours of trying
 MAX_ERROR_CHARS = 1000
 BATCH = 50
+EXPIRE_BATCH = 500
+EXPIRED = "expired: not sent within {days} days of being queued (KIM_MAIL_MAX_AGE_DAYS)"
+NO_SENDER = "no scheduler with a mail server (KIM_SMTP_URL) sent it"
 FOOTER = ("\n\n--\nDiese Nachricht wurde automatisch von KIM Casework versandt. Aus Datenschutzgründen "
           "enthält sie keine Angaben zur Person; die Einzelheiten sehen Sie nach der Anmeldung.")
 
@@ -247,6 +257,35 @@ def _record(ctx: EngineContext, outgoing: list[_Outgoing], results: dict[int, Ex
                     report.retried += 1
             uow.session.execute(update(Notification).where(*mine).values(**values))
         uow.commit()
+
+
+def expired_reason(days: int, last_error: str | None) -> str:
+    """Why an old mail was given up: its age, and what kept it (the last error, or no sender)."""
+    cause = f"last error: {last_error}" if last_error else NO_SENDER
+    return f"{EXPIRED.format(days=days)}; {cause}"[:MAX_ERROR_CHARS]
+
+
+def expire_stale_mails(ctx: EngineContext, limit: int = EXPIRE_BATCH) -> int:
+    """Give up pending mails queued more than ``KIM_MAIL_MAX_AGE_DAYS`` ago (``failed``, with the
+    reason); returns how many. Rows a sender holds on lease are left to it (it records them)."""
+    days = mail_max_age_days(ctx.config.get("KIM_MAIL_MAX_AGE_DAYS"))
+    now = clock.now()
+    with ctx.uow() as uow:
+        session = uow.session
+        query = (select(Notification.id, Notification.mail_error)
+                 .where(Notification.mail_state == "pending", Notification.mail_next_at <= now,
+                        Notification.created_at < now - timedelta(days=days))
+                 .order_by(Notification.id).limit(limit))
+        if not ctx.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = session.execute(query).all()
+        for row in rows:
+            session.execute(update(Notification).where(Notification.id == row.id).values(
+                mail_state="failed", mail_next_at=None, mail_error=expired_reason(days, row.mail_error)))
+        uow.commit()
+    if rows:
+        log.warning("mail: %d notification mails older than %d days given up unsent", len(rows), days)
+    return len(rows)
 
 
 def next_mail_at(session: Session) -> datetime | None:

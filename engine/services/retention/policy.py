@@ -13,22 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from engine import clock
+from engine.config import retention_years as config_retention_years
 
-DEFAULT_YEARS = 3
 RULE = "{years} Jahre nach Ende des Abschlussjahres (DOMAIN.md Abschnitt 10)"
 
 
 def retention_years(config: Mapping[str, Any]) -> int:
-    """``KIM_RETENTION_YEARS`` as a whole number of years (at least 1: deleting the content of a
-    case closed this year would be a configuration mistake, not a policy)."""
-    raw = config.get("KIM_RETENTION_YEARS")
-    try:
-        years = int(str(raw).strip()) if raw not in (None, "") else DEFAULT_YEARS
-    except ValueError as exc:
-        raise ValueError(f"KIM_RETENTION_YEARS must be a whole number of years, not {raw!r}") from exc
-    if years < 1:
-        raise ValueError("KIM_RETENTION_YEARS must be at least 1")
-    return years
+    """``KIM_RETENTION_YEARS`` as a whole number of years; the same check that
+    :func:`engine.config.load_config` makes at start-up (a context's config may be changed later)."""
+    return config_retention_years(config.get("KIM_RETENTION_YEARS"))
 
 
 def closed_before(now: datetime, years: int) -> datetime:
