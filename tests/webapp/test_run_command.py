@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -52,6 +53,9 @@ def test_kim_run_serves_and_stops(tmp_path: Path, workers: int) -> None:
     server = subprocess.Popen([kim, "run", "--port", str(port), "--workers", str(workers)], env=env,
                               stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []  # read as they come: the scheduler's start is logged by a child process
+    reader = threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -61,7 +65,7 @@ def test_kim_run_serves_and_stops(tmp_path: Path, workers: int) -> None:
                     assert "Anmelden" in response.read().decode()
                     break
             except OSError:
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert server.poll() is None, "".join(lines)
                 assert time.monotonic() < deadline, "the server did not come up"
                 time.sleep(0.2)
         children = _children(server.pid)
@@ -71,10 +75,14 @@ def test_kim_run_serves_and_stops(tmp_path: Path, workers: int) -> None:
                 time.sleep(0.1)
                 children = _children(server.pid)
             assert len(children) == workers + 1, "one process per web worker and the scheduler"
+        deadline = time.monotonic() + 30  # on a busy machine the scheduler may still be importing
+        while not any("scheduler started" in line.lower() for line in list(lines)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert any("scheduler started" in line.lower() for line in list(lines)), "".join(lines)
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
-        output = server.stdout.read() if server.stdout else ""
-        assert "scheduler" in output.lower()
+        reader.join(timeout=10)
+        assert any("scheduler stopped" in line.lower() for line in lines), "".join(lines)
         assert not [pid for pid in children if _alive(pid)], "no process outlives the server"
     finally:
         if server.poll() is None:
