@@ -19,9 +19,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -72,7 +70,6 @@ def notify(session: Session, recipients: Iterable[int], message: Message, key: s
         return 0
     now = now or clock.now()
     people = session.execute(select(User.id, User.email).where(User.id.in_(ids), User.active.is_(True))).all()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     added = 0
     for user_id, email in people:
         pending = mail and bool(email)
@@ -82,11 +79,19 @@ def notify(session: Session, recipients: Iterable[int], message: Message, key: s
             "body": message.body, "link": message.link, "created_at": now,
             "mail_state": "pending" if pending else "none", "mail_attempts": 0,
             "mail_next_at": now if pending else None}
-        inserted = session.connection().execute(
-            insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Notification.id)).first()  # rowcount is not reliable here on psycopg
+        inserted = session.connection().execute(_ADD, values).first()  # rowcount is not reliable here on psycopg
         added += inserted is not None
     return added  # pending mail wakes the schedulers' mail sender (a trigger, signals.py)
+
+
+_COLUMNS = ("user_id", "kind", "dedupe_key", "task_id", "case_id", "subject", "body", "link", "created_at",
+            "mail_state", "mail_attempts", "mail_next_at")
+# Written out once (PostgreSQL and SQLite share the syntax): SQLAlchemy cannot cache the compiled
+# form of a dialect's INSERT ... ON CONFLICT, and the scheduler adds one per person it tells.
+_ADD = text(
+    f"INSERT INTO notification ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + c for c in _COLUMNS)}) "  # noqa: S608  # constant column names
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
+).bindparams(*(bindparam(c, type_=Notification.__table__.c[c].type) for c in _COLUMNS))
 
 
 # --- who -------------------------------------------------------------------------------------
