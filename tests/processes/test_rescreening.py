@@ -214,3 +214,33 @@ def test_section_5_each_plan_goal_reached_is_screened_at_once(
     walker.complete("goals_cm", goal_status="NOT_ACHIEVED")
     assert stored_triggers(walker) == ["assessment", "plan_goal"]
     assert "goals_cm" not in walker.open_ids()
+
+
+def test_section_5_a_date_a_path_opens_on_screens_again_and_the_deadlines_follow(
+        ctx: EngineContext, open_case: Callable[..., CaseWalker]) -> None:
+    """§60d waits for 12 months of Duldung (NOT_YET until 2027-03-01): the screening runs again that day, and
+    the person's own deadlines follow its result - here the stand-in answer opens §25a with it, so the 27th
+    birthday (2032-06-15) gets its warning and escalations."""
+    def answer(inputs: dict[str, Any]) -> Any:
+        opened = inputs["eval_date"] >= "2027-03-01"
+        result = screening_result("60d", p25a="ELIGIBLE" if opened else "NOT_MET",
+                                  p60d="ELIGIBLE" if opened else "NOT_YET")(inputs)
+        if not opened:
+            (row,) = [r for r in result["outputs"] if r["path"] == "60d"]
+            row["deadline"] = "2027-03-01"
+        return result
+
+    walker = open_case(date_of_birth="2005-06-15")
+    with answering(ctx, answer) as seen:
+        to_assessment(walker, duldung_months=8, stay_years=4)
+        to_plan(walker, precheck_result="NOT_YET")
+        assert "wait_deadline_25a" not in bpmn_timers(walker)
+        assert bpmn_timers(walker)["wait_household_rescreen"] == berlin("2027-03-01T08:00:00")
+        walker.fire(berlin("2027-02-20T09:00:00"))
+        walker.complete("monitoring")
+        assert "wait_deadline_25a" not in bpmn_timers(walker)
+        walker.fire(berlin("2027-03-01T08:00:00"))
+    assert seen[-1][0] == "date_reached"
+    timers = bpmn_timers(walker)
+    assert timers["wait_deadline_25a"] == berlin("2031-12-15T08:00:00")
+    assert timers["escalate_deadline_25a_cm_timer"] == berlin("2032-05-15T08:00:00")
