@@ -244,3 +244,22 @@ def test_section_5_a_date_a_path_opens_on_screens_again_and_the_deadlines_follow
     timers = bpmn_timers(walker)
     assert timers["wait_deadline_25a"] == berlin("2031-12-15T08:00:00")
     assert timers["escalate_deadline_25a_cm_timer"] == berlin("2032-05-15T08:00:00")
+
+
+def test_section_5_months_of_duldung_count_in_whole_months_across_the_branches(
+        ctx: EngineContext, open_case: Callable[..., CaseWalker]) -> None:
+    """A goal reached two weeks after the plan (plan branch), the monitoring three months after it (monitoring
+    branch): both start from the same current inputs, and the half month between is not lost - 60 months of
+    Duldung at the assessment are 63 at the monitoring."""
+    goals = [{"goal_type": "LANGUAGE_COURSE", "title": "Deutschkurs A2", "owner_office": "CM", "due_on": "2027-05-31"}]
+    walker = open_case()
+    to_assessment(walker, **INTEGRATED)
+    walker.complete("abh_inputs")
+    walker.complete("abh_precheck")
+    walker.complete("plan", plan_goals=goals)
+    walker.fire(berlin("2026-12-05T10:00:00"))
+    walker.complete("goals_cm", goal_status="ACHIEVED")
+    walker.fire(berlin("2027-02-20T09:00:00"))
+    walker.complete("monitoring")
+    assert [i["duldung_months"] for i in stored_inputs(walker, "plan_goal")] == [60]
+    assert [i["duldung_months"] for i in stored_inputs(walker, "monitoring")] == [63]
