@@ -21,7 +21,7 @@ from engine.demo.samples import PROCESSES_DIR, REFUSAL
 from engine.demo.walker import CaseWalker, office_actors
 from engine.domain.actors import SYSTEM, Actor
 from engine.persistence.models import AuditEntry, Screening
-from engine.services.casework import cases
+from engine.services.casework import cases, timeline
 from engine.services.context import EngineContext
 from engine.services.process_models import deployment
 from tests.processes.test_kim_pathway import (
@@ -127,6 +127,9 @@ def test_section_5_a_grant_ends_the_104c_deadline_and_its_timers_are_cancelled_a
         ("wait_deadline_104c", berlin("2027-02-03T08:00:00"))]
     assert task_data(walker, "idle_deadline_104c")["deadlines"]["104c"]["applies"] is False, \
         "the branch waits for a screening that brings the deadline back"
+    with ctx.uow(write=False) as uow:
+        story = timeline.case_story(uow, walker.actors["CM"], walker.case_id)
+    assert len([e for e in story if e.kind == "timer_cancelled"]) >= 3, "the case's timeline tells it"
 
 
 def test_section_5_a_deadline_that_appears_at_the_monitoring_gets_its_timers_and_an_unchanged_one_keeps_them(
