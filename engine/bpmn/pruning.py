@@ -156,12 +156,16 @@ def _drop_dead_branches(workflow: Any, waiting_joins: set[str], on_drop: Dropped
 
 
 def _spliceable(task: Any, protected: set[Any]) -> bool:
+    """A finished link whose only child is finished too. The direct parent of an unfinished task stays:
+    a waiting event inherits its data again when it fires (SpiffWorkflow merges the parent's data into
+    the task's), so splicing that parent out would hand it an older ancestor's values - a loop in a
+    parallel branch would see the data of the fork instead of its own last iteration."""
     if not task.has_state(TaskState.FINISHED_MASK) or task.parent is None or len(spiff_compat.child_ids(task)) != 1:
         return False
     if task.id in protected or isinstance(task.task_spec, Join | SubWorkflowTask | LoopTask):
         return False
     child = task.children[0]
-    return child is not None and not isinstance(child.task_spec, Join)
+    return child is not None and not isinstance(child.task_spec, Join) and child.has_state(TaskState.FINISHED_MASK)
 
 
 def _splice_chains(workflow: Any, protected: set[Any], on_drop: Dropped | None) -> int:

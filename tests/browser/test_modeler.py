@@ -356,7 +356,7 @@ def test_side_panel_writes_what_the_engine_reads(browser: Any, kim: tuple[str, A
 
     show_point(page, 2740, 500)  # a sequence flow out of a gateway
     page.mouse.click(*_screen(page, 2740, 500))
-    assert selected_ids(page) == ["flow_gw_deadline_25a_to_wait_deadline_25a"]
+    assert selected_ids(page) == ["flow_gw_deadline_25a_to_watch_deadline_25a"]
     page.get_by_label("Bedingung").fill('deadlines["25a"]["applies"] and age < 27')
 
     _click_shape(page, "wait_monitoring", 6110, 140)
@@ -380,7 +380,7 @@ def test_side_panel_writes_what_the_engine_reads(browser: Any, kim: tuple[str, A
     assert intake.remind_before == "1WD"
     assert meta.human_tasks["escalate_deadline_104c_ki"].office == "JA", "the KI lane now routes to the Jugendamt"
     flows = {f.get("id"): f for f in root.iter(f"{BPMN}sequenceFlow")}
-    condition = flows["flow_gw_deadline_25a_to_wait_deadline_25a"].find(f"{BPMN}conditionExpression")
+    condition = flows["flow_gw_deadline_25a_to_watch_deadline_25a"].find(f"{BPMN}conditionExpression")
     assert condition is not None
     assert condition.text == 'deadlines["25a"]["applies"] and age < 27'
     timer = next(e for e in root.iter(f"{BPMN}intermediateCatchEvent") if e.get("id") == "wait_monitoring")

@@ -130,9 +130,14 @@ def test_november_figures_are_counted_exactly(ctx: EngineContext, actors: dict[s
     assert k["precheck_results"]["value"] == 6
     assert cells(k["precheck_results"]) == {"Empfohlenen Weg bestätigt": (6, False)}
     assert k["screening_results"]["value"] == 6, "the stored screenings: one person per case"
-    # the latest screening per person: five cases after the grant (§25b), the refused one screened
-    # again when its permit procedure ended (its own §25b row is no longer ELIGIBLE)
-    assert cells(k["screening_results"])["§25b: erfüllt"] == (5, False)
+    # the latest screening per person: each case was screened again at its decision (the status changed
+    # then) with the identity its own identity clarification had just clarified. The five grants hold §25b
+    # now; the refused case is ELIGIBLE for it (identity clarified) - a count of 1, suppressed. Screened with
+    # the permit branch's stale inputs, its identity was still "not clarified" and its §25b only POSSIBLE.
+    screened = cells(k["screening_results"])
+    assert screened["§25b: besteht"] == (5, False)
+    assert screened["§25b: erfüllt"] == (None, True)
+    assert not any(label.startswith("§25b: möglich") for label in screened)
     path_25b = "§ 25b AufenthG \u2013 nachhaltige Integration"  # the title in the form
     assert (k["permits_filed"]["value"], cells(k["permits_filed"])) == (6, {path_25b: (6, False)})
     assert (k["permits_granted"]["value"], cells(k["permits_granted"])) == (5, {path_25b: (5, False)})

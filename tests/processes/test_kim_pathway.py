@@ -35,8 +35,7 @@ REFERRAL = {"source": "ABH", "reason": "Duldung seit 2019, Perspektivberatung", 
 INTEGRATED = {"duldung_months": 60, "stay_years": 7, "identity": "NOT_CLARIFIED", "passport_valid": False}
 HOLDER_104C = {"status": "AE_104C", "holds_104c_until": "2027-03-31", "duldung_months": 0, "benefits": "SGB2",
                "identity": "NOT_CLARIFIED", "passport_valid": False}
-NO_DEADLINES = {"end_deadline_25a_none", "end_deadline_104c_none", "end_deadline_training_none",
-                "end_deadline_duldung_none"}
+GOAL_ENDS = {f"end_goal_{office}" for office in ("cm", "ki", "abh", "aa", "jc", "soz", "ja", "sch", "ebb")}
 DOMAIN_INPUTS = {  # DOMAIN.md section 5, plus holds_path_until (the end of the held path, our addition)
     "status", "duldung_months", "stay_years", "date_of_birth", "minor_child_in_household", "school_success_years",
     "german_degree", "in_education", "german_level", "basic_knowledge", "livelihood", "livelihood_expected",
@@ -48,12 +47,13 @@ DOMAIN_INPUTS = {  # DOMAIN.md section 5, plus holds_path_until (the end of the 
 ENDS = {  # scenario -> end events it reaches (the called processes' ends are tested in their own modules)
     "unreachable": {"end_closed"},
     "information_only": {"end_closed"},
-    "full": {"end_goals", "end_closed", "end_identity_beside", *NO_DEADLINES},  # the permit runs on (EBB)
-    "deadlines": {"end_deadline_25a", "watch_25a_end", "end_escalation_25a_cm", "end_escalation_25a_abh",
-                  "end_deadline_training", "watch_training_end", "end_escalation_training",
-                  "end_deadline_duldung", "watch_duldung_end", "end_escalation_duldung",
-                  "end_deadline_104c_none", "end_not_yet"},
-    "deadline_104c": {"end_deadline_104c", "watch_104c_end", "end_escalation_104c_abh", "end_escalation_104c_ki"},
+    # the permit runs on (EBB); screened again at its decision
+    "full": {"end_goals", "end_closed", "end_identity_beside", "end_rescreen_status", *GOAL_ENDS},
+    # a deadline branch never ends by itself: it waits for a new screening (tests/processes/test_rescreening.py)
+    "deadlines": {"watch_25a_end", "end_escalation_25a_cm", "end_escalation_25a_abh",
+                  "watch_training_end", "end_escalation_training", "watch_duldung_end", "end_escalation_duldung",
+                  "end_not_yet"},
+    "deadline_104c": {"watch_104c_end", "end_escalation_104c_abh", "end_escalation_104c_ki"},
     "identity_first": {"end_identity_settled"},
     "legal_review": {"end_no_perspective", "end_permit"},
     # the household's deadlines and re-screening: tests/screening/test_case_screening.py
@@ -260,8 +260,10 @@ def test_full_pathway_from_referral_to_permit_and_closure(open_case: Callable[..
     assert monitoring_at == berlin("2027-02-20T09:00:00"), "3 months after the plan"
     walker.fire(monitoring_at)
     walker.complete("monitoring")
-    assert stored_triggers(walker) == ["assessment", "plan_goal", "identity_clarified", "monitoring"], (
-        "screened again when the goals were done, the identity clarified and at the monitoring")
+    assert stored_triggers(walker) == ["assessment", *["plan_goal"] * 9, "identity_clarified", "status_change",
+                                       "monitoring"], (
+        "screened again for each of the nine goals reached, when the identity was clarified, at the decision "
+        "and at the monitoring")
     walker.fire(berlin("2028-08-19T08:00:00"))
     assert {"monitoring", "renewal"} <= set(walker.open_ids())
     walker.complete("renewal")

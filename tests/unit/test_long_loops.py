@@ -111,3 +111,19 @@ def test_ten_thousand_iterations_run_to_the_end() -> None:
     result = driver.complete("session", weitere_sitzung=False, sitzung=10_000)
     assert result.completed
     assert result.data["sitzung"] == 10_000
+
+
+def test_a_waiting_event_in_a_loop_beside_a_task_sees_its_own_last_round(frozen_clock: object) -> None:
+    """The loop's timer, when it fires, takes its data again from the step before it: pruning must not splice
+    that step out, or the timer gets the data of the fork (the counter back at 0, a loop without end)."""
+    from datetime import timedelta
+
+    from engine import clock
+
+    driver = Driver(bundle_from("branch_counter_loop", "branch_loop.bpmn"))
+    for _ in range(3):
+        assert len(driver.last.timers) == 1
+        clock.advance(timedelta(days=1, seconds=1))
+        driver.fire_timers()
+    assert driver.last.timers == [], "three rounds counted, then the branch waits at the join"
+    assert driver.complete("bc_other").completed

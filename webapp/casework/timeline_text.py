@@ -26,6 +26,7 @@ SENTENCES: dict[str, Callable[[], str]] = {
     "task_escalated": lambda: _("%(step)s (%(office)s) eskaliert: Frist überschritten"),
     "task_reminded": lambda: _("Erinnerung an die Frist von %(step)s (%(office)s)"),
     "timer_fired": lambda: _("Eine Frist im Prozess ist abgelaufen"),
+    "timer_cancelled": lambda: _("Eine Frist im Prozess ist entfallen: ihr Zeitgeber wurde abgebrochen"),
     "consent_recorded": lambda: _("Einwilligung für %(office)s erfasst von %(who)s"),
     "consent_withdrawn": lambda: _("Einwilligung für %(office)s widerrufen von %(who)s"),
     "consent_refused": lambda: _("Einwilligung verweigert, erfasst von %(who)s"),

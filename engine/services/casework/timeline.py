@@ -29,7 +29,8 @@ KINDS = {
     "instance.migrate": "process_migrated", "task.complete": "task_completed", "task.claim": "task_claimed",
     "task.release": "task_released", "task.assign": "task_assigned", "task.follow_up": "task_follow_up",
     "task.draft": "task_draft", "task.cancel": "task_cancelled", "task.escalate": "task_escalated",
-    "task.remind": "task_reminded", "timer.fire": "timer_fired", "consent.record": "consent_recorded",
+    "task.remind": "task_reminded", "timer.fire": "timer_fired", "timer.cancel": "timer_cancelled",
+    "consent.record": "consent_recorded",
     "consent.withdraw": "consent_withdrawn", "consent.refused": "consent_refused",
     "conference.convene": "conference_convened",
 }

@@ -8,6 +8,11 @@ Two ways to find what changed. A step that knows what the workflow waited for be
 writes just the difference: that is the hot path, and it reads nothing. Steps that do not
 (start, timers, retry, migration) compare with our tables, which also repairs any drift.
 
+A BPMN timer the step removed before its moment came was cancelled, not fired: an interrupting event
+ended what it waited on (a new screening ended a deadline watch, a filed application its reminders).
+The projection names those (:class:`CancelledTimer`), and the step audits each as ``timer.cancel``, so
+the case's audit trail shows that a deadline's timers ended and when they would have fired.
+
 A ready user task that cannot be routed - ``officeFrom`` names an office that does not exist,
 or none at all - gets no row and becomes an incident of its instance: the step that led there
 still commits, and a retry after the fix (a migration to a corrected model) creates the task.
@@ -29,7 +34,7 @@ from engine.bpmn.runtime import INTERNAL_SPEC_TYPES, Incident, PendingTimer, Rea
 from engine.calendar import WorkingDayCalendar
 from engine.domain.model import HumanTaskMeta, ProcessMeta
 from engine.persistence import store
-from engine.persistence.models import NO_DUE_DATE, InstanceStatus, TaskState, TimerKind, User, due_sort_of
+from engine.persistence.models import NO_DUE_DATE, InstanceStatus, TaskState, Timer, TimerKind, User, due_sort_of
 from engine.persistence.store import CaseHeader, InstanceRecord
 from engine.services.context import OfficeIds
 from engine.services.stepping.consent_hold import CaseConsents, case_consents, request_row
@@ -47,6 +52,14 @@ class NewTask:
 
 
 @dataclass(frozen=True)
+class CancelledTimer:
+    """A BPMN timer the step removed before it was due."""
+
+    bpmn_id: str
+    fire_at: datetime
+
+
+@dataclass(frozen=True)
 class Projection:
     """What a step changed in our tables, for the caller's reply."""
 
@@ -54,6 +67,7 @@ class Projection:
     status: str
     ended_at: datetime | None
     task_rows: tuple[Mapping[str, Any], ...] = ()  # every task row written (held ones and requests too)
+    cancelled_timers: tuple[CancelledTimer, ...] = ()  # for the step's audit entries
 
 
 @dataclass(frozen=True)
@@ -91,9 +105,9 @@ def apply_step(session: Session, instance: InstanceRecord, result: StepResult,
     created, task_rows, unroutable = _sync_human_tasks(session, instance, result.ready_human, metas, pctx, now,
                                                        known)
     if known.before is None:
-        _sync_bpmn_timers(session, instance, result, now)
+        cancelled = _sync_bpmn_timers(session, instance, result, now)
     else:
-        _write_bpmn_timer_changes(session, instance, known.before, result, now)
+        cancelled = _write_bpmn_timer_changes(session, instance, known.before, result, now)
     _record_history(session, instance, result)
     for incident in [*([result.incident] if result.incident is not None else []), *unroutable]:
         store.add_incident(session, {"instance_id": instance.id, "element_id": incident.element_id,
@@ -101,7 +115,7 @@ def apply_step(session: Session, instance: InstanceRecord, result: StepResult,
     if result.incident is None and unroutable:
         result.incident = unroutable[0]
     status, ended_at = step_outcome(result, now)
-    return Projection(created, status, ended_at, tuple(task_rows))
+    return Projection(created, status, ended_at, tuple(task_rows), cancelled)
 
 
 def step_outcome(result: StepResult, now: datetime) -> tuple[str, datetime | None]:
@@ -250,9 +264,12 @@ def _due_start(meta: HumanTaskMeta, item: ReadyHumanTask, now: datetime, calenda
     return datetime.combine(day, time(12), tzinfo=calendar.tz)
 
 
-def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepResult, now: datetime) -> None:
+def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepResult,
+                      now: datetime) -> tuple[CancelledTimer, ...]:
     rows = store.bpmn_timers(session, instance.id)
     wanted = {t.spiff_id: t for t in result.timers}
+    cancelled = _cancelled(session, instance, [sid for sid, (_, fire_at) in rows.items()
+                                               if sid not in wanted and fire_at > now])
     store.delete_timers(session, (timer_id for sid, (timer_id, _) in rows.items() if sid not in wanted))
     new_rows = []
     for spiff_id, timer in wanted.items():
@@ -262,17 +279,31 @@ def _sync_bpmn_timers(session: Session, instance: InstanceRecord, result: StepRe
         elif existing[1] != timer.fire_at:
             store.move_timer(session, existing[0], timer.fire_at)
     store.insert_rows(session, store.TIMER, new_rows)
+    return cancelled
 
 
 def _write_bpmn_timer_changes(session: Session, instance: InstanceRecord, before: Waiting, result: StepResult,
-                              now: datetime) -> None:
+                              now: datetime) -> tuple[CancelledTimer, ...]:
     wanted = {t.spiff_id: t for t in result.timers}
-    store.delete_bpmn_timers(session, instance.id, sorted(before.timers.keys() - wanted.keys()))
+    gone = sorted(before.timers.keys() - wanted.keys())
+    cancelled = _cancelled(session, instance, [sid for sid in gone if before.timers[sid] > now])
+    store.delete_bpmn_timers(session, instance.id, gone)
     for spiff_id, timer in wanted.items():
         if spiff_id in before.timers and before.timers[spiff_id] != timer.fire_at:
             store.move_bpmn_timer(session, instance.id, spiff_id, timer.fire_at)
     store.insert_rows(session, store.TIMER,
                       [_bpmn_timer_row(instance, t, now) for sid, t in wanted.items() if sid not in before.timers])
+    return cancelled
+
+
+def _cancelled(session: Session, instance: InstanceRecord, spiff_ids: list[UUID]) -> tuple[CancelledTimer, ...]:
+    """The timers about to be removed although not yet due (read only when there are any)."""
+    if not spiff_ids:
+        return ()
+    rows = session.execute(select(Timer.bpmn_id, Timer.fire_at).where(
+        Timer.instance_id == instance.id, Timer.kind == TimerKind.BPMN.value, Timer.spiff_task_id.in_(spiff_ids))
+        .order_by(Timer.fire_at, Timer.bpmn_id))
+    return tuple(CancelledTimer(r.bpmn_id, r.fire_at) for r in rows)
 
 
 def _bpmn_timer_row(instance: InstanceRecord, timer: PendingTimer, now: datetime) -> dict[str, Any]:

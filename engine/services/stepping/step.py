@@ -85,9 +85,13 @@ def persist_step(session: Session, ctx: EngineContext, instance: InstanceRecord,
                  actor: Actor = SYSTEM) -> Projection:
     """Project the step into our tables and save the live state (compare-and-set on its version).
 
-    Screenings the step ran are stored with it, as run by ``actor`` (the system for timers).
+    Screenings the step ran are stored with it, as run by ``actor`` (the system for timers); timers
+    the step cancelled before their moment are audited (``timer.cancel``).
     """
     projection = apply_step(session, instance, result, spec.metas, projection_context(ctx), known)
+    for timer in projection.cancelled_timers:
+        audit_instance(session, actor, "timer.cancel", "timer", timer.bpmn_id, instance,
+                       {"fire_at": timer.fire_at.isoformat()})
     screening_records.store_noted(session, instance.case_id, instance.id, actor)
     if not store.save_instance(session, instance, ctx.runtime.snapshot(workflow), projection.status,
                                projection.ended_at, STATE_FORMAT):
