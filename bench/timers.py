@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _common import ROOT, backends, bench_context
+from _cpu import CpuMeter
 from sqlalchemy import func, select
 
 from engine import clock
@@ -172,14 +173,18 @@ def throughput_of_processes(backend: str, n: int, processes: int) -> None:
     with bench_context(backend) as ctx:
         deploy_models(ctx)
         create_due_work(ctx, datetime.now(UTC) - timedelta(days=14, hours=1), n)
+        database = ctx.config["KIM_DATABASE_URL"].rsplit("/", 1)[-1] if backend == "postgres" else None
         with ExitStack() as stack:
-            for _ in range(processes):
-                stack.enter_context(scheduler_process(ctx))
+            started = [stack.enter_context(scheduler_process(ctx)) for _ in range(processes)]
+            meter = CpuMeter([p.pid for p in started], database)
+            meter.start()
             wait_until_none_left(lambda: pending_bpmn(ctx))
+            cpu = meter.per_request(n)
         fired, rate = fire_rate(ctx, "timer.fire")
         once = "each fired once" if fired == n else f"FIRED {fired} TIMES FOR {n} TIMERS"
         print(f"[{backend}] {fired} BPMN timers due at the same moment, {processes} scheduler processes: "
-              f"{rate:.0f} per second ({once})")
+              f"{rate:.0f} per second ({once}); cpu per timer: schedulers {cpu['server_cpu_ms']} ms, "
+              f"database {cpu['db_cpu_ms']} ms")
 
 
 if __name__ == "__main__":

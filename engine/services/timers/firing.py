@@ -24,7 +24,9 @@ commits itself).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,6 +50,9 @@ MAX_RETRY_DELAY = timedelta(hours=1)
 INSTANCES_PER_TRANSACTION = 10
 """PostgreSQL: instances fired in one transaction. One commit and one round of audit appends
 for several instances; the instance locks are held for a few tens of milliseconds at most."""
+FIRING_THREADS = 3
+"""PostgreSQL: transactions of one scheduler run side by side. Firing waits for the database
+most of the time; a few threads keep one scheduler process busy while it waits."""
 MAX_ERROR_CHARS = 2000
 
 
@@ -94,10 +99,13 @@ def next_fire_at(session: Session) -> datetime | None:
 
 def fire_due_timers(ctx: EngineContext, limit: int = 500,
                     should_stop: Callable[[], bool] | None = None) -> FireReport:
-    """Fire what is due now for up to ``limit`` instances (one transaction each).
+    """Fire what is due now for up to ``limit`` instances.
 
-    ``should_stop`` is asked between instances, so a scheduler told to stop finishes the
-    instance at hand and leaves the rest due for the next run.
+    On PostgreSQL a few instances share a transaction and :data:`FIRING_THREADS` transactions
+    run side by side (a step mostly waits for the database; ``SKIP LOCKED`` keeps them apart);
+    on SQLite one instance per transaction, one after the other. ``should_stop`` is asked
+    between transactions, so a scheduler told to stop finishes the work at hand and leaves the
+    rest due for the next run.
     """
     report = FireReport()
     now = clock.now()
@@ -105,11 +113,37 @@ def fire_due_timers(ctx: EngineContext, limit: int = 500,
         instance_ids = due_instance_ids(uow.session, now, limit)
     report.candidates = len(instance_ids)
     size = 1 if ctx.db.is_sqlite else INSTANCES_PER_TRANSACTION  # SQLite: the write lock stays short
-    for first in range(0, len(instance_ids), size):
-        if should_stop is not None and should_stop():
-            break
-        _fire_together(ctx, instance_ids[first:first + size], now, report)
+    chunks = [instance_ids[first:first + size] for first in range(0, len(instance_ids), size)]
+    threads = 1 if ctx.db.is_sqlite else min(FIRING_THREADS, len(chunks))
+    if threads <= 1:
+        _fire_chunks(ctx, iter(chunks), now, report, should_stop)
+        return report
+    queue, lock = iter(chunks), threading.Lock()
+
+    def next_chunks() -> Iterator[list[UUID]]:
+        while True:
+            with lock:
+                chunk = next(queue, None)
+            if chunk is None:
+                return
+            yield chunk
+
+    reports = [FireReport() for _ in range(threads)]
+    with ThreadPoolExecutor(threads, thread_name_prefix="kim-fire") as pool:
+        for done in [pool.submit(_fire_chunks, ctx, next_chunks(), now, r, should_stop) for r in reports]:
+            done.result()  # a database gone: raised here as it would be without threads
+    for part in reports:
+        part.candidates = 0
+        report.add(part)
     return report
+
+
+def _fire_chunks(ctx: EngineContext, chunks: Iterator[list[UUID]], now: datetime, report: FireReport,
+                 should_stop: Callable[[], bool] | None) -> None:
+    for chunk in chunks:
+        if should_stop is not None and should_stop():
+            return
+        _fire_together(ctx, chunk, now, report)
 
 
 def _fire_together(ctx: EngineContext, instance_ids: list[UUID], now: datetime, report: FireReport) -> None:
