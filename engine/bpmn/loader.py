@@ -166,7 +166,8 @@ def _check_dmn_cell(source: str) -> None:
     check_expression(cell_expression(input_expr, lhs))
 
 
-ENGINE_SERVICES = frozenset({"residence_paths"})  # operations service tasks may call (engine.services.context)
+# Operations service tasks may call (engine.services.wiring).
+ENGINE_SERVICES = frozenset({"residence_paths", "household_member_inputs"})
 
 
 def check_spec_expressions(spec: Any) -> list[ValidationProblem]:

@@ -18,7 +18,7 @@ from engine.persistence.database import make_database
 from engine.persistence.stored_forms import DatabaseForms
 from engine.services.calendar import municipal_calendar_from_config
 from engine.services.context import EngineContext
-from engine.services.screening.process_screening import screen_for_process
+from engine.services.screening.process_screening import record_member_inputs_for_process, screen_for_process
 
 
 def create_context(overrides: Mapping[str, Any] | None = None) -> EngineContext:
@@ -37,9 +37,10 @@ def _engine_services(ctx: EngineContext) -> dict[str, Any]:
     short read-only transaction; none writes, so an engine step stays one transaction.
 
     ``residence_paths`` notes its answer in the step's outbox; the step stores it in its own
-    transaction (:mod:`engine.services.stepping.screening_outbox`)."""
+    transaction (:mod:`engine.services.stepping.screening_outbox`); ``household_member_inputs`` notes a
+    member's input there the same way."""
 
     def residence_paths(params: dict[str, Any]) -> Any:
         return screen_for_process(ctx, params)
 
-    return {"residence_paths": residence_paths}
+    return {"residence_paths": residence_paths, "household_member_inputs": record_member_inputs_for_process}

@@ -266,3 +266,20 @@ def test_section_5_months_of_duldung_count_in_whole_months_across_the_branches(
     walker.complete("monitoring")
     assert [i["duldung_months"] for i in stored_inputs(walker, "plan_goal")] == [60]
     assert [i["duldung_months"] for i in stored_inputs(walker, "monitoring")] == [63]
+
+
+def test_section_5_an_application_filed_on_the_main_persons_warning_is_seen_by_the_next_screening(
+        ctx: EngineContext, open_case: Callable[..., CaseWalker]) -> None:
+    """The §104c warning (8 weeks before 30.06.2027) is answered "application filed on 05.05.2027": the next
+    monitoring screening reads that date (§81 Abs. 4: the permit continues while the application is decided)."""
+    walker = open_case()
+    to_assessment(walker, status="AE_104C", holds_104c_until="2027-12-31", duldung_months=0)
+    to_plan(walker)
+    walker.fire(berlin("2027-02-20T09:00:00"))
+    walker.complete("monitoring")
+    walker.fire(berlin("2027-05-05T08:00:00"))
+    walker.complete("deadline_104c", deadline_action="APPLICATION_FILED", application_filed_on="2027-05-05")
+    walker.fire(berlin("2027-05-20T09:00:00"))
+    walker.complete("monitoring")
+    assert [inputs.get("application_filed_on") for inputs in stored_inputs(walker, "monitoring")] == \
+        [None, "2027-05-05"]

@@ -335,3 +335,38 @@ def bpmn_timers_all(walker: CaseWalker) -> list[tuple[str, datetime]]:
 
 def berlin(moment: str) -> datetime:
     return datetime.fromisoformat(moment).replace(tzinfo=clock.BERLIN)
+
+
+def test_section_5_and_9_an_application_filed_on_a_members_warning_is_the_members_and_ends_that_watch(
+        ctx: EngineContext, actors: dict[str, Actor], family_case: CaseWalker) -> None:
+    """The mother's §104c permit ends 31.03.2027; the warning 8 weeks before is answered "application filed
+    on 03.02.2027". As for the main person: the date is hers (her inputs, audited like an edit on the
+    case), the monitoring screening sees it (§81 Abs. 4: the permit continues, ACTIVE), and the unchanged
+    deadline is not watched again - no new warning, no escalation."""
+    assert family_case.case_id is not None
+    ctx.run(members.set_member_inputs, actors["CM"], family_case.case_id, "m1",
+            {"inputs": {"status": "AE_104C", "holds_104c_until": "2027-03-31"}})
+    _screen(family_case)
+    family_case.complete("abh_precheck")
+    family_case.complete("plan")
+    assert ("wait_household_deadline", berlin("2027-02-03T08:00:00")) in bpmn_timers_all(family_case)
+    family_case.fire(berlin("2027-02-03T08:00:00"))
+    assert len(_open_tasks(family_case, "deadline_household")) == 1, "only the mother's warning is due"
+    family_case.complete("deadline_household", deadline_action="APPLICATION_FILED", application_filed_on="2027-02-03")
+    with ctx.uow(write=False) as uow:
+        stored = members.read_household_inputs(uow.session, family_case.case_id)
+        audited = uow.session.scalars(select(AuditEntry.details).where(
+            AuditEntry.case_id == family_case.case_id, AuditEntry.action == "household.inputs")).all()
+    assert {m.id: m.inputs.get("application_filed_on") for m in stored} == {"m1": "2027-02-03", "m2": None,
+                                                                            "m3": None}
+    assert {"member": "m1", "fields": ["application_filed_on"], "trigger": "deadline_warning"} in audited
+    family_case.fire(berlin("2027-02-20T09:00:00"))  # the monitoring 3 months after the plan
+    family_case.complete("monitoring")
+    found = _latest(ctx, actors["ABH"], family_case)
+    assert found.trigger == "monitoring"
+    assert _row(found, "m1", "104c")["status"] == "ACTIVE", "the screening sees her filed application"
+    timers = bpmn_timers_all(family_case)
+    assert not [t for t in timers if t[0] == "wait_household_deadline" and t[1] < berlin("2027-03-31T00:00:00")], \
+        "her unchanged §104c deadline is not watched again"
+    family_case.fire(berlin("2027-03-03T08:00:00"))  # 4 weeks before the end: no escalation for her
+    assert _open_tasks(family_case, "escalate_household_deadline") == []

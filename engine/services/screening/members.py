@@ -23,13 +23,13 @@ from uuid import UUID
 
 from sqlalchemy.orm import Session
 
-from engine import clock
 from engine.domain.actors import Actor
 from engine.domain.errors import InvalidInput, NotAllowed, NotFound
 from engine.domain.household import Relation
 from engine.domain.residence import check_screening_inputs, screening_fields
 from engine.domain.visibility import CaseView
 from engine.persistence import audit_log
+from engine.persistence.household_inputs import change_member_inputs
 from engine.persistence.models import CaseFile
 from engine.services.casework.cases import load_case
 from engine.services.context import UnitOfWork
@@ -137,18 +137,9 @@ def set_member_inputs(uow: UnitOfWork, actor: Actor, case_id: UUID, member_id: s
     if access.view not in EDITORS:
         raise NotAllowed("Die Angaben zur Prüfung der Bleibewege ändern nur das Case Management und die ABH.")
     case = access.case
-    member = _member(case, member_id)
+    _member(case, member_id)  # NotFound for an unknown member
     changes, married = _checked_changes(body, access.view)
-    inputs = {k: v for k, v in {**member.inputs, **changes}.items() if v is not None}
-    household = dict(case.household or {})
-    stored = dict(household.get("screening_inputs") or {})
-    stored[member_id] = {"inputs": inputs, "married": member.married if married is None else married,
-                         "changed_at": clock.now().isoformat(), "changed_by": actor.username}
-    household["screening_inputs"] = stored
-    case.household = household
-    uow.session.flush()
-    audit_log.record(uow.session, actor, "household.inputs", "case", case_id, case_id=case_id,
-                     details={"member": member_id, "fields": sorted(changes)})
+    change_member_inputs(uow.session, actor, case, member_id, changes, married)
     return _member(case, member_id).to_json(access.view)
 
 
@@ -173,7 +164,7 @@ def _checked_changes(body: Mapping[str, Any], view: CaseView) -> tuple[dict[str,
         elif value is None:
             changes[name] = None
         else:
-            problem = _single_problem(name, value)
+            problem = single_problem(name, value)
             if problem:
                 problems[field] = problem
             else:
@@ -183,7 +174,7 @@ def _checked_changes(body: Mapping[str, Any], view: CaseView) -> tuple[dict[str,
     return changes, married
 
 
-def _single_problem(name: str, value: Any) -> str | None:
+def single_problem(name: str, value: Any) -> str | None:
     """What is wrong with one input on its own (the others may still be missing)."""
     _values, problems = check_screening_inputs({name: value})
     return problems.get(name)

@@ -25,7 +25,7 @@ from engine.domain.visibility import CaseView
 from engine.persistence import audit_log
 from engine.persistence.models import Screening
 from engine.persistence.screenings import runs_of_case
-from engine.services.casework.cases import load_case
+from engine.services.casework.cases import CaseAccess, load_case
 from engine.services.context import UnitOfWork
 from engine.services.screening.members import case_members
 from engine.services.screening.openers import propose_plan_goals
@@ -75,11 +75,16 @@ class ScreeningPanel:
                 "proposals": [p.to_json() for p in self.proposals], "waiting": [dict(w) for w in self.waiting]}
 
 
-def latest_screening(uow: UnitOfWork, actor: Actor, case_id: UUID) -> ScreeningPanel | None:
+def latest_screening(uow: UnitOfWork, actor: Actor, case_id: UUID,
+                     access: CaseAccess | None = None) -> ScreeningPanel | None:
     """The case's latest stored household screening with its changes; None before the first run
-    or for a caller who may not see residence status. NotFound for a case the caller may not see."""
+    or for a caller who may not see residence status. NotFound for a case the caller may not see.
+
+    ``access``: the caller's access to the case when the caller has loaded it already (one load
+    per request); without it the case is loaded here."""
     session = uow.session
-    access = load_case(session, actor, case_id)
+    if access is None:
+        access = load_case(session, actor, case_id)
     runs = runs_of_case(session, case_id, 2)
     audit_log.record(session, actor, "screening.read", "case", case_id, case_id=case_id,
                      details={"view": access.view.value, "runs": len(runs)})

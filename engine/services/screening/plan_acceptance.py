@@ -29,7 +29,7 @@ from engine.persistence import audit_log
 from engine.persistence.models import OPEN_STATES, HumanTask
 from engine.services.casework.cases import load_case
 from engine.services.context import UnitOfWork
-from engine.services.screening.panel import ScreeningPanel, latest_screening, require_screening
+from engine.services.screening.panel import latest_screening, require_screening
 
 PLAN_FORM: Final = "kim_integration_plan"
 # Plan-goal code of the plan-goal table -> goal type of the integration-plan form [default].
@@ -73,25 +73,16 @@ def _due_on(proposal: GoalProposal, eval_date: str) -> str:
     return (add_months(start, parsed.calendar_months) + timedelta(days=parsed.calendar_days)).isoformat()
 
 
-def _view(uow: UnitOfWork, actor: Actor, case_id: UUID, found: ScreeningPanel | None) -> str:
-    """The caller's view of the case: the panel names it, so the case is loaded once. Without a
-    panel (none yet, or an office whose work in the case is done sees no screening) the case is
-    loaded for the answer: 403 for anyone but case management, 404 for case management."""
-    if found is not None:
-        return found.view
-    return load_case(uow.session, actor, case_id).view.value
-
-
 def accept_proposals(uow: UnitOfWork, actor: Actor, case_id: UUID) -> dict[str, Any]:
     """Add every proposal of the latest screening to the open integration-plan step of the case.
 
     Case management of the case only (403 otherwise); 404 without a screening, 409 without an
     open plan step. Returns ``{"task_id", "added", "goals"}`` (the goals added).
     """
-    found = latest_screening(uow, actor, case_id)  # loads the case (NotFound: the caller may not see it)
-    if _view(uow, actor, case_id, found) != CaseView.MANAGER.value:
+    access = load_case(uow.session, actor, case_id)  # NotFound: the caller may not see the case
+    if access.view is not CaseView.MANAGER:
         raise NotAllowed("Vorschläge übernimmt das Case Management in den Integrationsplan.")
-    panel = require_screening(found)
+    panel = require_screening(latest_screening(uow, actor, case_id, access))
     session = uow.session
     task = session.execute(select(HumanTask.id, HumanTask.data, HumanTask.version).where(
         HumanTask.case_id == case_id, HumanTask.form_key == PLAN_FORM, HumanTask.state.in_(OPEN_STATES))
