@@ -27,4 +27,4 @@ def assert_tables_match_the_workflow(ctx: EngineContext, instance_id: UUID) -> N
             select(Timer.spiff_task_id, Timer.fire_at).where(Timer.instance_id == instance_id,
                                                             Timer.kind == TimerKind.BPMN.value))}
     assert live == waiting.ready
-    assert timers == dict(waiting.timers)
+    assert timers == {spiff_id: timer.fire_at for spiff_id, timer in waiting.timers.items()}

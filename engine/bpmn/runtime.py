@@ -69,14 +69,14 @@ class Incident:
 
 @dataclass(frozen=True)
 class Waiting:
-    """What a workflow waits for: its ready human tasks and its timers (spiff id -> moment).
+    """What a workflow waits for: its ready human tasks and its timers (by spiff id).
 
     Read from a restored workflow before a step, it equals what our tables hold for the
     instance, so the step can write just the difference without reading the tables first.
     """
 
     ready: frozenset[UUID]
-    timers: Mapping[UUID, datetime]
+    timers: Mapping[UUID, PendingTimer]
 
 
 @dataclass
@@ -133,7 +133,7 @@ class Runtime:
 
     def waiting(self, workflow: Any) -> Waiting:
         ready = frozenset(t.id for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual)
-        return Waiting(ready, {t.spiff_id: t.fire_at for t in pending_timers(workflow)})
+        return Waiting(ready, {t.spiff_id: t for t in pending_timers(workflow)})
 
     def is_waiting(self, workflow: Any, spiff_id: UUID) -> bool:
         """Is the task still READY? A task that finished may already be pruned from the tree."""

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,9 +17,11 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from engine import clock
 from engine.domain.actors import SYSTEM, Actor
 from engine.persistence.models import HumanTask, Notification, Timer, User
 from engine.services.admin import directory
+from engine.services.casework import cases
 from engine.services.context import EngineContext
 from engine.services.process_models import deployment
 from engine.services.wiring import create_context
@@ -131,6 +134,24 @@ def deploy_process(ctx: EngineContext, tmp_path: Path, process_id: str, props: d
     path = tmp_path / f"{process_id}.bpmn"
     path.write_text(process_xml(process_id, props, office), encoding="utf-8")
     ctx.run(deployment.deploy, deployment.read_model_paths([path]), SYSTEM)
+
+
+@contextmanager
+def one_case_installation(database_url: str, tmp_path: Path, port: int, at: str, **extra: Any
+                          ) -> Iterator[EngineContext]:
+    """An installation (clock frozen at ``at``) with the small process deployed and one case open in it;
+    ``extra`` settings as for :func:`make_context` (e.g. no mail server)."""
+    clock.freeze(datetime.fromisoformat(at))
+    context = make_context(database_url, tmp_path, port, **extra)
+    deploy_process(context, tmp_path, "erstkontakt", {"dueIn": "10WD"})
+    context.run(cases.open_case, actor(context, "carla"), {
+        "person": {"given_name": "Amina", "family_name": "Haddad"},
+        "referral": {"source": "ABH", "reason": "Perspektivberatung"}, "process_id": "erstkontakt"})
+    try:
+        yield context
+    finally:
+        clock.reset()
+        context.db.dispose()
 
 
 def notifications_of(ctx: EngineContext, kind: str | None = None) -> list[tuple[str, str]]:

@@ -15,15 +15,14 @@ from engine.cli import main
 from engine.config import ConfigError, load_config
 from engine.domain.actors import SYSTEM
 from engine.persistence.models import Notification
-from engine.services.casework import cases, task_actions
+from engine.services.casework import task_actions
 from engine.services.context import EngineContext
 from engine.services.notifications import failures, mail
 from engine.services.wiring import create_context
 from tests.integration.notify_support import (
     actor,
-    deploy_process,
     free_port,
-    make_context,
+    one_case_installation,
     open_task_ids,
     rows,
     smtp_server,
@@ -36,15 +35,8 @@ QUEUED = "2026-11-20T09:00:00+01:00"
 @pytest.fixture
 def quiet(database_url: str, tmp_path: Path) -> Iterator[EngineContext]:
     """An installation whose scheduler has no mail server: the web queues mail nobody sends."""
-    clock.freeze(datetime.fromisoformat(QUEUED))
-    context = make_context(database_url, tmp_path, free_port(), KIM_SMTP_URL=None)
-    deploy_process(context, tmp_path, "erstkontakt", {"dueIn": "10WD"})
-    context.run(cases.open_case, actor(context, "carla"), {
-        "person": {"given_name": "Amina", "family_name": "Haddad"},
-        "referral": {"source": "ABH", "reason": "Perspektivberatung"}, "process_id": "erstkontakt"})
-    yield context
-    clock.reset()
-    context.db.dispose()
+    with one_case_installation(database_url, tmp_path, free_port(), QUEUED, KIM_SMTP_URL=None) as context:
+        yield context
 
 
 def _assign(ctx: EngineContext, to: str) -> None:

@@ -14,14 +14,13 @@ import pytest
 
 from engine import clock
 from engine.scheduling.scheduler import Scheduler
-from engine.services.casework import cases, task_actions
+from engine.services.casework import task_actions
 from engine.services.context import EngineContext
 from tests.integration.notify_support import (
     actor,
-    deploy_process,
     free_port,
-    make_context,
     notifications_of,
+    one_case_installation,
     open_task_ids,
     rows,
     smtp_server,
@@ -62,15 +61,8 @@ def port() -> int:
 
 @pytest.fixture
 def sctx(database_url: str, tmp_path: Path, port: int) -> Iterator[EngineContext]:
-    clock.freeze(datetime.fromisoformat("2026-11-20T09:00:00+01:00"))
-    context = make_context(database_url, tmp_path, port)
-    deploy_process(context, tmp_path, "erstkontakt", {"dueIn": "10WD"})
-    context.run(cases.open_case, actor(context, "carla"), {
-        "person": {"given_name": "Amina", "family_name": "Haddad"},
-        "referral": {"source": "ABH", "reason": "Perspektivberatung"}, "process_id": "erstkontakt"})
-    yield context
-    clock.reset()
-    context.db.dispose()
+    with one_case_installation(database_url, tmp_path, port, "2026-11-20T09:00:00+01:00") as context:
+        yield context
 
 
 def test_scheduler_mails_assignments_reminders_and_the_digest(sctx: EngineContext, port: int) -> None:

@@ -4,7 +4,7 @@ Each scenario opens a case with ``open_case`` and works it with the offices' cas
 (:class:`CaseWalker` validates every submission against the task's form first). Every
 step is its own transaction, so the workflow is saved and restored between all of them.
 Where a scenario is about the pathway and not about the legal rules inside the decision tables,
-the screening answers through :func:`screening_spy` instead of the tables. Together the scenarios
+the screening answers through :func:`screening_runs` instead of the tables. Together the scenarios
 reach every end event of the model (checked at the end).
 """
 
@@ -21,13 +21,10 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.demo.samples import PROCESSES_DIR, REFUSAL, form_data
-from engine.demo.walker import CaseWalker, office_actors
-from engine.domain.actors import SYSTEM, Actor
+from engine.demo.walker import CaseWalker
 from engine.persistence.models import Screening
-from engine.services.casework import cases
 from engine.services.context import EngineContext
-from engine.services.process_models import deployment
-from tests.processes.walking import bpmn_timers, reached, screening_result, screening_spy, task_data, task_meta
+from tests.processes.walking import bpmn_timers, reached, screening_result, screening_runs, task_data, task_meta
 
 PERSON = {"given_name": "Amina", "family_name": "Haddad", "date_of_birth": "1990-05-10", "nationality": "syrisch"}
 REFERRAL = {"source": "ABH", "reason": "Duldung seit 2019, Perspektivberatung", "referred_at": "2026-11-18"}
@@ -60,22 +57,6 @@ ENDS = {  # scenario -> end events it reaches (the called processes' ends are te
     "household": {"household_watch_end", "household_each_end", "end_escalation_household", "end_household_each",
                   "end_household_rescreen_due", "end_escalation_household_second", "end_household_second_lead_none"},
 }
-
-
-@pytest.fixture
-def actors(ctx: EngineContext) -> dict[str, Actor]:
-    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
-    return office_actors(ctx)
-
-
-@pytest.fixture
-def open_case(ctx: EngineContext, actors: dict[str, Actor], frozen_clock: object) -> Callable[..., CaseWalker]:
-    def _open(**person: Any) -> CaseWalker:
-        body = {"person": {**PERSON, **person}, "referral": REFERRAL}
-        case = ctx.run(cases.open_case, actors["CM"], body)
-        return CaseWalker.for_case(ctx, actors, case.id)
-
-    return _open
 
 
 def berlin(moment: str) -> datetime:
@@ -138,13 +119,13 @@ def test_the_screening_waits_for_the_abh_and_gets_exactly_the_inputs_of_the_doma
         ctx: EngineContext, open_case: Callable[..., CaseWalker]) -> None:
     """Conviction and the § 60b status are the ABH's inputs; the date of birth may come from the assessment."""
     walker = open_case(date_of_birth=None)
-    with screening_spy(ctx) as seen:
+    with screening_runs(ctx) as seen:
         to_assessment(walker, **INTEGRATED, date_of_birth="1990-05-10")
         assert [(t.bpmn_id, t.office) for t in walker.tasks()] == [("abh_inputs", "ABH")]
         assert seen == [], "no screening before the ABH has given its inputs"
         walker.complete("abh_inputs", duldung_60b=True, conviction="MEDIUM", work_ban=True)
     assert walker.open_ids() == ["abh_precheck"]
-    (inputs,) = seen
+    ((_, inputs),) = seen
     assert set(inputs) == DOMAIN_INPUTS
     assert (inputs["status"], inputs["conviction"], inputs["work_ban"]) == ("DULDUNG_60B", "MEDIUM", True)
     assert (inputs["date_of_birth"], inputs["eval_date"], inputs["holds_path"]) == ("1990-05-10", "2026-11-20", None)
@@ -161,11 +142,11 @@ def test_the_screening_gets_the_held_path_and_its_end(
         held: tuple[str | None, str | None]) -> None:
     """§ 104c is held through the status (no held path); § 60c/§ 60d are held until the Duldung ends."""
     walker = open_case()
-    with screening_spy(ctx) as seen:
+    with screening_runs(ctx) as seen:
         to_assessment(walker, **assessment)
         walker.complete("abh_inputs")
     assert walker.open_ids() == ["abh_precheck"], "the screening ran without an incident"
-    (inputs,) = seen
+    ((_, inputs),) = seen
     assert (inputs["holds_path"], inputs["holds_path_until"]) == held
 
 
@@ -293,7 +274,7 @@ def test_a_104c_holder_applies_while_identity_clarification_waits_for_the_embass
     """§ 25b for a § 104c holder allows identity efforts: the application does not wait for the identity,
     and the § 104c warning fires on its date regardless (permit ends 2027-03-31: warning 8 weeks before)."""
     walker = open_case()
-    with screening_spy(ctx, screening_result("25b", p25b="POSSIBLE", p104c="ELIGIBLE")):
+    with screening_runs(ctx, screening_result("25b", p25b="POSSIBLE", p104c="ELIGIBLE")):
         to_assessment(walker, **HOLDER_104C)
         to_plan(walker)
         assert {"request_steps", "request_documents", "issue_fiction"} <= set(walker.open_ids()), \
@@ -321,7 +302,7 @@ def test_without_a_path_that_allows_efforts_the_identity_is_clarified_first(
                                 p25b="POSSIBLE" if clarified else "BLOCKED")(inputs)
 
     walker = open_case()
-    with screening_spy(ctx, answer) as seen:
+    with screening_runs(ctx, answer) as seen:
         to_assessment(walker, **INTEGRATED)
         to_plan(walker, {"duldung_60b": True})
         assert "request_steps" in walker.open_ids()
@@ -330,7 +311,7 @@ def test_without_a_path_that_allows_efforts_the_identity_is_clarified_first(
         walker.complete("await_proof", proof_embassy_receipt=True)
         walker.complete("assess", identity_outcome="EFFORTS_DOCUMENTED")
         walker.complete("lift_60b")
-        assert [(s["status"], s["identity"]) for s in seen] == [("DULDUNG_60B", "NOT_CLARIFIED"),
+        assert [(s["status"], s["identity"]) for _, s in seen] == [("DULDUNG_60B", "NOT_CLARIFIED"),
                                                                  ("DULDUNG", "EFFORTS_DOCUMENTED")]
         assert "request_documents" in walker.open_ids(), "screened again: the application starts"
         assert "request_steps" not in walker.open_ids(), "identity clarification does not start a second time"

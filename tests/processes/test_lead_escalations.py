@@ -12,17 +12,10 @@ from engine.demo.walker import CaseWalker, office_lead
 from engine.domain.errors import NotFound
 from engine.services.casework import inbox, task_actions
 from engine.services.casework.instances import complete_task
-from tests.processes.test_kim_pathway import (  # noqa: F401  # the fixtures are used by name
-    YOUNG_IN_TRAINING,
-    actors,
-    berlin,
-    open_case,
-    to_assessment,
-    to_plan,
-)
+from tests.processes.test_kim_pathway import YOUNG_IN_TRAINING, berlin, to_assessment, to_plan
 
 
-def test_the_duldung_escalation_is_for_the_abh_lead_only(open_case: Callable[..., CaseWalker]) -> None:  # noqa: F811
+def test_the_duldung_escalation_is_for_the_abh_lead_only(open_case: Callable[..., CaseWalker]) -> None:
     walker = open_case(date_of_birth="2000-08-15")
     to_assessment(walker, **YOUNG_IN_TRAINING)
     to_plan(walker, precheck_result="NOT_YET")

@@ -25,7 +25,7 @@ from engine.services.casework import cases
 from engine.services.context import EngineContext
 from engine.services.process_models import deployment, instance_migration
 from tests.conftest import DATA
-from tests.processes.walking import screening_result, screening_spy
+from tests.processes.walking import screening_result, screening_runs
 
 V1 = DATA / "pathway_v1"
 V1_FORMS = FormRegistry(V1 / "forms")
@@ -40,7 +40,7 @@ CASE = {"person": {"given_name": "Yonas", "family_name": "Tesfamariam", "date_of
 @pytest.fixture
 def actors(ctx: EngineContext, frozen_clock: object) -> Iterator[dict[str, Actor]]:
     ctx.run(deployment.deploy, deployment.read_model_paths([V1]), SYSTEM)
-    with screening_spy(ctx, screening_result("25b", p25b="POSSIBLE")):
+    with screening_runs(ctx, screening_result("25b", p25b="POSSIBLE")):
         yield office_actors(ctx)
 
 

@@ -4,54 +4,33 @@ legal deadlines follow each new result - a new deadline gets its timers, one tha
 and that cancellation is in the case's audit trail.
 
 Where the scenario is about the pathway, not about the rules inside the tables, the screening answers
-through :func:`screening_spy` (:mod:`tests.processes.walking`).
+through :func:`screening_runs` (:mod:`tests.processes.walking`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from engine.demo.samples import PROCESSES_DIR, REFUSAL
-from engine.demo.walker import CaseWalker, office_actors
-from engine.domain.actors import SYSTEM, Actor
+from engine.demo.samples import REFUSAL
+from engine.demo.walker import CaseWalker
 from engine.persistence.models import AuditEntry, Screening
-from engine.services.casework import cases, timeline
+from engine.services.casework import timeline
 from engine.services.context import EngineContext
-from engine.services.process_models import deployment
 from tests.processes.test_kim_pathway import (
     HOLDER_104C,
     INTEGRATED,
-    PERSON,
-    REFERRAL,
     berlin,
     stored_triggers,
     to_assessment,
     to_plan,
 )
-from tests.processes.walking import bpmn_timers, screening_result, task_data
+from tests.processes.walking import bpmn_timers, screening_result, screening_runs, task_data
 
 TIMERS_104C = {"wait_deadline_104c", "escalate_deadline_104c_abh_timer", "escalate_deadline_104c_ki_timer"}
-
-
-@pytest.fixture
-def actors(ctx: EngineContext) -> dict[str, Actor]:
-    ctx.run(deployment.deploy, deployment.read_model_paths([PROCESSES_DIR]), SYSTEM)
-    return office_actors(ctx)
-
-
-@pytest.fixture
-def open_case(ctx: EngineContext, actors: dict[str, Actor], frozen_clock: object) -> Callable[..., CaseWalker]:
-    def _open(**person: Any) -> CaseWalker:
-        case = ctx.run(cases.open_case, actors["CM"], {"person": {**PERSON, **person}, "referral": REFERRAL})
-        return CaseWalker.for_case(ctx, actors, case.id)
-
-    return _open
 
 
 def stored_inputs(walker: CaseWalker, trigger: str) -> list[dict[str, Any]]:
@@ -70,26 +49,6 @@ def cancelled_timers(walker: CaseWalker, deadline: str) -> list[tuple[str, datet
             AuditEntry.case_id == walker.case_id, AuditEntry.action == "timer.cancel")).all()
     return sorted((str(object_id), datetime.fromisoformat(details["fire_at"])) for object_id, details in rows
                   if f"deadline_{deadline}" in str(object_id))
-
-
-Seen = list[tuple[str, dict[str, Any]]]
-
-
-@contextmanager
-def answering(ctx: EngineContext, answer: Callable[[dict[str, Any]], Any]) -> Iterator[Seen]:
-    """The screening answers with ``answer`` (nothing is stored); records why each run ran and on what."""
-    seen: Seen = []
-    real = ctx.runtime.services["residence_paths"]
-
-    def spy(params: dict[str, Any]) -> Any:
-        seen.append((str(params.get("trigger")), dict(params["inputs"])))
-        return answer(params["inputs"])
-
-    ctx.runtime.services["residence_paths"] = spy
-    try:
-        yield seen
-    finally:
-        ctx.runtime.services["residence_paths"] = real
 
 
 def _grant_holds(path: str, **statuses: str) -> Callable[[dict[str, Any]], Any]:
@@ -111,7 +70,7 @@ def test_section_5_a_grant_ends_the_104c_deadline_and_its_timers_are_cancelled_a
     """A §104c holder is granted §25b: the transition is done, so the §104c deadline disappears with the new
     result - its warning and both escalation timers end, each audited with the moment it would have fired."""
     walker = open_case()
-    with answering(ctx, _grant_holds("25b", p104c="ELIGIBLE")) as seen:
+    with screening_runs(ctx, _grant_holds("25b", p104c="ELIGIBLE")) as seen:
         to_assessment(walker, **HOLDER_104C)
         to_plan(walker)
         timers = bpmn_timers(walker)
@@ -141,7 +100,7 @@ def test_section_5_a_deadline_that_appears_at_the_monitoring_gets_its_timers_and
         return screening_result("25a", p25a="ELIGIBLE" if inputs["stay_years"] >= 3 else "NOT_MET")(inputs)
 
     walker = open_case(date_of_birth="2002-03-10")
-    with answering(ctx, answer) as seen:
+    with screening_runs(ctx, answer) as seen:
         to_assessment(walker, duldung_months=30, stay_years=2.8)
         to_plan(walker, precheck_result="NOT_YET")
         assert "wait_deadline_25a" not in bpmn_timers(walker)
@@ -186,7 +145,7 @@ def test_section_5_a_status_change_is_screened_at_the_decision_while_the_procedu
     """The status changes with the decision: screened then (the grant is a held path), not when the permit
     procedure ends - which for a title is years later (renewal, naturalisation follow-up)."""
     walker = open_case()
-    with answering(ctx, _grant_holds("25b")) as seen:
+    with screening_runs(ctx, _grant_holds("25b")) as seen:
         to_assessment(walker, **INTEGRATED, benefits="ASYLBLG")
         to_plan(walker)
         assert "status_change" not in [trigger for trigger, _ in seen]
@@ -234,7 +193,7 @@ def test_section_5_a_date_a_path_opens_on_screens_again_and_the_deadlines_follow
         return result
 
     walker = open_case(date_of_birth="2005-06-15")
-    with answering(ctx, answer) as seen:
+    with screening_runs(ctx, answer) as seen:
         to_assessment(walker, duldung_months=8, stay_years=4)
         to_plan(walker, precheck_result="NOT_YET")
         assert "wait_deadline_25a" not in bpmn_timers(walker)

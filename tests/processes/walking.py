@@ -64,21 +64,24 @@ def task_meta(walker: CaseWalker, process_id: str, bpmn_id: str) -> HumanTaskMet
         return instance_spec(uow.session, record).metas[process_id].human_tasks[bpmn_id]
 
 
+Runs = list[tuple[str, dict[str, Any]]]
+
+
 @contextmanager
-def screening_spy(ctx: EngineContext, answer: Callable[[dict[str, Any]], Any] | None = None
-                  ) -> Iterator[list[dict[str, Any]]]:
-    """Record the inputs every screening gets; with ``answer`` the screening answers instead of the
-    deployed tables (so a test of the pathway does not depend on the rules inside the tables)."""
-    seen: list[dict[str, Any]] = []
+def screening_runs(ctx: EngineContext, answer: Callable[[dict[str, Any]], Any] | None = None) -> Iterator[Runs]:
+    """Record why every screening ran (its trigger) and on what inputs; with ``answer`` the screening
+    answers instead of the deployed tables (so a test of the pathway does not depend on the rules inside
+    the tables, and nothing is stored)."""
+    runs: Runs = []
     real = ctx.runtime.services["residence_paths"]
 
     def spy(params: dict[str, Any]) -> Any:
-        seen.append(dict(params["inputs"]))
+        runs.append((str(params.get("trigger")), dict(params["inputs"])))
         return answer(params["inputs"]) if answer else real(params)
 
     ctx.runtime.services["residence_paths"] = spy
     try:
-        yield seen
+        yield runs
     finally:
         ctx.runtime.services["residence_paths"] = real
 

@@ -286,10 +286,11 @@ def _write_bpmn_timer_changes(session: Session, instance: InstanceRecord, before
                               now: datetime) -> tuple[CancelledTimer, ...]:
     wanted = {t.spiff_id: t for t in result.timers}
     gone = sorted(before.timers.keys() - wanted.keys())
-    cancelled = _cancelled(session, instance, [sid for sid in gone if before.timers[sid] > now])
+    cancelled = tuple(sorted((CancelledTimer(t.bpmn_id, t.fire_at) for t in map(before.timers.__getitem__, gone)
+                              if t.fire_at > now), key=lambda c: (c.fire_at, c.bpmn_id)))
     store.delete_bpmn_timers(session, instance.id, gone)
     for spiff_id, timer in wanted.items():
-        if spiff_id in before.timers and before.timers[spiff_id] != timer.fire_at:
+        if spiff_id in before.timers and before.timers[spiff_id].fire_at != timer.fire_at:
             store.move_bpmn_timer(session, instance.id, spiff_id, timer.fire_at)
     store.insert_rows(session, store.TIMER,
                       [_bpmn_timer_row(instance, t, now) for sid, t in wanted.items() if sid not in before.timers])
