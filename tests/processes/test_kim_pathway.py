@@ -41,6 +41,8 @@ DOMAIN_INPUTS = {  # DOMAIN.md section 5, plus holds_path_until (the end of the 
     "current_obstruction", "conviction", "entry_date", "work_ban", "deportation_measures", "children_school_ok",
     "special_achievements", "holds_104c_until", "fdgo", "qualified_job_offer", "adequate_housing",
     "application_filed_on", "holds_path", "holds_path_until", "benefits", "qualified_work_route", "eval_date"}
+MAIN_ESCALATIONS = ("25a_cm", "25a_abh", "104c_abh", "104c_ki", "training", "duldung")
+"""The escalation tasks of the person's own deadlines (escalate_deadline_<name>)."""
 ENDS = {  # scenario -> end events it reaches (the called processes' ends are tested in their own modules)
     "unreachable": {"end_closed"},
     "information_only": {"end_closed"},
@@ -51,6 +53,9 @@ ENDS = {  # scenario -> end events it reaches (the called processes' ends are te
                   "watch_training_end", "end_escalation_training", "watch_duldung_end", "end_escalation_duldung",
                   "end_not_yet"},
     "deadline_104c": {"watch_104c_end", "end_escalation_104c_abh", "end_escalation_104c_ki"},
+    # an escalation whose deadline changed, disappeared or got its application: tests/processes/test_rescreening.py
+    # walks §104c; test_every_escalation_of_a_deadline_ends_when_it_is_moot checks the others are built alike
+    "escalation_moot": {f"end_escalation_{e}_moot" for e in MAIN_ESCALATIONS},
     "identity_first": {"end_identity_settled"},
     "legal_review": {"end_no_perspective", "end_permit"},
     # the household's deadlines and re-screening: tests/screening/test_case_screening.py
@@ -360,10 +365,10 @@ def test_legal_deadlines_warn_and_escalate_to_the_leads_on_their_dates(open_case
                            ("escalate_deadline_training", "ABH"), ("escalate_deadline_duldung", "ABH")}
     assert {task_meta(walker, "kim_pathway", bpmn_id).audience for bpmn_id, _ in escalations} == {"lead"}, \
         "escalations go to the leads of the offices, not to every caseworker"
+    for bpmn_id, _office in sorted(escalations):  # worked before the filing, which would end them unworked
+        walker.complete(bpmn_id)
     for key in ("duldung", "training", "25a"):
         walker.complete(f"deadline_{key}")
-    for bpmn_id, _office in sorted(escalations):
-        walker.complete(bpmn_id)
     _close(walker)
     assert ENDS["deadlines"] <= reached(walker)
 
@@ -387,11 +392,11 @@ def test_an_appointment_keeps_the_104c_reminders_and_the_escalation_to_the_abh_l
     escalations = {(t.bpmn_id, t.office) for t in walker.tasks() if t.bpmn_id.startswith("escalate_")}
     assert escalations == {("escalate_deadline_104c_abh", "ABH"), ("escalate_deadline_104c_ki", "KI")}
     assert task_meta(walker, "kim_pathway", "escalate_deadline_104c_abh").audience == "lead"
+    walker.complete("escalate_deadline_104c_abh")
+    walker.complete("escalate_deadline_104c_ki")
     walker.fire(berlin("2027-06-02T08:00:00"))
     walker.complete("deadline_104c", application_filed_on="2027-06-01")
     assert "watch_104c_reminder" not in bpmn_timers(walker), "filed: no more reminders"
-    walker.complete("escalate_deadline_104c_abh")
-    walker.complete("escalate_deadline_104c_ki")
     _close(walker)
     assert ENDS["deadline_104c"] <= reached(walker)
 
@@ -423,3 +428,24 @@ def test_the_scenarios_reach_every_end_event() -> None:
     end_events = {e.get("id") for e in tree.iter(f"{BPMN}endEvent")}
     covered = set().union(*ENDS.values())
     assert covered == end_events
+
+
+def test_every_escalation_of_a_deadline_ends_when_it_is_moot() -> None:
+    """Each escalation task of the person's own deadlines ("no application yet") has two interrupting
+    boundary events - the deadline changed or disappeared (the dispatcher's message), the application was
+    filed (thrown by that deadline's watch) - both ending it unworked; a changed deadline escalates anew."""
+    tree = etree.parse(str(Path(PROCESSES_DIR) / "kim_pathway.bpmn"))
+    ids = {e.get("id"): e for e in tree.iter() if e.get("id")}
+    thrown = {d.get("messageRef") for e in tree.iter(f"{BPMN}intermediateThrowEvent")
+              for d in e.iter(f"{BPMN}messageEventDefinition")}
+    for name in MAIN_ESCALATIONS:
+        deadline = name.split("_")[0]
+        task = f"escalate_deadline_{name}"
+        boundaries = [e for e in tree.iter(f"{BPMN}boundaryEvent") if e.get("attachedToRef") == task]
+        caught = {d.get("messageRef") for b in boundaries for d in b.iter(f"{BPMN}messageEventDefinition")}
+        assert caught == {f"message_deadline_{deadline}_changed", f"message_deadline_{deadline}_filed"}, name
+        assert all(b.get("cancelActivity", "true") == "true" for b in boundaries), name
+        assert caught <= thrown, f"{name}: someone throws what ends it"
+        for boundary in boundaries:
+            (flow,) = [f for f in tree.iter(f"{BPMN}sequenceFlow") if f.get("sourceRef") == boundary.get("id")]
+            assert ids[flow.get("targetRef")].tag == f"{BPMN}endEvent", name

@@ -242,3 +242,41 @@ def test_section_5_an_application_filed_on_the_main_persons_warning_is_seen_by_t
     walker.complete("monitoring")
     assert [inputs.get("application_filed_on") for inputs in stored_inputs(walker, "monitoring")] == \
         [None, "2027-05-05"]
+
+
+ESCALATIONS_104C = {"escalate_deadline_104c_abh", "escalate_deadline_104c_ki"}
+
+
+def _to_104c_escalations(walker: CaseWalker) -> None:
+    """A §104c holder (permit ends 31.03.2027): warning 8 weeks before, both escalations 4 weeks before."""
+    to_assessment(walker, **HOLDER_104C)
+    to_plan(walker)
+    walker.fire(berlin("2027-02-03T08:00:00"))
+    walker.fire(berlin("2027-03-03T08:00:00"))
+    assert ESCALATIONS_104C | {"deadline_104c"} <= set(walker.open_ids())
+
+
+def test_section_5_an_escalation_ends_with_the_deadline_a_new_result_removes(
+        ctx: EngineContext, open_case: Callable[..., CaseWalker]) -> None:
+    """The leads were told "§104c ends in 4 weeks, no application yet"; then §25b is granted and the §104c
+    deadline disappears. Their escalations are moot: they end unworked (visible in the case's history), and
+    the warning with them - nobody is left chasing a transition that is done."""
+    walker = open_case()
+    with screening_runs(ctx, _grant_holds("25b", p104c="ELIGIBLE")):
+        _to_104c_escalations(walker)
+        _apply(walker, permit_legal_basis="25b", permit_valid_until="2029-11-19")
+    assert not (ESCALATIONS_104C | {"deadline_104c"}) & set(walker.open_ids())
+    assert {t.bpmn_id for t in walker.tasks("cancelled")} >= ESCALATIONS_104C | {"deadline_104c"}, "ended unworked"
+
+
+def test_section_5_an_escalation_ends_when_the_application_is_filed(
+        ctx: EngineContext, open_case: Callable[..., CaseWalker]) -> None:
+    """Case management answers the §104c warning "application filed" while both escalations ("no application
+    yet") are open: they end unworked."""
+    walker = open_case()
+    with screening_runs(ctx, _grant_holds("25b", p104c="ELIGIBLE")):
+        _to_104c_escalations(walker)
+        walker.complete("deadline_104c", deadline_action="APPLICATION_FILED", application_filed_on="2027-03-04")
+    assert not ESCALATIONS_104C & set(walker.open_ids())
+    assert {t.bpmn_id for t in walker.tasks("cancelled")} >= ESCALATIONS_104C, "ended unworked"
+    assert "deadline_104c" in {t.bpmn_id for t in walker.tasks("completed")}

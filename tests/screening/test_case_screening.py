@@ -282,6 +282,25 @@ def test_section_3_and_9_a_members_104c_end_escalates_to_the_abh_lead_and_ki(
     assert {"end_escalation_household", "end_escalation_household_second"} <= reached(family_case)
 
 
+def test_section_3_and_9_a_members_escalations_end_when_her_application_is_filed(
+        ctx: EngineContext, actors: dict[str, Actor], family_case: CaseWalker) -> None:
+    """The mother's §104c permit ends 30.04.2027; both leads were told 4 weeks before "no application yet".
+    Case management then answers the warnings "application filed": the escalations are moot and end
+    unworked."""
+    assert family_case.case_id is not None
+    ctx.run(members.set_member_inputs, actors["CM"], family_case.case_id, "m1",
+            {"inputs": {"status": "AE_104C", "holds_104c_until": "2027-04-30"}})
+    _screen(family_case)
+    family_case.fire(berlin("2027-04-02T08:00:00"))
+    escalations = {"escalate_household_deadline", "escalate_household_deadline_second"}
+    assert escalations <= set(family_case.open_ids())
+    for _ in _open_tasks(family_case, "deadline_household"):
+        family_case.complete("deadline_household", deadline_action="APPLICATION_FILED",
+                             application_filed_on="2027-04-02")
+    assert not escalations & set(family_case.open_ids())
+    assert {t.bpmn_id for t in family_case.tasks("cancelled")} >= escalations, "ended unworked"
+
+
 def test_section_5_monitoring_screens_again_and_a_deadline_that_disappears_cancels_its_timers(
         ctx: EngineContext, actors: dict[str, Actor], family_case: CaseWalker) -> None:
     """The ABH records a serious conviction of the daughter: at the next monitoring the household is
