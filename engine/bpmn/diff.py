@@ -17,7 +17,7 @@ from lxml import etree
 from engine.bpmn.metadata import BPMN_NS, CAMUNDA_NS, FLOW_NODE_TAGS, SPIFF_NS, is_dmn
 from engine.bpmn.safe_xml import parse_model_xml
 
-ROUTING_PROPERTIES = ("dueIn", "dueFrom", "escalateAfter", "remindBefore", "formKey")
+ROUTING_PROPERTIES = ("dueIn", "dueFrom", "escalateAfter", "remindBefore", "formKey", "showFrom")
 CAMUNDA_ATTRIBUTES = ("candidateGroups", "assignee", "dueDate", "formKey")
 LABELS = {"type": "Typ", "name": "Name", "lane": "Amt (Lane)", "condition": "Bedingung", "timer": "Zeitgeber",
           "script": "Skript", "incoming": "Eingehende Flüsse", "outgoing": "Ausgehende Flüsse",

@@ -8,11 +8,11 @@ keeps the runtime independent of whichever modeler wrote the file.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 from lxml import etree
 
+from engine.bpmn.show_from import DATA_PATH, parse_show_from
 from engine.domain.durations import DurationError, parse_deadline
 from engine.domain.model import HumanTaskMeta, ProcessMeta, ValidationProblem
 
@@ -133,17 +133,15 @@ def _human_task(
         remind_before=_remind_before(task_id, name, props.get("remindBefore"), problems),
         audience=_audience(task_id, props.get("audience"), problems),
         office_from=office_from,
+        show_from=parse_show_from(task_id, props.get("showFrom"), problems),
     )
-
-
-_DATA_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63}){0,4}")
 
 
 def _office_from(task_id: str, value: str, has_groups: bool, problems: list[ValidationProblem]) -> str | None:
     """``officeFrom``: the dotted path of a data field that holds the office code (an office chosen
     at run time, e.g. one task per invited office). It replaces lane and candidateGroups, so
     naming both is refused rather than one of them silently ignored."""
-    if not _DATA_PATH.fullmatch(value):
+    if not DATA_PATH.fullmatch(value):
         problems.append(ValidationProblem(task_id, f"officeFrom '{value[:80]}' is not a data field name "
                                                    "(e.g. invitation.office)"))
         return None

@@ -26,6 +26,7 @@ class HumanTaskMeta:
     remind_before: str | None = None  # "due soon" reminder this long before the due day; None: the default
     audience: str | None = None  # "lead": for the lead(s) of the lane's office, not every caseworker in it
     office_from: str | None = None  # dotted path to an office code in the task data (office chosen at run time)
+    show_from: tuple[tuple[str, str], ...] = ()  # (label, dotted path): what the task is about, shown on it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,7 +44,8 @@ class HumanTaskMeta:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HumanTaskMeta:
-        return cls(**data)
+        shown = tuple((str(label), str(path)) for label, path in data.get("show_from") or ())
+        return cls(**{**data, "show_from": shown})
 
 
 @dataclass(frozen=True)

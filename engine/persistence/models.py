@@ -260,6 +260,9 @@ class HumanTask(Base):
     audience: Mapped[str | None] = mapped_column(String(16))  # "lead": for the office's leads only, not its caseworkers
     form_key: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the task is about ([{label, value, kind}], the model's showFrom read when the task was created):
+    # shown on the task page with the data, never in the inbox.
+    context: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy reads it once

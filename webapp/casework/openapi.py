@@ -38,7 +38,12 @@ def _schemas() -> dict[str, Any]:
             "completed_at": DATETIME_OR_NULL, "completed_by": nullable_text, "version": {"type": "integer"},
             "audience": {"type": ["string", "null"], "enum": ["lead", None],
                          "description": "lead: for the office's leads only"},
-            "data": {"type": "object"}, "form": {"type": ["object", "null"]}}},
+            "data": {"type": "object"}, "form": {"type": ["object", "null"]},
+            "context": {"type": "array", "description": "what the task is about (the model's showFrom); "
+                                                       "only in the task detail, only with its data",
+                        "items": {"type": "object", "required": ["label", "value"], "properties": {
+                            "label": text, "value": {"type": ["string", "boolean"],
+                                                     "description": "text, a day (YYYY-MM-DD) or yes/no"}}}}}},
         "TaskList": {"type": "object", "required": ["items", "total"], "properties": {
             "items": {"type": "array", "items": _ref("Task")}, "total": {"type": "integer"},
             "total_capped": {"type": "boolean", "description": "true: more than `total` tasks match"},

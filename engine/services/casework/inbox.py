@@ -43,7 +43,7 @@ _assignee = USERS.alias("assignee")
 _completer = USERS.alias("completer")
 
 
-_LISTED = tuple(c for c in TASK.c if c.name != "data")  # a page never shows form data: not read, not decoded
+_LISTED = tuple(c for c in TASK.c if c.name not in ("data", "context"))  # a page never shows them: not read
 
 
 def task_query(with_data: bool = True) -> Select[Any]:

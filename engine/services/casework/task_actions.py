@@ -57,7 +57,7 @@ def get_task(uow: UnitOfWork, actor: Actor, task_id: UUID) -> TaskView:
         return task_view(row).metadata_only()
     audit_log.record(uow.session, actor, "task.read", "task", row.id, case_id=row.case_id,
                      instance_id=row.instance_id, details={"role": role_used(actor, row.audience)} if lead else None)
-    view = task_view(row).with_data(dict(row.data or {}))
+    view = task_view(row).with_data(dict(row.data or {})).with_context(row.context)
     if row.state not in OPEN_STATES and row.case_id is not None and _work_done(uow.session, actor, row.case_id):
         return view.without_name()  # its own task's data stays readable; the person's name does not
     return view

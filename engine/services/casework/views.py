@@ -15,6 +15,14 @@ HIDE = {"hidden_field": True}  # metadata: bookkeeping, never serialised
 
 
 @dataclass(frozen=True)
+class ContextEntry:
+    """One labelled value of what a task is about (the model's showFrom): text, a day or yes/no."""
+
+    label: str
+    value: str | date | bool
+
+
+@dataclass(frozen=True)
 class TaskView:
     """A task as inboxes and the API show it."""
 
@@ -40,16 +48,23 @@ class TaskView:
     audience: str | None = None  # "lead": for the office's leads only
     follow_up_reason: str | None = None  # why the Wiedervorlage was set (optional)
     data: dict[str, Any] | None = None
-    hidden: frozenset[str] = field(default=frozenset({"data"}), metadata=HIDE)
+    context: tuple[ContextEntry, ...] = ()  # what the task is about; shown with the data, to whom sees it
+    hidden: frozenset[str] = field(default=frozenset({"data", "context"}), metadata=HIDE)
 
     def with_data(self, data: dict[str, Any]) -> TaskView:
         return replace(self, data=data, hidden=self.hidden - {"data"})
 
+    def with_context(self, stored: list[dict[str, Any]] | None) -> TaskView:
+        """With what the task is about, from the row's ``context`` column ([{label, value, kind}])."""
+        entries = tuple(ContextEntry(str(e["label"]), date.fromisoformat(e["value"]) if e.get("kind") == "date"
+                                     else e["value"]) for e in stored or ())
+        return replace(self, context=entries, hidden=self.hidden - {"context"})
+
     def metadata_only(self) -> TaskView:
-        """Without the person's name, the form data and the follow-up reason (an office lead's
-        view of the task: the reason is a caseworker's note about the case)."""
-        return replace(self.without_name(), data=None, follow_up_reason=None,
-                       hidden=self.hidden | {"person_name", "data", "follow_up_reason"})
+        """Without the person's name, the form data, what the task is about and the follow-up reason
+        (an office lead's view of the task: the reason is a caseworker's note about the case)."""
+        return replace(self.without_name(), data=None, context=(), follow_up_reason=None,
+                       hidden=self.hidden | {"person_name", "data", "context", "follow_up_reason"})
 
     def without_name(self) -> TaskView:
         """Without the person's name (a task of an office whose work in the case is done)."""

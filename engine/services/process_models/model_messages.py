@@ -48,6 +48,17 @@ _ENGINE = _table([
      "(z. B. invitation.office)."),
     (r"^officeFrom and candidateGroups both name the office.*$",
      "officeFrom und camunda:candidateGroups nennen beide die Stelle; behalten Sie eines von beiden."),
+    (r"^showFrom entry '(.*)' is not 'Label=data\.path'.*$",
+     "Der Eintrag „\\1“ in showFrom hat nicht die Form „Bezeichnung=Datenfeld“ (z. B. "
+     "Frist=household_deadline.deadline); trennen Sie mehrere Einträge mit „;“."),
+    (r"^showFrom names (\d+) entries; at most (\d+) are shown$",
+     "showFrom nennt \\1 Einträge; eine Aufgabe zeigt höchstens \\2."),
+    (r"^showFrom label '(.*)' is longer than (\d+) characters$",
+     "Die Bezeichnung „\\1“ in showFrom ist länger als \\2 Zeichen."),
+    (r"^showFrom path '(.*)' is not a data field name.*$",
+     "„\\1“ in showFrom ist kein Datenfeld; nennen Sie einen Pfad wie household_deadline.deadline."),
+    (r"^showFrom label '(.*)' appears more than once$",
+     "Die Bezeichnung „\\1“ kommt in showFrom mehrfach vor."),
     (r"^endsCase '(.*)' is not allowed.*$",
      "endsCase „\\1“ ist nicht erlaubt; erlaubt sind 'true' (das Ende des Prozesses schließt den Fall) "
      "und 'false' (ein Schritt neben dem Fallprozess, z. B. eine Fallkonferenz)."),

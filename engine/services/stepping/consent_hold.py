@@ -71,7 +71,7 @@ def request_row(session: Session, case_id: UUID, instance_id: UUID, process_id: 
             "due_at": (due := due_moment(now, parse_deadline(REQUEST_DUE_IN), calendar)), "due_sort": due,
             "escalation_level": 0,
             "escalate_after": None, "due_in": REQUEST_DUE_IN, "remind_before": None, "form_key": REQUEST_FORM,
-            "audience": None, "data": {}, "version": 1}
+            "audience": None, "data": {}, "version": 1, "context": None}
 
 
 def is_request(task_bpmn_id: str) -> bool:

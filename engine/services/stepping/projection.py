@@ -39,6 +39,7 @@ from engine.persistence.store import CaseHeader, InstanceRecord
 from engine.services.context import OfficeIds
 from engine.services.stepping.consent_hold import CaseConsents, case_consents, request_row
 from engine.services.stepping.deadlines import DEFAULT_REMIND_BEFORE, due_at, escalation_rows
+from engine.services.stepping.task_context import task_context
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,7 @@ def _task_row(session: Session, instance: InstanceRecord, item: ReadyHumanTask, 
         "remind_before": meta.remind_before or pctx.remind_before,
         "due_sort": NO_DUE_DATE,
         "form_key": meta.form_key, "audience": meta.audience, "data": {}, "version": 1,
+        "context": task_context(meta.show_from, item.data) if meta.show_from else None,
     }
     row["due_sort"] = due_sort_of(row["due_at"])
     return row
