@@ -17,14 +17,7 @@ from engine.services.casework import task_actions
 from engine.services.casework.views import ContextEntry
 from engine.services.context import EngineContext
 from engine.services.screening import members
-from tests.processes.test_kim_pathway import (  # noqa: F401  # actors, open_case: fixtures, found by name
-    YOUNG_IN_TRAINING,
-    actors,
-    berlin,
-    open_case,
-    to_assessment,
-    to_plan,
-)
+from tests.processes.test_kim_pathway import YOUNG_IN_TRAINING, berlin, to_assessment, to_plan
 from tests.screening.test_case_screening import (  # noqa: F401  # family_case: the Haddads, Leila is m1
     _screen,
     family_case,
@@ -43,7 +36,7 @@ def contexts(walker: CaseWalker, bpmn_id: str) -> list[Context]:
 
 
 def test_a_household_members_warning_and_both_escalations_say_whose_deadline_which_path_and_which_day(
-        ctx: EngineContext, actors: dict[str, Actor], family_case: CaseWalker) -> None:  # noqa: F811
+        ctx: EngineContext, actors: dict[str, Actor], family_case: CaseWalker) -> None:  # noqa: F811  # family_case
     """Leila (m1) holds § 104c until 30.04.2027: the warning 8 weeks before and the escalations to the ABH
     lead and to the KIM coordination 4 weeks before name her, the path and the day."""
     assert family_case.case_id is not None
@@ -66,7 +59,7 @@ def test_a_household_members_warning_and_both_escalations_say_whose_deadline_whi
 
 
 def test_the_main_persons_warnings_and_escalations_show_the_day_and_a_goal_task_its_goal(
-        open_case: Callable[..., CaseWalker]) -> None:  # noqa: F811
+        open_case: Callable[..., CaseWalker]) -> None:
     walker = open_case(date_of_birth="2000-08-15")
     to_assessment(walker, **YOUNG_IN_TRAINING)
     to_plan(walker, precheck_result="NOT_YET")
