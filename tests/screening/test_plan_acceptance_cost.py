@@ -69,3 +69,27 @@ def test_refusals_stay_as_they_were(ctx: EngineContext, actors: dict[str, Actor]
             answers[code] = type(exc).__name__
     print(answers)
     assert answers == EXPECTED
+
+
+REVISION_BUDGET = 20  # measured 19 on SQLite, 18 on PostgreSQL: the accept, the instance row lock and one engine step
+#                       (restore, the revision task and its due date, history, save) and the audit of both
+
+
+def test_starting_a_plan_revision_stays_within_its_budget(ctx: EngineContext, actors: dict[str, Actor],  # noqa: F811
+                                                          family_case: CaseWalker,  # noqa: F811
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Accepting once the plan was agreed starts the revision in one transaction: the accept's reads,
+    the instance row lock, the engine step and the draft; the case is still loaded once."""
+    assert family_case.case_id is not None
+    _screen(family_case)
+    family_case.complete("abh_precheck")
+    family_case.complete("plan")
+    loads = _counting_loads(monkeypatch)
+    with counting(ctx.db) as count:
+        done = ctx.run(plan_acceptance.accept_proposals, actors["CM"], family_case.case_id)
+    assert done["revision"] is True
+    print(f"starting a plan revision: {len(count.statements)} statements in {count.transactions} transactions")
+    for statement in count.statements:
+        print("   ", statement)
+    assert loads == [family_case.case_id]
+    assert len(count.statements) <= REVISION_BUDGET, count.statements
