@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
@@ -131,6 +133,21 @@ class Runtime:
             return result
         return self._advance(workflow, [])
 
+    def deliver_message(self, workflow: Any, name: str, payload: Mapping[str, Any]) -> StepResult:
+        """Hand the workflow a message from outside (e.g. one that starts an event subprocess) and advance.
+
+        The event definition is the one the model declares for ``name`` (SpiffWorkflow matches by
+        definition and name); a message nothing in the workflow waits for is refused (409), so an
+        action that relies on the model never silently does nothing.
+        """
+        definition = _message_definition(workflow, name)
+        if definition is None:
+            raise Conflict(f"the process does not receive the message '{name}'")
+        caught = workflow.event_manager.catch(BpmnEvent(definition, payload=dict(payload)), internal=False)
+        if caught == 0:
+            raise Conflict(f"the process is not waiting for the message '{name}'")
+        return self._advance(workflow, [])
+
     def waiting(self, workflow: Any) -> Waiting:
         ready = frozenset(t.id for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual)
         return Waiting(ready, {t.spiff_id: t for t in pending_timers(workflow)})
@@ -166,6 +183,17 @@ class Runtime:
             incident=incident,
             data=dict(workflow.data) if workflow.completed else {},
         )
+
+
+def _message_definition(workflow: Any, name: str) -> Any:
+    """The catching message definition named ``name`` in the workflow's specs (its own, event
+    subprocesses' and embedded subprocesses')."""
+    for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                return definition
+    return None
 
 
 def _incident(exc: Exception) -> Incident:

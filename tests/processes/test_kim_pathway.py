@@ -61,6 +61,8 @@ ENDS = {  # scenario -> end events it reaches (the called processes' ends are te
     # the household's deadlines and re-screening: tests/screening/test_case_screening.py
     "household": {"household_watch_end", "household_each_end", "end_escalation_household", "end_household_each",
                   "end_household_rescreen_due", "end_escalation_household_second", "end_household_second_lead_none"},
+    # the plan revision started by accepting proposals: tests/screening/test_plan_revision.py
+    "plan_revision": {"end_revised_goal", "end_plan_revision"},
 }
 
 

@@ -116,3 +116,41 @@ def test_section_5_case_management_accepts_the_plan_goal_proposals_with_one_butt
     assert again.status_code == 200
     assert again.get_json()["added"] == 0
     assert web.api("achim", "POST", f"/cases/{case_id}/screening/accept-goals").status_code == 403
+
+
+def _accept_on_page(web: Web, case_id: str) -> str:
+    """Case management presses the button on the case page; the page it comes back to."""
+    with web.client() as client:
+        login(client, "carla")
+        token = csrf_of(client, f"/cases/{case_id}")
+        return str(client.post(f"/cases/{case_id}/screening/accept-goals", data={"csrf_token": token},
+                               follow_redirects=True).get_data(as_text=True))
+
+
+def test_section_5_accepting_after_the_plan_was_agreed_creates_a_revision_task_for_case_management(
+        web: Web, family: tuple[str, CaseWalker]) -> None:
+    """The usual moment to accept: a later screening, the plan long agreed. The button starts a plan
+    revision and the case page says so; the API tells the same with ``revision``."""
+    case_id, walker = family
+    walker.complete("abh_precheck")
+    walker.complete("plan")
+    page = _accept_on_page(web, case_id)
+    assert "Fortschreibung des Integrationsplans angelegt" in page
+    assert "„Integrationsplan fortschreiben“ für das Case Management" in page
+    revision = walker.task("plan_revision")
+    assert revision.office == "CM"
+    draft = web.api("carla", "GET", f"/tasks/{revision.id}").get_json()
+    assert any(goal["title"].startswith("Karim Haddad:") for goal in draft["data"]["plan_goals"])
+    again = web.api("carla", "POST", f"/cases/{case_id}/screening/accept-goals")
+    assert again.status_code == 200
+    body = again.get_json()
+    assert (body["revision"], body["added"], body["task_id"], body["goals"]) == (False, 0, str(revision.id), [])
+    assert web.api("achim", "POST", f"/cases/{case_id}/screening/accept-goals").status_code == 403
+    page = _accept_on_page(web, case_id)
+    assert "Keine neuen Ziele" in page
+    timeline = page[page.index('id="timeline"'):]
+    assert "Vorgeschlagene Ziele in den Integrationsplan übernommen von carla (CM)" in timeline
+    assert "Prozess angestoßen von carla (CM): integrationsplan_fortschreiben" in timeline
+    assert "Aufenthaltsperspektiven geprüft" in timeline
+    assert "Angaben eines Haushaltsmitglieds geändert von" in timeline
+    assert "Vorgang" not in timeline, "no audit codes in the case's story"

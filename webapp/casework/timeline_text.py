@@ -32,6 +32,13 @@ SENTENCES: dict[str, Callable[[], str]] = {
     "consent_refused": lambda: _("Einwilligung verweigert, erfasst von %(who)s"),
     "conference_convened": lambda: _("Fallkonferenz einberufen von %(who)s"),
     "consent_released": lambda: _("%(step)s an %(office)s übergeben, da die Einwilligung vorliegt"),
+    "screening_run": lambda: _("Aufenthaltsperspektiven geprüft"),
+    "deadline_gone": lambda: _("Mit der neuen Prüfung ist eine Frist entfallen (%(detail)s)"),
+    "goals_accepted": lambda: _("Vorgeschlagene Ziele in den Integrationsplan übernommen von %(who)s"),
+    "process_message": lambda: _("Prozess angestoßen von %(who)s: %(detail)s"),
+    "household_inputs": lambda: _("Angaben eines Haushaltsmitglieds geändert von %(who)s"),
+    "person_exported": lambda: _("Auskunft nach Art. 15 DSGVO erstellt von %(who)s"),
+    "content_deleted": lambda: _("Inhalte des Falls nach Ablauf der Aufbewahrungsfrist gelöscht"),
     "other": lambda: _("Vorgang „%(action)s“ von %(who)s"),
 }
 
@@ -45,4 +52,4 @@ def sentence_text(entry: TimelineSentence) -> str:
     kind = "consent_released" if entry.kind == "task_released" and entry.released_for_consent else entry.kind
     template = SENTENCES.get(kind, SENTENCES["other"])()
     return template % {"who": who, "step": entry.step or _("ein Schritt"), "office": entry.office or "-",
-                       "action": entry.action}
+                       "action": entry.action, "detail": entry.detail or "-"}

@@ -65,7 +65,13 @@ def member_inputs_form(case_id: UUID, member_id: str) -> Any:
 def accept_goals_form(case_id: UUID) -> Any:
     try:
         done = run(plan_acceptance.accept_proposals, require_actor(), case_id)
-        flash(_("%(n)s Ziele in den Integrationsplan übernommen.", n=done["added"]), "ok")
+        if done["revision"]:
+            flash(_("Fortschreibung des Integrationsplans angelegt: %(n)s Ziele stehen im Entwurf der Aufgabe "
+                    "„Integrationsplan fortschreiben“ für das Case Management.", n=done["added"]), "ok")
+        elif done["added"]:
+            flash(_("%(n)s Ziele in den Integrationsplan übernommen.", n=done["added"]), "ok")
+        else:
+            flash(_("Keine neuen Ziele: alle Vorschläge stehen schon im Integrationsplan."), "ok")
     except (Conflict, NotAllowed) as exc:
         flash(str(exc), "error")
     return redirect(url_for("ui.case_page", case_id=case_id) + "#screening")
@@ -127,6 +133,8 @@ def describe() -> tuple[dict[str, Any], dict[str, Any]]:
             "The latest stored household screening, what changed since the previous one, plan-goal proposals",
             obj, params=case_id, errors=("401", "404"))},
         "/cases/{case_id}/screening/accept-goals": {"post": _op(
-            "Case management: add every plan-goal proposal to the open integration-plan step", obj,
+            "Case management: add every plan-goal proposal to the open integration-plan step, or - once the "
+            "plan was agreed - start a plan revision with them in its draft. Reply: task_id (the plan step), "
+            "added, goals (those added), revision (true: a revision was started)", obj,
             params=case_id, errors=("401", "403", "404", "409"))},
     }, {}

@@ -10,14 +10,17 @@ layer's (it translates); ``kind`` says which sentence to use.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.domain.actors import Actor
+from engine.domain.residence_results import path_label
 from engine.persistence.models import Consent, HumanTask, Office, User, UserOffice
 from engine.services.casework.case_page import case_timeline
 from engine.services.casework.views import TimelineEntry
@@ -33,6 +36,15 @@ KINDS = {
     "consent.record": "consent_recorded",
     "consent.withdraw": "consent_withdrawn", "consent.refused": "consent_refused",
     "conference.convene": "conference_convened",
+    "screening.run": "screening_run", "screening.deadline_gone": "deadline_gone",
+    "screening.accept_goals": "goals_accepted", "instance.message": "process_message",
+    "household.inputs": "household_inputs", "person.export": "person_exported",
+    "retention.delete": "content_deleted",
+}
+# the detail a sentence names, by audit code: a path, a message - never personal content
+DETAILS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "screening.deadline_gone": lambda d: path_label(str(d["path"])) if d.get("path") else None,
+    "instance.message": lambda d: str(d["message"]) if d.get("message") else None,
 }
 SYSTEM_USER = "system"
 READS = (".read", ".migration_check")  # who looked at the case is in the audit trail, not in its story
@@ -50,6 +62,7 @@ class TimelineSentence:
     step: str | None = None
     office: str | None = None  # the task's office, or the office a consent is for
     released_for_consent: bool = False
+    detail: str | None = None  # what the sentence names besides (DETAILS)
 
 
 def case_story(uow: UnitOfWork, actor: Actor, case_id: UUID, limit: int = 200) -> tuple[TimelineSentence, ...]:
@@ -70,8 +83,9 @@ def _sentence(entry: TimelineEntry, tasks: dict[str, tuple[str, str]], consents:
     user = None if entry.actor == SYSTEM_USER else entry.actor
     own = offices.get(entry.actor, [])
     user_office = office if office in own else (", ".join(own) or None)
+    detail = DETAILS[entry.action](dict(entry.details)) if entry.action in DETAILS else None
     return TimelineSentence(entry.at, KINDS.get(entry.action, "other"), entry.action, user, user_office, step,
-                            office, entry.details.get("reason") == "consent recorded")
+                            office, entry.details.get("reason") == "consent recorded", detail)
 
 
 def _tasks(session: Session, ids: set[str]) -> dict[str, tuple[str, str]]:
