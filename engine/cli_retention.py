@@ -56,10 +56,11 @@ def retention_commands(cli: click.Group, ctx_of: ContextSource, guarded: Callabl
             click.echo(f"{failed['reference']}\tFAILED ({failed['error']}); tried again next run", err=True)
         if dry_run:
             would = sum(1 for d in report.due if d.skip_reason is None)
-            click.echo(f"dry run: {would} cases would be deleted, {len(report.due) - would} skipped; nothing changed")
+            click.echo(f"dry run: {would} cases would be deleted, {len(report.due) - would} skipped, "
+                       f"{report.name_searches} name searches in the audit trail would be redacted; nothing changed")
         else:
             click.echo(f"{len(report.deleted)} cases deleted, {len(report.skipped)} skipped, "
-                       f"{len(report.failed)} failed")
+                       f"{len(report.failed)} failed, {report.name_searches} name searches redacted")
         if report.failed:
             raise click.exceptions.Exit(1)
 

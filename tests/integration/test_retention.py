@@ -28,6 +28,7 @@ from engine.persistence.models import (
     ScreeningPath,
     Timer,
 )
+from engine.services.casework import inbox
 from engine.services.context import EngineContext
 from engine.services.retention import erasure, legal_hold, policy, runs
 from engine.services.timers.firing import fire_due_timers
@@ -359,3 +360,40 @@ def test_stored_screenings_and_follow_up_reasons_lose_their_content_path_and_sta
     assert screening is not None
     assert (screening.inputs, screening.result) == ({}, {})
     assert (row.path, row.status, row.missing, row.blocking, row.rules) == ("25b", "BLOCKED", [], [], [])
+
+
+def _inbox_read(ctx: EngineContext, moment: str, search: str | None) -> None:
+    clock.freeze(berlin(moment))
+    ctx.run(inbox.list_tasks, CARLA, inbox.TaskFilter(search=search))
+
+
+def _list_details(ctx: EngineContext) -> list[dict[str, Any]]:
+    with ctx.uow(write=False) as uow:
+        return [dict(d) for d in uow.session.scalars(select(AuditEntry.details).where(
+            AuditEntry.action == "task.list", AuditEntry.case_id.is_(None)).order_by(AuditEntry.id))]
+
+
+def test_a_name_searched_in_the_inbox_is_redacted_after_the_period(retention_ctx: EngineContext) -> None:
+    """The audit entry of an inbox search names the person searched for (and has no case): it follows the
+    same period - counted from the end of the year of the search - and is redacted the same way; a
+    newer search and a plain inbox read stay, the chain still verifies, a second run changes nothing."""
+    ctx = retention_ctx
+    _inbox_read(ctx, "2026-03-02T09:00", "Rahimi")
+    _inbox_read(ctx, "2026-03-02T09:05", None)
+    _inbox_read(ctx, "2027-01-04T09:00", "Haddad")
+    before = _snapshot(ctx)
+    dry = _run(ctx, "2030-01-05T09:00", dry_run=True)
+    assert (dry.name_searches, dry.to_json()["name_searches"]) == (1, 1)
+    assert _snapshot(ctx) == before, "the dry run only counts"
+    report = _run(ctx, "2030-01-05T09:00")
+    assert report.name_searches == 1
+    searched, plain, newer = _list_details(ctx)
+    assert searched == audit_log.REDACTED
+    assert "q" not in plain["filter"]
+    assert newer["filter"]["q"] == "Haddad", "searched in 2027: kept until the end of 2030"
+    check = _verify(ctx)
+    assert check.ok, check.reason
+    assert _run(ctx, "2030-01-06T09:00").name_searches == 0
+    with ctx.uow(write=False) as uow:
+        (run,) = uow.session.scalars(select(AuditEntry.details).where(AuditEntry.action == "retention.run")).all()
+    assert run["name_searches"] == 1

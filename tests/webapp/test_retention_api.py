@@ -102,9 +102,12 @@ def test_preview_lists_what_the_next_run_deletes_and_changes_nothing(
         uow.session.execute(update(ProcessInstance).values(status=InstanceStatus.COMPLETED.value))
         uow.session.execute(update(CaseFile).values(status="closed", closed_at=berlin("2025-06-01T10:00:00")))
         uow.commit()
+    clock.freeze(berlin("2026-03-02T09:00:00"))
+    assert web.api("carla", "GET", "/tasks?q=Haddad").status_code == 200  # a name search in the audit trail
     clock.freeze(berlin("2030-01-02T09:00:00"))
     preview = web.api("ada", "GET", "/admin/retention/preview").get_json()
     assert [(d["reference"], d["closure_year"]) for d in preview["would_delete"]] == [(case["reference"], 2025)]
+    assert preview["name_searches"] == 1
     with web.ctx.uow(write=False) as uow:
         assert uow.session.scalar(select(CaseFile.family_name)) == "Haddad"
     assert len(_actions(web, "retention.preview")) == 1
@@ -113,6 +116,7 @@ def test_preview_lists_what_the_next_run_deletes_and_changes_nothing(
     web.api("ada", "PUT", f"/admin/cases/{case['id']}/legal-hold", json={"reason": "Härtefallantrag"})
     shown = client.get("/admin/retention").get_data(as_text=True)
     assert f"<td>{case['reference']}</td><td>2025</td><td>Sperrvermerk: Härtefallantrag</td>" in shown
+    assert "deren Suchbegriff gelöscht wird: 1" in shown
 
 
 def test_audit_verify_reports_ok_after_a_deletion_run_and_finds_tampering(

@@ -15,16 +15,21 @@ answers listed in :data:`KEPT_ANSWERS`, fired timers (escalations), the step his
 timings), each stored screening row's path, status and deadline (the "path screening results"
 indicator counts them). Unfired timers of the ended processes go: nothing may restore their deleted state.
 
+Audit entries without a case hold personal content in one place: the name a caseworker searched
+the inbox for (``task.list``, its filter's ``q``). They follow the same period, counted from the
+end of the year of the search, and are redacted the same way (:func:`redact_name_searches`).
+
 Helpers here take a session; the caller (engine.services.retention.runs) owns the transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.persistence.audit_log import REDACTED
@@ -48,6 +53,7 @@ from engine.services.reporting.kpi_steps import FIELDS
 KEPT_ANSWERS = frozenset({*FIELDS, "closure_reason"})
 KEPT_LIST_KEYS: Mapping[str, tuple[str, ...]] = {"plan_goals": ("goal_type",)}
 DELETED_TEXT = "(gelöscht)"
+SEARCH_BATCH = 500  # entries redacted per statement
 
 
 def indicator_facts(data: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -140,3 +146,26 @@ def _redact_audit(session: Session, case_id: UUID, instance_ids: list[UUID]) -> 
 
 def _count(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _name_searches(before: datetime) -> ColumnElement[bool]:
+    """Inbox reads with a name search, made before ``before``, not yet redacted (a redacted entry has
+    no filter any more, so a second run finds nothing)."""
+    return and_(AuditEntry.case_id.is_(None), AuditEntry.action == "task.list", AuditEntry.at < before,
+                AuditEntry.details[("filter", "q")].as_string().is_not(None))
+
+
+def count_name_searches(session: Session, before: datetime) -> int:
+    """How many audit entries :func:`redact_name_searches` would redact (the dry run)."""
+    return int(session.scalar(select(func.count()).select_from(AuditEntry).where(_name_searches(before))) or 0)
+
+
+def redact_name_searches(session: Session, before: datetime) -> int:
+    """Redact the audit entries of name searches made before ``before`` (their hashes stay)."""
+    done = 0
+    while ids := list(session.scalars(select(AuditEntry.id).where(_name_searches(before))
+                                      .order_by(AuditEntry.id).limit(SEARCH_BATCH))):
+        session.execute(update(AuditEntry).where(AuditEntry.id.in_(ids)).values(details=REDACTED),
+                        execution_options={"synchronize_session": False})
+        done += len(ids)
+    return done

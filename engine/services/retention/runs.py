@@ -7,6 +7,9 @@ Each case is locked and checked again inside its transaction, so two schedulers 
 at once, or a run repeated, delete nothing twice. A case under legal hold, or with a process
 still running (a case conference), is skipped with the reason. A dry run only lists.
 
+The same run redacts the audit entries of inbox name searches older than the period (the
+searched name is the only personal content of entries without a case).
+
 Audit: each deleted case gets an entry in its own chain (rule, closure year, counts); the run
 gets one entry in the acting user's chain (rule, counts, references) when it did anything.
 """
@@ -65,13 +68,14 @@ class RetentionReport:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     remaining: int = 0  # due cases left for the next run (a run with a limit)
+    name_searches: int = 0  # audit entries of name searches redacted (dry run: that would be)
 
     def to_json(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "rule": self.rule, "closed_before": self.closed_before.isoformat(),
                 "would_delete": [d.to_json() for d in self.due if d.skip_reason is None] if self.dry_run else [],
                 "deleted": self.deleted,
                 "skipped": self.skipped if not self.dry_run else [d.to_json() for d in self.due if d.skip_reason],
-                "failed": self.failed}
+                "failed": self.failed, "name_searches": self.name_searches}
 
 
 def find_due(session: Session, now: datetime, years: int, case_id: UUID | None = None) -> list[DueCase]:
@@ -99,6 +103,7 @@ def preview_retention(uow: UnitOfWork, actor: Actor) -> RetentionReport:
     now = clock.now()
     report = RetentionReport(True, policy.rule_of(years), policy.closed_before(now, years),
                              find_due(uow.session, now, years))
+    report.name_searches = erasure.count_name_searches(uow.session, report.closed_before)
     audit_log.record(uow.session, actor, "retention.preview", "retention", None,
                      details={"due": len(report.due), "closed_before": report.closed_before.isoformat()})
     return report
@@ -116,6 +121,8 @@ def run_retention(ctx: EngineContext, actor: Actor = SYSTEM, dry_run: bool = Fal
     report = RetentionReport(dry_run, policy.rule_of(years), policy.closed_before(now, years))
     with ctx.uow(write=False) as uow:
         report.due = find_due(uow.session, now, years)
+        if dry_run:
+            report.name_searches = erasure.count_name_searches(uow.session, report.closed_before)
     if dry_run:
         return report
     deletable = [d for d in report.due if d.skip_reason is None]
@@ -131,9 +138,17 @@ def run_retention(ctx: EngineContext, actor: Actor = SYSTEM, dry_run: bool = Fal
             continue
         if deleted is not None:
             report.deleted.append(deleted)
-    if report.deleted or report.skipped or report.failed:
+    report.name_searches = _redact_name_searches(ctx, report.closed_before)
+    if report.deleted or report.skipped or report.failed or report.name_searches:
         _audit_run(ctx, actor, report)
     return report
+
+
+def _redact_name_searches(ctx: EngineContext, before: datetime) -> int:
+    with ctx.uow() as uow:
+        done = erasure.redact_name_searches(uow.session, before)
+        uow.commit()
+    return done
 
 
 def _delete_case(ctx: EngineContext, actor: Actor, due: DueCase, years: int, now: datetime) -> dict[str, Any] | None:
@@ -171,6 +186,7 @@ def _audit_run(ctx: EngineContext, actor: Actor, report: RetentionReport) -> Non
         audit_log.record(uow.session, actor, "retention.run", "retention", None, details={
             "rule": report.rule, "closed_before": report.closed_before.isoformat(),
             "deleted": len(report.deleted), "skipped": len(report.skipped), "failed": len(report.failed),
+            "name_searches": report.name_searches,
             "references": [d["reference"] for d in report.deleted],
             "skipped_references": [s["reference"] for s in report.skipped],
             "failed_references": [f["reference"] for f in report.failed]})
