@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from engine.domain.errors import InvalidInput
+from engine.services.screening.openers import propose_plan_goals
 from tests.screening.conftest import Screener, row, statuses
 
 HOLDER = {"status": "AE_104C", "holds_104c_until": "2027-03-31"}
@@ -151,3 +152,17 @@ def test_a_held_path_is_active_until_its_end(screener: Screener) -> None:
     assert (row(result, "60c").status.value, row(result, "60c").deadline) == ("ACTIVE", "2028-08-31")
     assert (result.recommended, result.main.recommendation.action) == ("60c", "KEEP")
     assert statuses(result)["LEGAL_REVIEW"] == "NOT_APPLICABLE"
+
+
+def test_a_child_under_15_has_no_employment_toleration_of_its_own_60d_abs2(screener: Screener) -> None:
+    """A child may not be employed (§5 JArbSchG): a 12-year-old's own §60d row is not applicable - it gets the
+    toleration with the employed parent (§60d Abs. 2) - and the screening proposes no job for the child. At 15
+    the person is screened on her own employment again."""
+    child = screener.person(date_of_birth="2014-06-01", employment_hours_week=0, employment_insured=False,
+                            employment_months=0)
+    assert (row(child, "60d").status.value, row(child, "60d").notes) == ("NOT_APPLICABLE",
+                                                                          ("child_with_parent_60d_abs2",))
+    opened = {o.path: {p.goal for p in o.proposals} for o in propose_plan_goals(screener.ctx, child)}
+    assert "60d" not in opened, "no insured employment of 20 hours for a child"
+    youth = screener.person(date_of_birth="2011-11-20", employment_hours_week=0)  # 15 on the screening day
+    assert row(youth, "60d").status.value == "NOT_MET"

@@ -161,6 +161,7 @@ CASES_60D = [
     screened("60d", "r15", "ACTIVE", status="BESCHAEFTIGUNGSDULDUNG_60D"),
     screened("60d", "r1", "NOT_APPLICABLE", **GESTATTUNG),
     screened("60d", "r16", "BLOCKED", status="DULDUNG_60B"),
+    screened("60d", "r20", "NOT_APPLICABLE", date_of_birth="2012-11-21"),  # 14: §60d Abs. 2, with the parent
     screened("60d", "r2", "BLOCKED", entry_date="2023-01-01"),
     screened("60d", "r3", "BLOCKED", work_ban=True),
     screened("60d", "r4", "BLOCKED", conviction="SERIOUS"),
