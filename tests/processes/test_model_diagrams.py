@@ -163,3 +163,14 @@ def test_every_element_is_named_and_every_user_task_has_a_form_and_a_due_date(na
     lanes = {lane.get("name") for lane in tree.iter(f"{TAG}lane")}
     assert lanes <= {"CM", "FW", "KI", "ABH", "EBB", "SOZ", "JC", "AA", "JA", "SCH"}
     assert GERMAN.search(str(next(tree.iter(f"{TAG}process")).get("name")))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_loop_input_names_an_element_the_modeler_can_resolve(name: str) -> None:
+    """The browser modeler reads a multi-instance loop's input (loopDataInputRef) as a reference to an
+    element of the model; one it cannot resolve is dropped when the process owner saves, and the saved
+    model then fails its check. The shipped models name an element by the list's name."""
+    root = etree.parse(str(PROCESSES_DIR / name)).getroot()
+    ids = {e.get("id") for e in root.iter() if e.get("id")}
+    unresolved = [e.text for e in root.iter(f"{{{BPMN}}}loopDataInputRef") if (e.text or "").strip() not in ids]
+    assert unresolved == []
