@@ -17,6 +17,7 @@ from engine.persistence import audit_checkpoints, audit_log
 from engine.persistence.models import AuditChain, AuditEntry
 from engine.services.admin import audit_trail
 from engine.services.context import EngineContext
+from tests.threads import at_once
 
 KEY = b"the-installation's-audit-key"
 ANNA = Actor("anna", "caseworker")
@@ -220,21 +221,7 @@ def test_first_entries_of_a_new_chain_written_at_once_are_numbered_in_turn(ctx: 
     if ctx.db.is_sqlite:
         pytest.skip("SQLite has one writer at a time by design")
     case = uuid.uuid4()
-    barrier = threading.Barrier(6)
-    failures: list[BaseException] = []
-
-    def write_one() -> None:
-        try:
-            barrier.wait(10)
-            _write(ctx, 1, case)
-        except BaseException as error:  # reported to the test thread
-            failures.append(error)
-
-    threads = [threading.Thread(target=write_one) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _written, failures = at_once(lambda: _write(ctx, 1, case), times=6)
     assert failures == []
     with ctx.uow(write=False) as uow:
         seqs = sorted(uow.session.scalars(select(AuditEntry.seq).where(AuditEntry.chain == case)))

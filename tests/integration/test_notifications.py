@@ -34,6 +34,7 @@ from tests.integration.notify_support import (
     timers_of,
     user_id,
 )
+from tests.threads import at_once
 
 FRIDAY = datetime.fromisoformat("2026-11-20T09:00:00+01:00")
 CM_MEMBERS = ["carla", "conrad", "nora", "sina"]
@@ -230,21 +231,7 @@ def test_digest_batches_new_tasks_into_one_mail_per_person(nctx: EngineContext, 
 def test_two_concurrent_firings_notify_each_person_once(nctx: EngineContext) -> None:
     open_cases(nctx, n=4)
     at("2026-12-05T00:00:00+01:00")  # reminders and level 1 of four tasks are due
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def fire() -> None:
-        try:
-            barrier.wait(5)
-            fire_due_timers(nctx)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=fire) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _fired, errors = at_once(lambda: fire_due_timers(nctx))
     assert errors == []
     counts = Counter(notifications_of(nctx))
     assert counts == {**{(u, "due_soon"): 4 for u in CM_MEMBERS}, ("sina", "overdue"): 4}

@@ -4,7 +4,6 @@ changes nothing, one failing case leaves the others done - on SQLite and Postgre
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
@@ -34,6 +33,7 @@ from engine.services.retention import erasure, legal_hold, policy, runs
 from engine.services.timers.firing import fire_due_timers
 from tests.conftest import deploy_files
 from tests.integration.retention_support import CARLA, add_admin, berlin, closed_case
+from tests.threads import at_once
 
 KEY = b"retention-test-key"
 
@@ -291,20 +291,7 @@ def test_two_runs_at_once_delete_each_case_once(retention_ctx: EngineContext) ->
     for i in range(4):
         closed_case(ctx, "2025-05-05", person={"given_name": f"Person{i}", "family_name": "Rahimi"})
     clock.freeze(berlin("2030-01-05T09:00:00"))
-    reports: list[runs.RetentionReport] = []
-    errors: list[BaseException] = []
-
-    def job() -> None:
-        try:
-            reports.append(runs.run_retention(ctx))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=job) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    reports, errors = at_once(lambda: runs.run_retention(ctx))
     assert errors == []
     assert sorted(d["reference"] for r in reports for d in r.deleted) == sorted(
         {d["reference"] for r in reports for d in r.deleted})

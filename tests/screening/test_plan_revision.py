@@ -24,6 +24,7 @@ from tests.processes.test_kim_pathway import ENDS, berlin, stored_triggers
 from tests.processes.test_task_context import contexts
 from tests.processes.walking import reached
 from tests.screening.test_case_screening import _screen, actors, family_case  # noqa: F401  # fixtures
+from tests.threads import at_once
 
 REVISION = "plan_revision"
 GOAL = "revised_goals"
@@ -127,22 +128,7 @@ def test_two_accepts_at_the_same_moment_start_one_revision(
         ctx: EngineContext, actors: dict[str, Actor], family_case: CaseWalker) -> None:  # noqa: F811
     """The case's instance row lock serialises them: the second finds the first one's revision open."""
     _agreed(family_case)
-    barrier = threading.Barrier(2)
-    answers: list[dict[str, Any]] = []
-    errors: list[BaseException] = []
-
-    def accept() -> None:
-        barrier.wait()
-        try:
-            answers.append(_accept(ctx, actors["CM"], family_case))
-        except BaseException as exc:  # reported to the test thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=accept) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers, errors = at_once(lambda: _accept(ctx, actors["CM"], family_case))
     assert errors == []
     assert sorted(a["revision"] for a in answers) == [False, True]
     assert len({a["task_id"] for a in answers}) == 1

@@ -29,7 +29,7 @@ from engine.domain.household import Relation
 from engine.domain.residence import check_screening_inputs, screening_fields
 from engine.domain.visibility import CaseView
 from engine.persistence import audit_log
-from engine.persistence.household_inputs import change_member_inputs
+from engine.persistence.household_inputs import change_member_inputs, member_ids, stored_entry
 from engine.persistence.models import CaseFile
 from engine.services.casework.cases import load_case
 from engine.services.context import UnitOfWork
@@ -72,11 +72,9 @@ class CaseMember:
 def case_members(case: CaseFile) -> tuple[CaseMember, ...]:
     """The household members of ``case`` with their stored screening inputs."""
     household = case.household if isinstance(case.household, dict) else {}
-    stored = household.get("screening_inputs") or {}
     members = []
-    for index, member in enumerate(household.get("members") or ()):
-        member_id = f"m{index + 1}"
-        entry = stored.get(member_id) or {}
+    for member_id, member in zip(member_ids(case), household.get("members") or (), strict=True):
+        entry = stored_entry(case, member_id)
         members.append(CaseMember(member_id, str(member.get("given_name") or ""), member.get("family_name"),
                                   str(member.get("relation") or "OTHER"), member.get("date_of_birth"),
                                   dict(entry.get("inputs") or {}), bool(entry.get("married"))))
