@@ -147,12 +147,13 @@ def phase_line(r: dict[str, Any]) -> str:
     return (f"{r['phase']:<11} {r['clients']:>2} clients  {r['requests']:>6} requests  errors {errors}  "
             f"{r['throughput']:7.1f} req/s  p50 {fmt_ms(r['p50_ms'])}  p95 {fmt_ms(r['p95_ms'])}  "
             f"p99 {fmt_ms(r['p99_ms'])} ms  ({r['seconds']:.1f} s){cut}  "
-            f"cpu/request: server {fmt_ms(r.get('server_cpu_ms'))} ms, database {fmt_ms(r.get('db_cpu_ms'))} ms")
+            f"cpu/request: server {fmt_ms(r.get('server_cpu_ms'))} ms, database {fmt_ms(r.get('db_cpu_ms'))} ms, "
+            f"clients {fmt_ms(r.get('client_cpu_ms'))} ms")
 
 
 def table(results: list[dict[str, Any]]) -> str:
     head = (f"{'phase':<11} {'clients':>7} {'requests':>8} {'errors':>7} {'seconds':>8} {'req/s':>7} {'ok/s':>7} "
-            f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'cpu srv':>8} {'cpu db':>7}  notes")
+            f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'cpu srv':>8} {'cpu db':>7} {'cpu cl':>7}  notes")
     rows = [head, "-" * len(head)]
     for r in results:
         notes = [f"{k}: {v}" for k, v in sorted(r["errors"].items())]
@@ -163,7 +164,8 @@ def table(results: list[dict[str, Any]]) -> str:
         rows.append(f"{r['phase']:<11} {r['clients']:>7} {r['requests']:>8} {r['error_count']:>7} "
                     f"{r['seconds']:>8.1f} {r['throughput']:>7.1f} {r['ok_throughput']:>7.1f} "
                     f"{fmt_ms(r['p50_ms']):>8} {fmt_ms(r['p95_ms']):>8} {fmt_ms(r['p99_ms']):>8} "
-                    f"{fmt_ms(r.get('server_cpu_ms')):>8} {fmt_ms(r.get('db_cpu_ms')):>7}  {'; '.join(notes)}")
+                    f"{fmt_ms(r.get('server_cpu_ms')):>8} {fmt_ms(r.get('db_cpu_ms')):>7} "
+                    f"{fmt_ms(r.get('client_cpu_ms')):>7}  {'; '.join(notes)}")
     return "\n".join(rows)
 
 

@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import Actor
+from engine.persistence.direct import Statement
 from engine.persistence.models import AuditChain
-from engine.persistence.store import AUDIT, inserting
+from engine.persistence.store import AUDIT, insert_rows
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = UUID(int=0)
@@ -147,7 +148,7 @@ def append(session: Session, entries: list[dict[str, Any]],
                       "details_hash": details_hash(entry["details"])}
             values["hash"] = prev = entry_hash(values)
             rows.append(values)
-    session.connection().execute(inserting(AUDIT), rows)
+    insert_rows(session, AUDIT, rows)
 
 
 def _locked_head(session: Session, chain: UUID) -> tuple[int, str]:
@@ -156,16 +157,17 @@ def _locked_head(session: Session, chain: UUID) -> tuple[int, str]:
     A plain ``SELECT ... FOR UPDATE`` locks nothing when the row does not exist yet, and two
     first entries of one chain would then both get number 1.
     """
-    head = session.connection().execute(_LOCK_HEAD, {"chain": chain, "genesis": GENESIS}).one()
+    head = _LOCK_HEAD.execute(session, {"chain": chain, "genesis": GENESIS}).one()
     return int(head.last_seq), str(head.last_hash)
 
 
 # Written out once: SQLAlchemy cannot cache the compiled form of a dialect upsert, and this runs
 # with every audited request (PostgreSQL and SQLite >= 3.35 share the syntax).
-_LOCK_HEAD = text(
+_LOCK_HEAD = Statement(text(
     "INSERT INTO audit_chain (chain, last_seq, last_hash, checkpointed_seq) VALUES (:chain, 0, :genesis, 0) "
     "ON CONFLICT (chain) DO UPDATE SET last_seq = audit_chain.last_seq RETURNING last_seq, last_hash"
-).bindparams(bindparam("chain", type_=CHAIN_HEAD.c.chain.type), bindparam("genesis", type_=CHAIN_HEAD.c.last_hash.type))
+).bindparams(bindparam("chain", type_=CHAIN_HEAD.c.chain.type),
+             bindparam("genesis", type_=CHAIN_HEAD.c.last_hash.type)))
 
 
 def read_entries(session: Session, after_id: int = 0, limit: int = 100,

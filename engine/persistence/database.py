@@ -98,6 +98,10 @@ def make_database(url: str, pool_size: int = 10) -> Database:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    # Several rows in one INSERT ... VALUES (...), (...) statement rather than psycopg's
+    # executemany, which enters pipeline mode for each call: for the few rows of a step (a
+    # task's reminder and escalations) that costs more than the statement itself.
+    engine.dialect.use_insertmanyvalues_wo_returning = True
     _ping_after_idle(engine)
     return Database(url, engine, engine)
 

@@ -15,9 +15,10 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Insert, Row, Select, Table, Update, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Row, Select, Table, Update, and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from engine.persistence import direct
 from engine.persistence.models import (
     LIVE_STATES,
     OPEN_STATES,
@@ -140,12 +141,12 @@ def _lock_task_statement() -> Select[Any]:
 
 # The statements of every completion, built once: building a statement and computing its cache
 # key cost more than the database takes to run it (bind parameters carry the values).
-_LOCK_TASK = _lock_task_statement()
+_LOCK_TASK = direct.Statement(_lock_task_statement())
 
 
 def lock_task_for_completion(session: Session, task_id: UUID) -> LockedTask | None:
     """The task, its instance (row-locked) and its case's header, in one round trip."""
-    row = session.connection().execute(_LOCK_TASK, {"task_id": task_id}).first()
+    row = _LOCK_TASK.execute(session, {"task_id": task_id}).first()
     if row is None:
         return None
     n, m = len(_INSTANCE_COLUMNS), len(_TASK_COLUMNS)
@@ -163,7 +164,7 @@ def case_header(session: Session, case_id: UUID) -> CaseHeader | None:
 
 
 def insert_instance(session: Session, values: Mapping[str, Any]) -> None:
-    session.connection().execute(inserting(INSTANCE), [dict(values)])
+    insert_rows(session, INSTANCE, [values])
 
 
 def _save_instance_statement(ending: bool) -> Update:
@@ -175,13 +176,13 @@ def _save_instance_statement(ending: bool) -> Update:
             .values(**values))
 
 
-_SAVE_INSTANCE = {ending: _save_instance_statement(ending) for ending in (False, True)}
+_SAVE_INSTANCE = {ending: direct.Statement(_save_instance_statement(ending)) for ending in (False, True)}
 
 
 def save_instance(session: Session, record: InstanceRecord, state: str, status: str,
                   ended_at: datetime | None, state_format: int) -> bool:
     """Compare-and-set on the instance version; False if someone else saved in between."""
-    result = session.connection().execute(_SAVE_INSTANCE[ended_at is not None], {
+    result = _SAVE_INSTANCE[ended_at is not None].execute(session, {
         "b_id": record.id, "b_version": record.version, "b_state": state, "b_status": status,
         "b_new_version": record.version + 1, "b_state_format": state_format, "b_ended_at": ended_at})
     if result.rowcount != 1:
@@ -191,7 +192,7 @@ def save_instance(session: Session, record: InstanceRecord, state: str, status: 
     return True
 
 
-_COMPLETE_TASK = (
+_COMPLETE_TASK = direct.Statement(
     update(TASK).where(TASK.c.id == bindparam("b_id"), TASK.c.version == bindparam("b_version"),
                        TASK.c.state.in_(OPEN_STATES))
     .values(state=TaskState.COMPLETED.value, completed_at=bindparam("b_now"), completed_by_id=bindparam("b_user_id"),
@@ -206,7 +207,7 @@ def complete_task_row(session: Session, task: TaskRecord, user_id: int | None, d
     reminders and escalations): a done task is never escalated, and leaving them would let the
     timer table grow with every completion of a long-running case.
     """
-    result = session.connection().execute(_COMPLETE_TASK, {
+    result = _COMPLETE_TASK.execute(session, {
         "b_id": task.id, "b_version": task.version, "b_now": now, "b_user_id": user_id, "b_data": dict(data),
         "b_new_version": task.version + 1})
     return bool(result.rowcount == 1)
@@ -258,14 +259,16 @@ def cancel_tasks_of(session: Session, instance_id: UUID, spiff_ids: Sequence[UUI
 
 
 @cache
-def inserting(table: Table) -> Insert:
-    """``INSERT INTO table``, one statement object per table (its cache key is computed once)."""
-    return insert(table)
+def inserting(table: Table) -> direct.Inserting:
+    """``INSERT INTO table`` of any number of rows, one object per table (compiled once per shape).
+
+    Inline: nobody reads a generated key back, so no ``RETURNING id`` is sent with each row.
+    """
+    return direct.Inserting(table)
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        session.connection().execute(inserting(table), [dict(r) for r in rows])
+    inserting(table).execute(session, rows)
 
 
 _BPMN_TIMERS = select(TIMER.c.spiff_task_id, TIMER.c.id, TIMER.c.fire_at).where(
@@ -379,7 +382,7 @@ def add_history(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def add_incident(session: Session, values: Mapping[str, Any]) -> None:
-    session.connection().execute(inserting(INCIDENT), [dict(values)])
+    insert_rows(session, INCIDENT, [values])
 
 
 _LAST_VALUES = (select(TASK.c.data).where(TASK.c.instance_id == bindparam("instance_id"),

@@ -15,10 +15,12 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from enum import Enum
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+_NONE_HIDDEN: frozenset[str] = frozenset()
 
 
 def to_json(value: Any) -> Any:
@@ -32,21 +34,29 @@ def to_json(value: Any) -> Any:
 
 
 def _dataclass(value: Any) -> dict[str, Any]:
-    hidden: frozenset[str] = getattr(value, "hidden", frozenset())
+    hidden: frozenset[str] = getattr(value, "hidden", _NONE_HIDDEN)
+    names, read = _shown(type(value))
     shown: dict[str, Any] = {}
-    for name in _shown(type(value)):
+    for name, field in zip(names, read(value), strict=True):
         if name not in hidden:
-            field = getattr(value, name)
-            shown[name] = field if type(field) in _PLAIN else to_json(field)  # most fields are plain
+            kind = type(field)
+            if kind in _PLAIN:  # most fields are
+                shown[name] = field
+            else:
+                convert = _CONVERTERS.get(kind)
+                shown[name] = convert(field) if convert is not None else to_json(field)
     return shown
 
 
-def _shown(kind: type) -> tuple[str, ...]:
-    """The fields of a dataclass that may ever be shown (bookkeeping fields never are)."""
-    names = _SHOWN.get(kind)
-    if names is None:
-        names = _SHOWN[kind] = tuple(f.name for f in dataclasses.fields(kind) if not f.metadata.get("hidden_field"))
-    return names
+def _shown(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """The fields of a dataclass that may ever be shown (bookkeeping fields never are), and one
+    getter that reads them all at once."""
+    plan = _SHOWN.get(kind)
+    if plan is None:
+        names = tuple(f.name for f in dataclasses.fields(kind) if not f.metadata.get("hidden_field"))
+        read = attrgetter(*names) if len(names) > 1 else (lambda value: tuple(getattr(value, n) for n in names))
+        plan = _SHOWN[kind] = (names, read)
+    return plan
 
 
 def _mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
@@ -65,6 +75,8 @@ def _converter_for(kind: type) -> Callable[[Any], Any]:
     """How values of ``kind`` become JSON, decided in the order the checks always had."""
     if dataclasses.is_dataclass(kind):
         return _dataclass
+    if kind in (datetime, date):
+        return kind.isoformat  # the C method itself: no lambda around it
     if issubclass(kind, datetime | date):
         return lambda value: value.isoformat()
     if issubclass(kind, UUID):
@@ -79,4 +91,4 @@ def _converter_for(kind: type) -> Callable[[Any], Any]:
 
 
 _CONVERTERS: dict[type, Callable[[Any], Any]] = {}
-_SHOWN: dict[type, tuple[str, ...]] = {}
+_SHOWN: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}

@@ -23,7 +23,7 @@ from engine.domain.errors import InvalidInput
 from engine.domain.periods import start_of_day
 from engine.domain.permissions import Permission, has, require
 from engine.domain.visibility import sees_lead_tasks, sees_task_content
-from engine.persistence import audit_log
+from engine.persistence import audit_log, direct
 from engine.persistence.models import CaseFile, HumanTask, Office, TaskState, User
 from engine.services.casework.views import TaskPage, TaskView
 from engine.services.context import UnitOfWork
@@ -280,6 +280,11 @@ def _page_statement(shape: _Shape) -> Select[Any]:
 
 
 @lru_cache(maxsize=512)
+def _page(shape: _Shape) -> direct.Statement:
+    return direct.Statement(_page_statement(shape))
+
+
+@lru_cache(maxsize=512)
 def _count_statement(shape: _Shape) -> Select[Any]:
     """Matches up to COUNT_CAP + 1 (walking further only costs time)."""
     return select(func.count()).select_from(_matching(shape).limit(COUNT_CAP + 1).subquery())
@@ -307,7 +312,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, f: TaskFilter) -> TaskPage:
     if _may_list(actor):  # deny by default: no offices, no tasks
         if f.view == "all":
             require(actor, Permission.LEAD_OFFICE)
-        rows = list(session.connection().execute(_page_statement(_shape(actor, f)), _values(actor, f, now)))
+        rows = _page(_shape(actor, f)).execute(session, _values(actor, f, now)).rows
     # past the last page (or nothing at all) the count did not come along
     total = int(rows[0].total_matching) if rows else (_count(session, actor, f, now) if f.page > 1 else 0)
     audit_log.record(session, actor, "task.list", "task", None, details={
