@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -48,6 +50,12 @@ class Form:
     ui: dict[str, Any]
     version: int = 0       # 0: the file in forms/; 1, 2, ...: versions saved in the browser
     source: str = "file"   # file | db
+
+    @cached_property
+    def validator(self) -> Draft202012Validator:
+        """Made once per form version: building a validator and its format checker cost more
+        than checking a completed form against it (validators are immutable: threads share it)."""
+        return Draft202012Validator(self.schema, format_checker=FormatChecker())
 
     def consent_rows(self, data: Mapping[str, Any]) -> list[ConsentRow]:
         """Consents a completed form grants, as its schema's ``x-kim-consents`` declares:
@@ -113,9 +121,13 @@ class FormRegistry:
         if not FORM_KEY.match(key):
             raise NotFound(f"no form '{key}'")
         path = self.folder / f"{key}.schema.json"
-        if not path.is_file():
+        try:
+            found = path.stat()
+        except OSError:
+            found = None
+        if found is None or not stat.S_ISREG(found.st_mode):
             raise NotFound(f"no form '{key}'")
-        mtime = path.stat().st_mtime
+        mtime = found.st_mtime
         with self._lock:
             cached = self._cache.get(key)
             if cached and cached[0] == mtime:
@@ -138,9 +150,8 @@ class FormRegistry:
         if key is None:
             return
         form = self.get(key, session)
-        validator = Draft202012Validator(form.schema, format_checker=FormatChecker())
         errors: dict[str, str] = {}
-        for error in sorted(validator.iter_errors(dict(data)), key=lambda e: list(e.path)):
+        for error in sorted(form.validator.iter_errors(dict(data)), key=lambda e: list(e.path)):
             errors.setdefault(_field_of(error), _message(error))
         for name in future_dates(form.schema, data):
             errors.setdefault(name, "darf nicht in der Zukunft liegen")

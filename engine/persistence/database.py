@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.persistence import audit_log
+from engine.persistence import audit_log, direct
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PING_AFTER_IDLE_SECONDS = 5.0
@@ -52,6 +52,7 @@ class Database:
         for name, engine in (("write_sessions", self.write), ("read_sessions", self.read)):
             factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
             event.listen(factory, "before_commit", audit_log.append_queued)  # queued audit entries go in last
+            event.listen(factory, "before_commit", direct.flush_session)  # then every deferred write
             object.__setattr__(self, name, factory)
 
     @property
@@ -103,6 +104,7 @@ def make_database(url: str, pool_size: int = 10) -> Database:
     # task's reminder and escalations) that costs more than the statement itself.
     engine.dialect.use_insertmanyvalues_wo_returning = True
     _ping_after_idle(engine)
+    direct.install(engine)
     return Database(url, engine, engine)
 
 

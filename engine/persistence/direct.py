@@ -14,6 +14,15 @@ statements too), and its error handling (driver errors become SQLAlchemy's excep
 connection invalidates the pool). An INSERT whose rows leave out a column with a Python-side
 default goes through SQLAlchemy, which computes the default.
 
+Round trips: an INSERT's answer is never waited for, so it is deferred and sent together with
+the next statement of the transaction that has an answer (psycopg's pipeline mode): the new
+tasks, their deadlines, the history and the instance's state of a step reach the database in one
+round trip, and a new transaction's BEGIN travels with its first statement. Deferred writes are
+sent before any other statement runs on the connection (an engine event: nothing reads past
+them) and before the commit; a rollback drops them with the transaction. A write that fails
+(a constraint) raises at that next statement or at the commit instead of at its own line, still
+inside the same transaction, which is then rolled back as a whole.
+
 SQLite (the embedded default) runs the same Core statements through SQLAlchemy: there is no
 network round trip to save and the type handling differs (UUIDs as text, naive datetimes).
 """
@@ -27,7 +36,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Connection, Insert, Table, insert
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Connection, Engine, Insert, Table, event, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
@@ -35,6 +45,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 _CURSOR_KEY = "kim_direct_cursor"
+_PENDING_CURSOR_KEY = "kim_direct_pending_cursor"
+_QUEUE_KEY = "kim_direct_queue"
+_DEFERRED_KEY = "kim_direct_deferred"
+_IDLE = TransactionStatus.IDLE
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -122,19 +136,47 @@ class Statement:
         return _run(connection, compiled, values)
 
 
-def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any]) -> Outcome:
-    fairy = connection.connection
-    cursor = fairy.info.get(_CURSOR_KEY)
+def _cursor(fairy: Any, key: str) -> Any:
+    cursor = fairy.info.get(key)
     if cursor is None or cursor.closed:
-        cursor = fairy.info[_CURSOR_KEY] = cast(Any, fairy.driver_connection).cursor()
+        cursor = fairy.info[key] = cast(Any, fairy.driver_connection).cursor()
+    return cursor
+
+
+def _announce(connection: Connection, cursor: Any, sql: str, values: Mapping[str, Any]) -> None:
+    """The engine's ``before_cursor_execute`` listeners see every statement (context None: ours)."""
     if connection._has_events or connection.engine._has_events:
-        connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, values, None, False)
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, False)
+
+
+def _defer(session: Session, connection: Connection, compiled: _Compiled, values: Mapping[str, Any]) -> None:
+    """A write whose answer nobody waits for: it goes with the next statement that has one."""
+    session.info[_DEFERRED_KEY] = True
+    fairy = connection.connection
+    _announce(connection, fairy.info.get(_CURSOR_KEY), compiled.sql, values)
+    fairy.info.setdefault(_QUEUE_KEY, []).append((compiled.sql, values))
+
+
+def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any]) -> Outcome:
+    """Run one statement; the deferred writes before it, and the BEGIN of a new transaction,
+    travel with it in one round trip (psycopg's pipeline mode)."""
+    fairy = connection.connection
+    driver = cast(Any, fairy.driver_connection)
+    cursor = _cursor(fairy, _CURSOR_KEY)
+    _announce(connection, cursor, compiled.sql, values)
+    pending = fairy.info.pop(_QUEUE_KEY, None)
     try:
-        cursor.execute(compiled.sql, values)
+        if pending or driver.info.transaction_status == _IDLE:
+            with driver.pipeline():
+                if pending:
+                    _send(_cursor(fairy, _PENDING_CURSOR_KEY), pending)
+                cursor.execute(compiled.sql, values)
+        else:
+            cursor.execute(compiled.sql, values)
         result = cursor.pgresult  # not cursor.description: that builds a column object per column
         fetched = cursor.fetchall() if result is not None and result.nfields else []
     except connection.dialect.loaded_dbapi.Error as error:
-        fairy.info.pop(_CURSOR_KEY, None)
+        _forget(fairy)
         connection._handle_dbapi_exception(error, compiled.sql, values, cursor, None)
         raise  # not reached: the line above raises SQLAlchemy's form of the error
     if not fetched:
@@ -143,6 +185,75 @@ def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any])
     if compiled.results:
         fetched = [_processed(r, compiled.results) for r in fetched]
     return Outcome([row._make(r) for r in fetched], cursor.rowcount)
+
+
+def _send(cursor: Any, pending: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    for sql, values in pending:
+        cursor.execute(sql, values)
+
+
+def _forget(fairy: Any) -> None:
+    fairy.info.pop(_CURSOR_KEY, None)
+    fairy.info.pop(_PENDING_CURSOR_KEY, None)
+    fairy.info.pop(_QUEUE_KEY, None)
+
+
+def flush(connection: Connection) -> None:
+    """Send the deferred writes now (in one round trip): before any other statement of the
+    transaction and before its commit, so that nothing reads past them or commits without them."""
+    fairy = connection.connection
+    pending = fairy.info.pop(_QUEUE_KEY, None) if fairy is not None else None
+    if not pending:
+        return
+    cursor = _cursor(fairy, _PENDING_CURSOR_KEY)
+    try:
+        if len(pending) == 1:
+            _send(cursor, pending)
+        else:
+            with cast(Any, fairy.driver_connection).pipeline():
+                _send(cursor, pending)
+    except connection.dialect.loaded_dbapi.Error as error:
+        _forget(fairy)
+        sql = "; ".join(sql for sql, _ in pending)
+        connection._handle_dbapi_exception(error, sql, {}, cursor, None)
+        raise
+
+
+def flush_session(session: Session) -> None:
+    """Session ``before_commit`` hook: the deferred writes go while the transaction can still be
+    rolled back as usual if one of them fails."""
+    if session.info.pop(_DEFERRED_KEY, False) and session.in_transaction():
+        flush(session.connection())
+
+
+def install(engine: Engine) -> None:
+    """The engine events that keep deferred writes in order (PostgreSQL engines)."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_other_statement(connection: Connection, _cursor: Any, _sql: str, _params: Any, context: Any,
+                                _many: bool) -> None:
+        if context is not None:  # SQLAlchemy's own statement (ours come with None): the writes go first
+            flush(connection)
+
+    @event.listens_for(engine, "commit")
+    def _before_commit(connection: Connection) -> None:
+        """The last chance (a commit outside a session's hook): if a write fails here, SQLAlchemy
+        already counts the transaction as ended and would hand the connection back unrolled."""
+        try:
+            flush(connection)
+        except Exception:
+            cast(Any, connection.connection.driver_connection).rollback()
+            raise
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(connection: Connection) -> None:
+        fairy = connection.connection if not connection.invalidated else None
+        if fairy is not None:
+            fairy.info.pop(_QUEUE_KEY, None)  # the transaction is gone, and its unsent writes with it
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info.pop(_QUEUE_KEY, None)
 
 
 def _processed(values: Sequence[Any], processors: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
@@ -187,7 +298,7 @@ class Inserting:
             for key, value in row.items():
                 process = processors.get(key)
                 values[f"{key}__{i}"] = value if process is None else process(value)
-        _run(connection, compiled, values)
+        _defer(session, connection, compiled, values)
 
     def _compile(self, dialect: Dialect, keys: tuple[str, ...], count: int) -> _Compiled | None:
         compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))

@@ -8,7 +8,6 @@ Two people completing the same task: the second finds the task no longer open (4
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -111,7 +110,7 @@ def _complete_locked(uow: UnitOfWork, locked: store.LockedTask, actor: Actor, da
         found = views_by_id(session, [task.id])
         return Completion(found[task.id], (), projection.status, incident)
     mine = [t for t in projection.created if actor.is_system or may_see_task(actor, t.office_id, t.audience)]
-    done = view_of({**_case_columns(locked.case), **asdict(task), "instance_id": instance.id,
+    done = view_of({**_case_columns(locked.case), **vars(task), "instance_id": instance.id,  # vars: no deep copy
                     "case_id": instance.case_id, "process_id": locked.process_id, "name": locked.name,
                     "office_code": ctx.offices.code_of(session, task.office_id), "assignee_name": locked.assignee_name,
                     "state": TaskState.COMPLETED.value, "created_at": locked.created_at, "due_at": locked.due_at,

@@ -1,0 +1,125 @@
+"""The hot statements run on the driver's cursor (engine/persistence/direct.py) behave like
+SQLAlchemy's execution on every database: same rows and types, writes deferred to the next
+statement yet never lost, reordered, read past or committed after a rollback, failures raised
+as SQLAlchemy's errors inside the transaction, every statement seen by the engine's listeners."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from engine.persistence import direct
+from engine.persistence.models import AuditCheckpoint, Office
+from engine.services.context import EngineContext
+from tests.sql_counting import counting
+
+OFFICE = Office.__table__
+CHECKPOINT = AuditCheckpoint.__table__
+OFFICES_BY_CODE = direct.Statement(
+    select(OFFICE.c.id, OFFICE.c.code, OFFICE.c.name).where(OFFICE.c.code.in_(("ZZ1", "ZZ2", "ZZ3")))
+    .order_by(OFFICE.c.code))
+CHECKPOINT_BY_ID = direct.Statement(select(CHECKPOINT).where(CHECKPOINT.c.id == bindparam("id")))
+RENAME = direct.Statement(OFFICE.update().where(OFFICE.c.code == bindparam("b_code"))
+                          .values(name=bindparam("b_name")))
+
+
+def _offices(*codes: str) -> list[dict[str, object]]:
+    return [{"code": code, "name": f"Amt {code}"} for code in codes]
+
+
+def _count(ctx: EngineContext, *codes: str) -> int:
+    with ctx.uow(write=False) as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(OFFICE).where(OFFICE.c.code.in_(codes))) or 0)
+
+
+def test_rows_come_back_with_names_positions_and_the_column_types(ctx: EngineContext) -> None:
+    berlin = timezone(timedelta(hours=1))
+    with ctx.uow() as uow:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ2", "ZZ1"))
+        direct.Inserting(CHECKPOINT).execute(uow.session, [{
+            "created_at": datetime(2026, 12, 6, 13, 5, 7, 123456, tzinfo=berlin), "heads": {"a": [1, 2]},
+            "prev_mac": "0" * 64, "mac": "1" * 64}])
+        rows = OFFICES_BY_CODE.execute(uow.session, {}).rows
+        checkpoint_id = uow.session.scalar(select(func.max(CHECKPOINT.c.id)))
+        checkpoint = CHECKPOINT_BY_ID.execute(uow.session, {"id": checkpoint_id}).one()
+        uow.commit()
+    assert [(r.code, r[2]) for r in rows] == [("ZZ1", "Amt ZZ1"), ("ZZ2", "Amt ZZ2")]
+    assert rows[0]._mapping["name"] == "Amt ZZ1"
+    assert checkpoint.created_at == datetime(2026, 12, 6, 12, 5, 7, 123456, tzinfo=UTC)
+    assert checkpoint.created_at.tzinfo == UTC  # aware UTC on every database, as SQLAlchemy gives it
+    assert checkpoint.heads == {"a": [1, 2]}
+
+
+def test_an_update_reports_how_many_rows_it_changed(ctx: EngineContext) -> None:
+    with ctx.uow() as uow:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))
+        assert RENAME.execute(uow.session, {"b_code": "ZZ1", "b_name": "Neu"}).rowcount == 1
+        assert RENAME.execute(uow.session, {"b_code": "nobody", "b_name": "Neu"}).rowcount == 0
+        uow.commit()
+
+
+def test_deferred_writes_are_read_by_any_later_statement_and_committed(ctx: EngineContext) -> None:
+    with ctx.uow() as uow, counting(ctx.db) as count:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1", "ZZ2"))
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ3"))
+        # a statement SQLAlchemy runs itself (ORM or Core) sees them
+        seen = uow.session.scalar(select(func.count()).select_from(OFFICE).where(OFFICE.c.code.like("ZZ%")))
+        uow.commit()
+    assert seen == 3
+    assert _count(ctx, "ZZ1", "ZZ2", "ZZ3") == 3
+    assert sum("INSERT INTO office" in s for s in count.statements) == 2, "listeners see every statement"
+
+
+def test_deferred_writes_reach_a_commit_with_nothing_after_them(ctx: EngineContext) -> None:
+    with ctx.uow() as uow:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))
+        uow.commit()
+    assert _count(ctx, "ZZ1") == 1
+
+
+def test_a_rollback_drops_deferred_writes_and_the_connection_serves_on(ctx: EngineContext) -> None:
+    with ctx.uow() as uow:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))
+        uow.rollback()
+    with ctx.uow() as uow:  # the same pooled connection: nothing of the old transaction is sent with this one
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ2"))
+        uow.commit()
+    assert _count(ctx, "ZZ1") == 0
+    assert _count(ctx, "ZZ2") == 1
+
+
+def test_a_failing_deferred_write_raises_sqlalchemys_error_and_commits_nothing(ctx: EngineContext) -> None:
+    with ctx.uow() as uow:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))
+        uow.commit()
+    with pytest.raises(IntegrityError), ctx.uow() as uow:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ2"))
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))  # the code is taken
+        RENAME.execute(uow.session, {"b_code": "ZZ2", "b_name": "Neu"})
+        uow.commit()
+    assert _count(ctx, "ZZ2") == 0, "the whole transaction is gone, the write before the failing one too"
+    with ctx.uow() as uow:  # and the pool hands out a working connection afterwards
+        assert OFFICES_BY_CODE.execute(uow.session, {}).rows[0].code == "ZZ1"
+
+
+def test_a_failing_write_at_the_commit_raises_there(ctx: EngineContext) -> None:
+    with ctx.uow() as uow:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))
+        uow.commit()
+    with pytest.raises(IntegrityError), ctx.uow() as uow:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))
+        uow.commit()
+    assert _count(ctx, "ZZ1") == 1
+
+
+def test_a_textual_statement_answers_its_columns(ctx: EngineContext) -> None:
+    statement = direct.Statement(text("SELECT code, name FROM office WHERE code = :code").bindparams(
+        bindparam("code", type_=OFFICE.c.code.type)))
+    with ctx.uow() as uow:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))
+        row = statement.execute(uow.session, {"code": "ZZ1"}).one()
+        uow.commit()
+    assert (row.code, row.name) == ("ZZ1", "Amt ZZ1")
