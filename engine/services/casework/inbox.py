@@ -13,7 +13,19 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BindParameter, ColumnElement, Integer, Select, Table, bindparam, func, or_, select, text
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -43,7 +55,11 @@ _assignee = USERS.alias("assignee")
 _completer = USERS.alias("completer")
 
 
-_LISTED = tuple(c for c in TASK.c if c.name not in ("data", "context"))  # a page never shows them: not read
+# What a view shows, and only that: a page of a hundred rows pays for every column it reads
+# (transfer, and a type conversion per date). Data and context are never on a page.
+_LISTED = tuple(TASK.c[name] for name in (
+    "id", "instance_id", "case_id", "process_id", "bpmn_id", "name", "state", "created_at", "due_at",
+    "follow_up_at", "follow_up_reason", "completed_at", "escalation_level", "audience", "form_key", "version"))
 
 
 def task_query(with_data: bool = True) -> Select[Any]:
@@ -59,21 +75,34 @@ def task_query(with_data: bool = True) -> Select[Any]:
 
 
 def task_view(row: Any) -> TaskView:
-    return view_of(row._mapping)
+    """A task view from a row of :func:`task_query` (read by attribute: no mapping built per row)."""
+    person = f"{row.given_name} {row.family_name}" if row.family_name else None
+    return TaskView(
+        id=row.id, case_id=row.case_id, case_reference=row.case_reference, person_name=person,
+        process_instance_id=row.instance_id, process_id=row.process_id, bpmn_id=row.bpmn_id, name=row.name,
+        office=row.office_code, assignee=row.assignee_name, state=row.state, created_at=row.created_at,
+        due_at=row.due_at, follow_up_at=row.follow_up_at, escalation_level=row.escalation_level,
+        form_key=row.form_key, completed_at=row.completed_at, completed_by=row.completed_by_name,
+        version=row.version, audience=row.audience, follow_up_reason=row.follow_up_reason)
 
 
 def view_of(row: Mapping[str, Any]) -> TaskView:
-    """A task view from a row of :func:`task_query`, or from the same keys a use case already
-    holds (a step's reply is built from what it wrote, not read back)."""
-    person = f"{row['given_name']} {row['family_name']}" if row["family_name"] else None
-    return TaskView(
-        id=row["id"], case_id=row["case_id"], case_reference=row["case_reference"], person_name=person,
-        process_instance_id=row["instance_id"], process_id=row["process_id"], bpmn_id=row["bpmn_id"],
-        name=row["name"], office=row["office_code"], assignee=row["assignee_name"], state=row["state"],
-        created_at=row["created_at"], due_at=row["due_at"], follow_up_at=row.get("follow_up_at"),
-        escalation_level=row["escalation_level"], form_key=row["form_key"], completed_at=row.get("completed_at"),
-        completed_by=row.get("completed_by_name"), version=row["version"], audience=row.get("audience"),
-        follow_up_reason=row.get("follow_up_reason"))
+    """A task view from the same keys a use case already holds (a step's reply is built from
+    what it wrote, not read back); the columns a new task has no value for yet may be missing."""
+    return task_view(_Keys(row))
+
+
+class _Keys:
+    """A mapping read by attribute, as :func:`task_view` reads a row."""
+
+    __slots__ = ("_row",)
+    _OPTIONAL = frozenset({"follow_up_at", "completed_at", "completed_by_name", "audience", "follow_up_reason"})
+
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return self._row.get(name) if name in self._OPTIONAL else self._row[name]
 
 
 def for_reader(actor: Actor, view: TaskView) -> TaskView:
@@ -200,6 +229,7 @@ class _Shape:
     search: str | None       # None | "reference" (leads) | "names"
     sort: str = "due_at"
     descending: bool = False
+    per_page: int = 50       # written into the SQL (see :func:`_rows_at_most`)
 
 
 def _shape(actor: Actor, f: TaskFilter) -> _Shape:
@@ -207,7 +237,7 @@ def _shape(actor: Actor, f: TaskFilter) -> _Shape:
     search = None if not f.search else ("reference" if has(actor, Permission.LEAD_OFFICE) else "names")
     return _Shape(min(len(actor.office_ids), 2), sees_lead_tasks(actor), f.view == "mine", state,
                   f.state == "open" and not f.include_follow_up, bool(f.office), f.overdue, bool(f.assignee),
-                  bool(f.bpmn_id), bool(f.due_from), bool(f.due_to), search, f.sort, f.descending)
+                  bool(f.bpmn_id), bool(f.due_from), bool(f.due_to), search, f.sort, f.descending, f.per_page)
 
 
 def _values(actor: Actor, f: TaskFilter, now: datetime) -> dict[str, Any]:
@@ -219,7 +249,7 @@ def _values(actor: Actor, f: TaskFilter, now: datetime) -> dict[str, Any]:
             "p_due_from": start_of_day(f.due_from) if f.due_from else None,
             "p_due_to": start_of_day(date.fromordinal(f.due_to.toordinal() + 1)) if f.due_to else None,
             "p_like": f"%{f.search.lower()}%" if f.search else None,
-            "p_limit": f.per_page, "p_offset": (f.page - 1) * f.per_page}
+            "p_offset": (f.page - 1) * f.per_page}
 
 
 def _matching(shape: _Shape) -> Select[Any]:
@@ -272,9 +302,10 @@ def _page_statement(shape: _Shape) -> Select[Any]:
     base = _matching(shape)
     column = SORTS[shape.sort]
     order = column.desc() if shape.descending else column.asc()
-    page = (base.order_by(order, TASK.c.id).limit(bindparam("p_limit", type_=Integer))
+    page = (base.order_by(order, TASK.c.id).limit(_rows_at_most(shape.per_page))
             .offset(bindparam("p_offset", type_=Integer)).subquery("page"))
-    total_matching = select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery()).scalar_subquery()
+    total_matching = select(func.count()).select_from(base.limit(_rows_at_most(COUNT_CAP + 1)).subquery()
+                                                      ).scalar_subquery()
     return (task_query(with_data=False).add_columns(total_matching.label("total_matching"))
             .join(page, page.c.id == TASK.c.id).order_by(order, TASK.c.id))
 
@@ -287,7 +318,14 @@ def _page(shape: _Shape) -> direct.Statement:
 @lru_cache(maxsize=512)
 def _count_statement(shape: _Shape) -> Select[Any]:
     """Matches up to COUNT_CAP + 1 (walking further only costs time)."""
-    return select(func.count()).select_from(_matching(shape).limit(COUNT_CAP + 1).subquery())
+    return select(func.count()).select_from(_matching(shape).limit(_rows_at_most(COUNT_CAP + 1)).subquery())
+
+
+def _rows_at_most(count: int) -> ColumnElement[int]:
+    """A LIMIT written into the SQL, not bound: PostgreSQL then plans the prepared page statement
+    once for all (a generic plan that knows it wants the first hundred rows); with the limit as a
+    parameter it planned anew on every request (measured: 1.6 ms against 1.0 ms at 2,000 open)."""
+    return literal_column(str(int(count)), Integer)
 
 
 def _count(session: Session, actor: Actor, f: TaskFilter, now: datetime) -> int:
