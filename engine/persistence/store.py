@@ -221,9 +221,9 @@ def reopen_task_row(session: Session, task: TaskRecord, data: Mapping[str, Any])
                 version=TASK.c.version + 1))
 
 
-_OPEN_TASKS = select(TASK.c.spiff_task_id, TASK.c.id).where(
+_OPEN_TASKS = direct.Statement(select(TASK.c.spiff_task_id, TASK.c.id).where(
     TASK.c.instance_id == bindparam("instance_id"), TASK.c.state.in_(LIVE_STATES),
-    TASK.c.bpmn_id.not_like(CONSENT_REQUEST_LIKE))
+    TASK.c.bpmn_id.not_like(CONSENT_REQUEST_LIKE)))
 
 
 def open_tasks(session: Session, instance_id: UUID) -> dict[UUID, UUID]:
@@ -232,7 +232,7 @@ def open_tasks(session: Session, instance_id: UUID) -> dict[UUID, UUID]:
     Consent requests are tasks of the case management, not of the workflow: they are not
     listed (a step must not cancel the request a held task is waiting on).
     """
-    rows = session.connection().execute(_OPEN_TASKS, {"instance_id": instance_id})
+    rows = _OPEN_TASKS.execute(session, {"instance_id": instance_id}).rows
     return {r.spiff_task_id: r.id for r in rows}
 
 
@@ -271,13 +271,13 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     inserting(table).execute(session, rows)
 
 
-_BPMN_TIMERS = select(TIMER.c.spiff_task_id, TIMER.c.id, TIMER.c.fire_at).where(
-    TIMER.c.instance_id == bindparam("instance_id"), TIMER.c.kind == TimerKind.BPMN.value)
+_BPMN_TIMERS = direct.Statement(select(TIMER.c.spiff_task_id, TIMER.c.id, TIMER.c.fire_at).where(
+    TIMER.c.instance_id == bindparam("instance_id"), TIMER.c.kind == TimerKind.BPMN.value))
 
 
 def bpmn_timers(session: Session, instance_id: UUID) -> dict[UUID, tuple[UUID, datetime]]:
     """spiff task id -> (timer id, fire_at) of the instance's pending BPMN timers."""
-    rows = session.connection().execute(_BPMN_TIMERS, {"instance_id": instance_id})
+    rows = _BPMN_TIMERS.execute(session, {"instance_id": instance_id}).rows
     return {r.spiff_task_id: (r.id, r.fire_at) for r in rows}
 
 
@@ -291,13 +291,13 @@ def delete_bpmn_timers(session: Session, instance_id: UUID, spiff_ids: Sequence[
         session.connection().execute(_DELETE_BPMN_TIMERS, {"instance_id": instance_id, "spiff_ids": list(spiff_ids)})
 
 
-_MOVE_BPMN_TIMER = update(TIMER).where(
+_MOVE_BPMN_TIMER = direct.Statement(update(TIMER).where(
     TIMER.c.instance_id == bindparam("b_instance_id"), TIMER.c.kind == TimerKind.BPMN.value,
-    TIMER.c.spiff_task_id == bindparam("b_spiff_id")).values(fire_at=bindparam("b_fire_at"), attempts=0)
+    TIMER.c.spiff_task_id == bindparam("b_spiff_id")).values(fire_at=bindparam("b_fire_at"), attempts=0))
 
 
 def move_bpmn_timer(session: Session, instance_id: UUID, spiff_id: UUID, fire_at: datetime) -> None:
-    session.connection().execute(_MOVE_BPMN_TIMER, {"b_instance_id": instance_id, "b_spiff_id": spiff_id,
+    _MOVE_BPMN_TIMER.execute(session, {"b_instance_id": instance_id, "b_spiff_id": spiff_id,
                                                     "b_fire_at": fire_at})
 
 
@@ -310,11 +310,12 @@ def delete_timers(session: Session, timer_ids: Iterable[UUID]) -> None:
         session.connection().execute(_DELETE_TIMERS, {"ids": ids})
 
 
-_MOVE_TIMER = update(TIMER).where(TIMER.c.id == bindparam("b_id")).values(fire_at=bindparam("b_fire_at"), attempts=0)
+_MOVE_TIMER = direct.Statement(update(TIMER).where(TIMER.c.id == bindparam("b_id")).values(
+    fire_at=bindparam("b_fire_at"), attempts=0))
 
 
 def move_timer(session: Session, timer_id: UUID, fire_at: datetime) -> None:
-    session.connection().execute(_MOVE_TIMER, {"b_id": timer_id, "b_fire_at": fire_at})
+    _MOVE_TIMER.execute(session, {"b_id": timer_id, "b_fire_at": fire_at})
 
 
 @dataclass(frozen=True)
@@ -344,7 +345,7 @@ def _lock_due_statement(skip_locked: bool) -> Select[Any]:
             .with_for_update(of=[INSTANCE, TIMER], skip_locked=skip_locked))
 
 
-_LOCK_DUE = {skip: _lock_due_statement(skip) for skip in (False, True)}
+_LOCK_DUE = {skip: direct.Statement(_lock_due_statement(skip)) for skip in (False, True)}
 
 
 def lock_instance_with_due_timers(session: Session, instance_id: UUID, now: datetime,
@@ -354,26 +355,26 @@ def lock_instance_with_due_timers(session: Session, instance_id: UUID, now: date
     None when another scheduler holds the instance or nothing of it is due any more (someone
     fired it in between): either way there is nothing to do here.
     """
-    rows = session.connection().execute(_LOCK_DUE[skip_locked], {"instance_id": instance_id, "now": now}).all()
+    rows = _LOCK_DUE[skip_locked].execute(session, {"instance_id": instance_id, "now": now}).rows
     if not rows:
         return None
     n = len(_INSTANCE_COLUMNS)
     return InstanceRecord(*rows[0][:n]), [DueTimer(*row[n:]) for row in rows]
 
 
-_MARK_FIRED = update(TIMER).where(TIMER.c.id == bindparam("b_id")).values(fired_at=bindparam("b_now"))
-_ESCALATE = (update(TASK).where(and_(TASK.c.id == bindparam("b_id"), TASK.c.state.in_(OPEN_STATES),
-                                     TASK.c.escalation_level < bindparam("b_level")))
-             .values(escalation_level=bindparam("b_level"), version=TASK.c.version + 1))
+_MARK_FIRED = direct.Statement(update(TIMER).where(TIMER.c.id == bindparam("b_id")).values(fired_at=bindparam("b_now")))
+_ESCALATE = direct.Statement(
+    update(TASK).where(and_(TASK.c.id == bindparam("b_id"), TASK.c.state.in_(OPEN_STATES),
+                            TASK.c.escalation_level < bindparam("b_level")))
+    .values(escalation_level=bindparam("b_level"), version=TASK.c.version + 1))
 
 
 def raise_escalation(session: Session, timer_id: UUID, task_id: UUID | None, level: int, now: datetime) -> bool:
     """Mark the timer fired and lift the task to ``level`` if it is open and lower; True if lifted."""
-    conn = session.connection()
-    conn.execute(_MARK_FIRED, {"b_id": timer_id, "b_now": now})
+    _MARK_FIRED.execute(session, {"b_id": timer_id, "b_now": now})
     if task_id is None:
         return False
-    result = conn.execute(_ESCALATE, {"b_id": task_id, "b_level": level})
+    result = _ESCALATE.execute(session, {"b_id": task_id, "b_level": level})
     return result.rowcount == 1
 
 
@@ -385,26 +386,27 @@ def add_incident(session: Session, values: Mapping[str, Any]) -> None:
     insert_rows(session, INCIDENT, [values])
 
 
-_LAST_VALUES = (select(TASK.c.data).where(TASK.c.instance_id == bindparam("instance_id"),
-                                           TASK.c.state == TaskState.COMPLETED.value)
-                .order_by(TASK.c.completed_at.desc()).limit(20))
+_LAST_VALUES = direct.Statement(
+    select(TASK.c.data).where(TASK.c.instance_id == bindparam("instance_id"), TASK.c.state == TaskState.COMPLETED.value)
+    .order_by(TASK.c.completed_at.desc()).limit(20))
 
 
 def last_value(session: Session, instance_id: UUID, key: str) -> Any:
     """The most recent value a completed task of the instance recorded under ``key``."""
-    for (data,) in session.connection().execute(_LAST_VALUES, {"instance_id": instance_id}):
+    for (data,) in _LAST_VALUES.execute(session, {"instance_id": instance_id}).rows:
         if isinstance(data, dict) and data.get(key):
             return data[key]
     return None
 
 
-_CLOSE_CASE = (update(CASE).where(CASE.c.id == bindparam("b_id"), CASE.c.status == "open")
-               .values(status="closed", closed_at=bindparam("b_now"), closure_reason=bindparam("b_reason"),
-                       version=CASE.c.version + 1))
+_CLOSE_CASE = direct.Statement(
+    update(CASE).where(CASE.c.id == bindparam("b_id"), CASE.c.status == "open")
+    .values(status="closed", closed_at=bindparam("b_now"), closure_reason=bindparam("b_reason"),
+            version=CASE.c.version + 1))
 
 
 def close_case(session: Session, case_id: UUID | None, reason: str | None, now: datetime) -> bool:
     if case_id is None:
         return False
-    result = session.connection().execute(_CLOSE_CASE, {"b_id": case_id, "b_now": now, "b_reason": reason})
+    result = _CLOSE_CASE.execute(session, {"b_id": case_id, "b_now": now, "b_reason": reason})
     return result.rowcount == 1

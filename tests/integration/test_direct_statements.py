@@ -8,16 +8,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine.persistence import direct
 from engine.persistence.models import AuditCheckpoint, Office
 from engine.services.context import EngineContext
 from tests.sql_counting import counting
 
-OFFICE = Office.__table__
-CHECKPOINT = AuditCheckpoint.__table__
+OFFICE: Table = Office.__table__  # type: ignore[assignment]  # declarative tables are Tables
+CHECKPOINT: Table = AuditCheckpoint.__table__  # type: ignore[assignment]
 OFFICES_BY_CODE = direct.Statement(
     select(OFFICE.c.id, OFFICE.c.code, OFFICE.c.name).where(OFFICE.c.code.in_(("ZZ1", "ZZ2", "ZZ3")))
     .order_by(OFFICE.c.code))
@@ -28,6 +29,24 @@ RENAME = direct.Statement(OFFICE.update().where(OFFICE.c.code == bindparam("b_co
 
 def _offices(*codes: str) -> list[dict[str, object]]:
     return [{"code": code, "name": f"Amt {code}"} for code in codes]
+
+
+def _insert_and_rename(ctx: EngineContext, codes: list[str], rename: str | None = None) -> None:
+    """One transaction: each code inserted by its own statement, then an update (which waits for
+    an answer), then the commit. Where an error shows depends on the database: SQLite runs each
+    insert at once, PostgreSQL defers them to the update or the commit."""
+    with ctx.uow() as uow:
+        for code in codes:
+            direct.Inserting(OFFICE).execute(uow.session, _offices(code))
+        if rename is not None:
+            RENAME.execute(uow.session, {"b_code": rename, "b_name": "Neu"})
+        uow.commit()
+
+
+def _insert_in_plain_session(ctx: EngineContext, code: str) -> None:
+    with Session(ctx.db.write) as session:
+        direct.Inserting(OFFICE).execute(session, _offices(code))
+        session.commit()
 
 
 def _count(ctx: EngineContext, *codes: str) -> int:
@@ -92,26 +111,18 @@ def test_a_rollback_drops_deferred_writes_and_the_connection_serves_on(ctx: Engi
 
 
 def test_a_failing_deferred_write_raises_sqlalchemys_error_and_commits_nothing(ctx: EngineContext) -> None:
-    with ctx.uow() as uow:
-        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))
-        uow.commit()
-    with pytest.raises(IntegrityError), ctx.uow() as uow:
-        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ2"))
-        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))  # the code is taken
-        RENAME.execute(uow.session, {"b_code": "ZZ2", "b_name": "Neu"})
-        uow.commit()
+    _insert_and_rename(ctx, ["ZZ1"])
+    with pytest.raises(IntegrityError):
+        _insert_and_rename(ctx, ["ZZ2", "ZZ1"], rename="ZZ2")  # ZZ1 is taken
     assert _count(ctx, "ZZ2") == 0, "the whole transaction is gone, the write before the failing one too"
     with ctx.uow() as uow:  # and the pool hands out a working connection afterwards
         assert OFFICES_BY_CODE.execute(uow.session, {}).rows[0].code == "ZZ1"
 
 
 def test_a_failing_write_at_the_commit_raises_there(ctx: EngineContext) -> None:
-    with ctx.uow() as uow:
-        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))
-        uow.commit()
-    with pytest.raises(IntegrityError), ctx.uow() as uow:
-        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1"))
-        uow.commit()
+    _insert_and_rename(ctx, ["ZZ1"])
+    with pytest.raises(IntegrityError):
+        _insert_and_rename(ctx, ["ZZ1"])
     assert _count(ctx, "ZZ1") == 1
 
 
@@ -123,3 +134,13 @@ def test_a_textual_statement_answers_its_columns(ctx: EngineContext) -> None:
         row = statement.execute(uow.session, {"code": "ZZ1"}).one()
         uow.commit()
     assert (row.code, row.name) == ("ZZ1", "Amt ZZ1")
+
+
+def test_a_session_without_the_unit_of_works_hooks_still_commits_its_deferred_writes(ctx: EngineContext) -> None:
+    """The engine's commit event is the net under a session made elsewhere (scripts, migrations)."""
+    _insert_in_plain_session(ctx, "ZZ1")
+    assert _count(ctx, "ZZ1") == 1
+    with pytest.raises(IntegrityError):
+        _insert_in_plain_session(ctx, "ZZ1")
+    _insert_and_rename(ctx, ["ZZ2"])  # the failed transaction was rolled back in the database, not handed on
+    assert _count(ctx, "ZZ1", "ZZ2") == 2
