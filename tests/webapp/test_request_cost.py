@@ -6,7 +6,10 @@ what the response shows. Counted with engine events on the request's real databa
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from sqlalchemy import event
 
 from engine.domain.actors import SYSTEM
 from engine.services.process_models import deployment
@@ -75,3 +78,28 @@ def test_an_inbox_page_through_the_api_is_one_transaction(web: Web) -> None:
     # goes in a short write transaction of its own right after it (engine/persistence/uow.py)
     assert count.transactions == (2 if web.ctx.db.is_sqlite else 1), count.statements
     assert len(count.statements) <= INBOX_BUDGET, count.statements
+
+
+def test_the_inbox_page_carries_its_size_in_the_sql(web: Web) -> None:
+    """PostgreSQL plans a prepared statement once only if the plan does not hang on a parameter:
+    with the LIMIT bound it planned the page anew on every request (the sort-ordered index walk
+    is the right plan only for a small limit). The page size is written into the SQL instead."""
+    _case_on_four_steps(web)
+    pages: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        flat = " ".join(statement.split())
+        if " FROM task" in flat and "LIMIT" in flat:
+            pages.append(flat)
+
+    event.listen(web.ctx.db.read, "before_cursor_execute", capture)
+    try:
+        for size in (100, 25):
+            assert web.api("carla", "GET", f"/tasks?view=office&per_page={size}").status_code == 200
+    finally:
+        event.remove(web.ctx.db.read, "before_cursor_execute", capture)
+    assert len(pages) == 2, pages
+    assert re.search(r"LIMIT 100\b", pages[0]), pages
+    assert re.search(r"LIMIT 25\b", pages[1]), pages
+    assert re.search(r"LIMIT 1001\b", pages[0]), "the count's cap is written in too"
+    assert not any(re.search(r"LIMIT [%:?(]", page) for page in pages), "no LIMIT is a bound parameter"
