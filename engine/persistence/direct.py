@@ -26,6 +26,7 @@ inside the same transaction, which is then rolled back as a whole.
 
 SQLite (the embedded default) runs the same Core statements through SQLAlchemy: there is no
 network round trip to save and the type handling differs (UUIDs as text, naive datetimes).
+So does PostgreSQL through any other driver than psycopg 3.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ class Statement:
         connection = session.connection()
         dialect = connection.dialect
         compiled = None
-        if dialect.name == "postgresql":
+        if _is_direct(dialect):
             if dialect.name not in self._compiled:
                 self._compiled[dialect.name] = _compile(self.statement, dialect)
             compiled = self._compiled[dialect.name]
@@ -133,6 +134,11 @@ class Statement:
             if key in values:
                 values[key] = process(values[key])
         return _run(connection, compiled, values)
+
+
+def _is_direct(dialect: Dialect) -> bool:
+    """PostgreSQL through psycopg 3 (the driver KIM installs; its pipeline mode is used here)."""
+    return dialect.name == "postgresql" and dialect.driver == "psycopg"
 
 
 def _cursor(fairy: Any, key: str) -> Any:
@@ -281,7 +287,7 @@ class Inserting:
         dialect = connection.dialect
         keys = tuple(rows[0])
         compiled = None
-        if dialect.name == "postgresql" and all(tuple(r) == keys for r in rows):
+        if _is_direct(dialect) and all(tuple(r) == keys for r in rows):
             shape = (dialect.name, keys, len(rows))
             if shape not in self._compiled:
                 self._compiled[shape] = self._compile(dialect, keys, len(rows))
