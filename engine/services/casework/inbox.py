@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -89,20 +90,10 @@ def task_view(row: Any) -> TaskView:
 def view_of(row: Mapping[str, Any]) -> TaskView:
     """A task view from the same keys a use case already holds (a step's reply is built from
     what it wrote, not read back); the columns a new task has no value for yet may be missing."""
-    return task_view(_Keys(row))
+    return task_view(SimpleNamespace(**{**_NOT_YET_SET, **row}))
 
 
-class _Keys:
-    """A mapping read by attribute, as :func:`task_view` reads a row."""
-
-    __slots__ = ("_row",)
-    _OPTIONAL = frozenset({"follow_up_at", "completed_at", "completed_by_name", "audience", "follow_up_reason"})
-
-    def __init__(self, row: Mapping[str, Any]) -> None:
-        self._row = row
-
-    def __getattr__(self, name: str) -> Any:
-        return self._row.get(name) if name in self._OPTIONAL else self._row[name]
+_NOT_YET_SET = dict.fromkeys(("follow_up_at", "completed_at", "completed_by_name", "audience", "follow_up_reason"))
 
 
 def for_reader(actor: Actor, view: TaskView) -> TaskView:
