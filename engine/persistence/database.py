@@ -52,7 +52,6 @@ class Database:
         for name, engine in (("write_sessions", self.write), ("read_sessions", self.read)):
             factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
             event.listen(factory, "before_commit", audit_log.append_queued)  # queued audit entries go in last
-            event.listen(factory, "before_commit", direct.flush_session)  # then every deferred write
             object.__setattr__(self, name, factory)
 
     @property

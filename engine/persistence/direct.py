@@ -18,11 +18,12 @@ default goes through SQLAlchemy, which computes the default.
 Round trips: an INSERT's answer is never waited for, so it is deferred and sent together with
 the next statement of the transaction that has an answer (psycopg's pipeline mode): the new
 tasks, their deadlines, the history and the instance's state of a step reach the database in one
-round trip (a completion: 7 round trips instead of 10, counted with strace). Deferred writes are
-sent before any other statement runs on the connection (an engine event: nothing reads past
-them) and before the commit; a rollback drops them with the transaction. A write that fails
-(a constraint) raises at that next statement or at the commit instead of at its own line, still
-inside the same transaction, which is then rolled back as a whole.
+round trip; the last ones of a transaction (the request's audit entry) go with its COMMIT (a
+completion: 6 round trips instead of 10, counted with strace). Deferred writes are sent before
+any other statement runs on the connection (an engine event: nothing reads past them) and with
+the commit; a rollback drops them with the transaction. A write that fails (a constraint)
+raises at that next statement or at the commit instead of at its own line, and nothing of the
+transaction is committed.
 
 SQLite (the embedded default) runs the same Core statements through SQLAlchemy: there is no
 network round trip to save and the type handling differs (UUIDs as text, naive datetimes).
@@ -38,6 +39,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
+from psycopg import ClientCursor
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, Insert, Table, event, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -46,9 +49,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 _CURSOR_KEY = "kim_direct_cursor"
-_PENDING_CURSOR_KEY = "kim_direct_pending_cursor"
+_CLIENT_CURSOR_KEY = "kim_direct_client_cursor"
 _QUEUE_KEY = "kim_direct_queue"
-_DEFERRED_KEY = "kim_direct_deferred"
+_IDLE = TransactionStatus.IDLE
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -112,28 +115,51 @@ def _bind_processors(compiled: SQLCompiler) -> dict[str, Callable[[Any], Any]]:
 
 
 class Statement:
-    """A Core statement run directly on PostgreSQL, through SQLAlchemy elsewhere."""
+    """A Core statement run directly on PostgreSQL, through SQLAlchemy elsewhere.
 
-    def __init__(self, statement: Executable) -> None:
+    ``on_postgresql`` is the same statement written so that it compiles once, for a portable
+    one that cannot: ``column = ANY(:array)`` for ``column IN :list`` of a size given with each
+    call (an expanding IN changes the SQL with the number of values).
+    """
+
+    def __init__(self, statement: Executable, on_postgresql: Executable | None = None) -> None:
         self.statement = statement
+        self.direct_statement = statement if on_postgresql is None else on_postgresql
         self._compiled: dict[str, _Compiled | None] = {}
 
     def execute(self, session: Session, params: Mapping[str, Any]) -> Outcome:
         connection = session.connection()
-        dialect = connection.dialect
-        compiled = None
-        if _is_direct(dialect):
-            if dialect.name not in self._compiled:
-                self._compiled[dialect.name] = _compile(self.statement, dialect)
-            compiled = self._compiled[dialect.name]
+        compiled = self._compiled_for(connection.dialect)
         if compiled is None:
             result = connection.execute(self.statement, dict(params))
             return Outcome(list(result) if result.returns_rows else [], result.rowcount)
-        values = {**compiled.constants, **params}
-        for key, process in compiled.processors.items():
-            if key in values:
-                values[key] = process(values[key])
-        return _run(connection, compiled, values)
+        return _run(connection, compiled, _bound(compiled, params))
+
+    def defer(self, session: Session, params: Mapping[str, Any]) -> int | None:
+        """Run a write whose outcome the caller already knows (the rows it changes are locked):
+        on PostgreSQL it goes with the transaction's next statement (None: no row count comes
+        back); elsewhere it runs now and answers the number of rows it changed."""
+        connection = session.connection()
+        compiled = self._compiled_for(connection.dialect)
+        if compiled is None:
+            return int(connection.execute(self.statement, dict(params)).rowcount)
+        _defer(connection, compiled, _bound(compiled, params))
+        return None
+
+    def _compiled_for(self, dialect: Dialect) -> _Compiled | None:
+        if not _is_direct(dialect):
+            return None
+        if dialect.name not in self._compiled:
+            self._compiled[dialect.name] = _compile(self.direct_statement, dialect)
+        return self._compiled[dialect.name]
+
+
+def _bound(compiled: _Compiled, params: Mapping[str, Any]) -> dict[str, Any]:
+    values = {**compiled.constants, **params}
+    for key, process in compiled.processors.items():
+        if key in values:
+            values[key] = process(values[key])
+    return values
 
 
 def _is_direct(dialect: Dialect) -> bool:
@@ -154,26 +180,27 @@ def _announce(connection: Connection, cursor: Any, sql: str, values: Mapping[str
         connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, False)
 
 
-def _defer(session: Session, connection: Connection, compiled: _Compiled, values: Mapping[str, Any]) -> None:
+def _defer(connection: Connection, compiled: _Compiled, values: Mapping[str, Any]) -> None:
     """A write whose answer nobody waits for: it goes with the next statement that has one."""
-    session.info[_DEFERRED_KEY] = True
     fairy = connection.connection
     _announce(connection, fairy.info.get(_CURSOR_KEY), compiled.sql, values)
     fairy.info.setdefault(_QUEUE_KEY, []).append((compiled.sql, values))
 
 
 def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any]) -> Outcome:
-    """Run one statement; the deferred writes before it travel with it in one round trip
-    (psycopg's pipeline mode, which costs more CPU than a plain execute: only when there are)."""
+    """Run one statement; the deferred writes before it travel with it in one round trip, as
+    one query string (see :func:`_committing_deferred`; only when there are: a statement of its
+    own is bound and prepared by the server, which plans it once)."""
     fairy = connection.connection
     cursor = _cursor(fairy, _CURSOR_KEY)
     _announce(connection, cursor, compiled.sql, values)
     pending = fairy.info.pop(_QUEUE_KEY, None)
     try:
         if pending:
-            with cast(Any, fairy.driver_connection).pipeline():
-                _send(_cursor(fairy, _PENDING_CURSOR_KEY), pending)
-                cursor.execute(compiled.sql, values)
+            cursor = _client_cursor(fairy)
+            cursor.execute(*_one_string([*pending, (compiled.sql, values)]))
+            while cursor.nextset():  # to the last statement's result: the one asked for
+                pass
         else:
             cursor.execute(compiled.sql, values)
         result = cursor.pgresult  # not cursor.description: that builds a column object per column
@@ -190,43 +217,27 @@ def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any])
     return Outcome([row._make(r) for r in fetched], cursor.rowcount)
 
 
-def _send(cursor: Any, pending: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
-    for sql, values in pending:
-        cursor.execute(sql, values)
-
-
 def _forget(fairy: Any) -> None:
     fairy.info.pop(_CURSOR_KEY, None)
-    fairy.info.pop(_PENDING_CURSOR_KEY, None)
+    fairy.info.pop(_CLIENT_CURSOR_KEY, None)
     fairy.info.pop(_QUEUE_KEY, None)
 
 
 def flush(connection: Connection) -> None:
     """Send the deferred writes now (in one round trip): before any other statement of the
-    transaction and before its commit, so that nothing reads past them or commits without them."""
+    transaction, so that nothing reads past them."""
     fairy = connection.connection
     pending = fairy.info.pop(_QUEUE_KEY, None) if fairy is not None else None
     if not pending:
         return
-    cursor = _cursor(fairy, _PENDING_CURSOR_KEY)
+    cursor = _client_cursor(fairy)
+    sql, values = _one_string(pending)
     try:
-        if len(pending) == 1:
-            _send(cursor, pending)
-        else:
-            with cast(Any, fairy.driver_connection).pipeline():
-                _send(cursor, pending)
+        cursor.execute(sql, values)
     except connection.dialect.loaded_dbapi.Error as error:
         _forget(fairy)
-        sql = "; ".join(sql for sql, _ in pending)
-        connection._handle_dbapi_exception(error, sql, {}, cursor, None)
+        connection._handle_dbapi_exception(error, sql, values, cursor, None)
         raise
-
-
-def flush_session(session: Session) -> None:
-    """Session ``before_commit`` hook: the deferred writes go while the transaction can still be
-    rolled back as usual if one of them fails."""
-    if session.info.pop(_DEFERRED_KEY, False) and session.in_transaction():
-        flush(session.connection())
 
 
 def install(engine: Engine) -> None:
@@ -238,15 +249,7 @@ def install(engine: Engine) -> None:
         if context is not None:  # SQLAlchemy's own statement (ours come with None): the writes go first
             flush(connection)
 
-    @event.listens_for(engine, "commit")
-    def _before_commit(connection: Connection) -> None:
-        """The last chance (a commit outside a session's hook): if a write fails here, SQLAlchemy
-        already counts the transaction as ended and would hand the connection back unrolled."""
-        try:
-            flush(connection)
-        except Exception:
-            cast(Any, connection.connection.driver_connection).rollback()
-            raise
+    engine.dialect.do_commit = _committing_deferred(engine.dialect.do_commit)  # type: ignore[method-assign,assignment]
 
     @event.listens_for(engine, "rollback")
     def _on_rollback(connection: Connection) -> None:
@@ -257,6 +260,57 @@ def install(engine: Engine) -> None:
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
         record.info.pop(_QUEUE_KEY, None)
+
+
+def _committing_deferred(plain_commit: Callable[[Any], None]) -> Callable[[Any], None]:
+    """The dialect's commit, which takes the transaction's last deferred writes along: they and
+    the COMMIT go as one query string in one round trip (the audit entry written at the end of
+    every request is such a write; psycopg's pipeline mode would cost a second round trip to
+    leave it). The values are bound by psycopg on the client side for that (its quoting of
+    literals), since a query string of several statements cannot carry parameters.
+
+    If a write fails, the server skips the rest of the string, the COMMIT included: nothing of
+    the transaction is committed. The connection is rolled back here (SQLAlchemy counts the
+    transaction as ended once its commit was attempted and would hand it back unrolled) and the
+    error raised as SQLAlchemy's."""
+
+    def do_commit(connection: Any) -> None:
+        info = getattr(connection, "info", None)  # the pool's connection (SQLAlchemy passes it)
+        pending = info.pop(_QUEUE_KEY, None) if info is not None else None
+        if not pending:
+            plain_commit(connection)
+            return
+        driver = cast(Any, connection.driver_connection)
+        sql, values = _one_string([*pending, ("COMMIT", {})])
+        try:
+            _client_cursor(connection).execute(sql, values)
+        except Exception:
+            _forget(connection)
+            if not driver.closed:
+                driver.rollback()
+            raise
+        if driver.info.transaction_status != _IDLE:  # pragma: no cover - the server always ends it
+            plain_commit(connection)
+
+    return do_commit
+
+
+def _client_cursor(fairy: Any) -> Any:
+    cursor = fairy.info.get(_CLIENT_CURSOR_KEY)
+    if cursor is None or cursor.closed:
+        cursor = fairy.info[_CLIENT_CURSOR_KEY] = ClientCursor(fairy.driver_connection)
+    return cursor
+
+
+def _one_string(statements: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[str, dict[str, Any]]:
+    """Several statements as one query string, each one's parameters renamed apart (to be
+    bound on the client: see :func:`_committing_deferred`)."""
+    parts: list[str] = []
+    values: dict[str, Any] = {}
+    for i, (sql, params) in enumerate(statements):
+        parts.append(_PLACEHOLDER.sub(f"%(\\1__s{i})s", sql) if params else sql)
+        values.update((f"{key}__s{i}", value) for key, value in params.items())
+    return "; ".join(parts), values
 
 
 def _processed(values: Sequence[Any], processors: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
@@ -301,7 +355,7 @@ class Inserting:
             for key, value in row.items():
                 process = processors.get(key)
                 values[f"{key}__{i}"] = value if process is None else process(value)
-        _defer(session, connection, compiled, values)
+        _defer(connection, compiled, values)
 
     def _compile(self, dialect: Dialect, keys: tuple[str, ...], count: int) -> _Compiled | None:
         compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))

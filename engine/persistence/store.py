@@ -15,7 +15,21 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, Table, Update, and_, bindparam, delete, select, update
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    Column,
+    Row,
+    Select,
+    Table,
+    Update,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from engine.persistence import direct
@@ -56,6 +70,8 @@ class InstanceRecord:
     status: str
     state: str
     version: int
+    # read under the row lock of this transaction (FOR UPDATE): nobody else can save it meanwhile
+    locked: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,20 +95,27 @@ _TASK_COLUMNS = (TASK.c.id, TASK.c.instance_id, TASK.c.spiff_task_id, TASK.c.bpm
                  TASK.c.assignee_id, TASK.c.state, TASK.c.version, TASK.c.form_key, TASK.c.audience)
 
 
-def _instance(row: Row[Any] | None) -> InstanceRecord | None:
-    return InstanceRecord(*row) if row is not None else None
+def _locked_instance(row: Row[Any] | None) -> InstanceRecord | None:
+    return _locked(row) if row is not None else None
+
+
+def _locked(values: Sequence[Any]) -> InstanceRecord:
+    """The instance as read by a locking statement of this transaction."""
+    record = InstanceRecord(*values)
+    record.locked = True
+    return record
 
 
 def lock_instance(session: Session, instance_id: UUID, skip_locked: bool = False) -> InstanceRecord | None:
     """Row lock for the engine step (PostgreSQL); on SQLite BEGIN IMMEDIATE already holds the write lock."""
     query = select(*_INSTANCE_COLUMNS).where(INSTANCE.c.id == instance_id).with_for_update(skip_locked=skip_locked)
-    return _instance(session.connection().execute(query).first())
+    return _locked_instance(session.connection().execute(query).first())
 
 
 def lock_instance_of_task(session: Session, task_id: UUID) -> tuple[InstanceRecord, TaskRecord] | None:
     conn = session.connection()
     owner = select(TASK.c.instance_id).where(TASK.c.id == task_id).scalar_subquery()
-    instance = _instance(conn.execute(select(*_INSTANCE_COLUMNS).where(INSTANCE.c.id == owner)
+    instance = _locked_instance(conn.execute(select(*_INSTANCE_COLUMNS).where(INSTANCE.c.id == owner)
                                       .with_for_update()).first())
     if instance is None:
         return None
@@ -136,7 +159,7 @@ def _lock_task_statement() -> Select[Any]:
                          .outerjoin(USER, USER.c.id == TASK.c.assignee_id)
                          .outerjoin(CASE, CASE.c.id == INSTANCE.c.case_id)
                          .outerjoin(owner, owner.c.id == CASE.c.owner_office_id))
-            .where(TASK.c.id == bindparam("task_id")).with_for_update(of=INSTANCE))
+            .where(TASK.c.id == bindparam("task_id")).with_for_update(of=[INSTANCE, TASK]))
 
 
 # The statements of every completion, built once: building a statement and computing its cache
@@ -145,15 +168,17 @@ _LOCK_TASK = direct.Statement(_lock_task_statement())
 
 
 def lock_task_for_completion(session: Session, task_id: UUID) -> LockedTask | None:
-    """The task, its instance (row-locked) and its case's header, in one round trip."""
+    """The task, its instance and its case's header, in one round trip; the instance row and the
+    task row stay locked to the end of the transaction (in that order, the order every writer
+    of an instance keeps), so what is read of the task cannot change before the completion."""
     row = _LOCK_TASK.execute(session, {"task_id": task_id}).first()
     if row is None:
         return None
     n, m = len(_INSTANCE_COLUMNS), len(_TASK_COLUMNS)
     name, process_id, created_at, due_at, follow_up_at, level, assignee, *owner_row = row[n + m:]
     case = CaseHeader(*owner_row) if owner_row[0] is not None else None
-    return LockedTask(InstanceRecord(*row[:n]), TaskRecord(*row[n:n + m]), name, process_id, created_at, due_at,
-                      follow_up_at, level, assignee, case)
+    return LockedTask(_locked(row[:n]), TaskRecord(*row[n:n + m]), name, process_id,
+                      created_at, due_at, follow_up_at, level, assignee, case)
 
 
 def case_header(session: Session, case_id: UUID) -> CaseHeader | None:
@@ -181,11 +206,17 @@ _SAVE_INSTANCE = {ending: direct.Statement(_save_instance_statement(ending)) for
 
 def save_instance(session: Session, record: InstanceRecord, state: str, status: str,
                   ended_at: datetime | None, state_format: int) -> bool:
-    """Compare-and-set on the instance version; False if someone else saved in between."""
-    result = _SAVE_INSTANCE[ended_at is not None].execute(session, {
+    """Compare-and-set on the instance version; False if someone else saved in between.
+
+    A record read under its row lock (``locked``) cannot have been saved by anyone else: on
+    PostgreSQL its save is not waited for but goes with the transaction's next statement (see
+    engine.persistence.direct), the step's other writes with it.
+    """
+    statement, params = _SAVE_INSTANCE[ended_at is not None], {
         "b_id": record.id, "b_version": record.version, "b_state": state, "b_status": status,
-        "b_new_version": record.version + 1, "b_state_format": state_format, "b_ended_at": ended_at})
-    if result.rowcount != 1:
+        "b_new_version": record.version + 1, "b_state_format": state_format, "b_ended_at": ended_at}
+    changed = statement.defer(session, params) if record.locked else statement.execute(session, params).rowcount
+    if changed is not None and changed != 1:
         return False
     record.version += 1
     record.state, record.status = state, status
@@ -203,14 +234,21 @@ def complete_task_row(session: Session, task: TaskRecord, user_id: int | None, d
                       now: datetime) -> bool:
     """Compare-and-set: only an open task at the version we read can be completed.
 
+    ``task`` comes from :func:`lock_task_for_completion`, whose row lock keeps its state and
+    version until the commit: the update cannot miss, so on PostgreSQL it is not waited for but
+    goes with the step's next statement (engine.persistence.direct). Elsewhere its row count
+    still answers.
+
     Its pending deadline rows go with it (a trigger on ``task``: whatever ends a task drops its
     reminders and escalations): a done task is never escalated, and leaving them would let the
     timer table grow with every completion of a long-running case.
     """
-    result = _COMPLETE_TASK.execute(session, {
+    if task.state not in OPEN_STATES:
+        return False
+    changed = _COMPLETE_TASK.defer(session, {
         "b_id": task.id, "b_version": task.version, "b_now": now, "b_user_id": user_id, "b_data": dict(data),
         "b_new_version": task.version + 1})
-    return bool(result.rowcount == 1)
+    return changed is None or changed == 1
 
 
 def reopen_task_row(session: Session, task: TaskRecord, data: Mapping[str, Any]) -> None:
@@ -236,26 +274,39 @@ def open_tasks(session: Session, instance_id: UUID) -> dict[UUID, UUID]:
     return {r.spiff_task_id: r.id for r in rows}
 
 
+def _array(name: str, column: Column[Any]) -> BindParameter[Any]:
+    """A list of values bound as one PostgreSQL array (for ``column = ANY(...)``)."""
+    return bindparam(name, type_=ARRAY(column.type))
+
+
+_CANCEL = {"state": TaskState.CANCELLED.value, "completed_at": bindparam("b_now"), "version": TASK.c.version + 1}
+_CANCEL_TASKS = direct.Statement(
+    update(TASK).where(TASK.c.id.in_(bindparam("b_ids", expanding=True)), TASK.c.state.in_(LIVE_STATES))
+    .values(**_CANCEL),
+    on_postgresql=update(TASK).where(TASK.c.id == any_(_array("b_ids", TASK.c.id)), TASK.c.state.in_(LIVE_STATES))
+    .values(**_CANCEL))
+
+
 def cancel_tasks(session: Session, task_ids: Sequence[UUID], now: datetime) -> None:
-    """Cancel live tasks (their pending reminders and escalations go by trigger)."""
+    """Cancel live tasks (their pending reminders and escalations go by trigger). Nobody waits
+    for the outcome: on PostgreSQL it goes with the step's next statement."""
     if task_ids:
-        session.connection().execute(
-            update(TASK).where(TASK.c.id.in_(task_ids), TASK.c.state.in_(LIVE_STATES))
-            .values(state=TaskState.CANCELLED.value, completed_at=now, version=TASK.c.version + 1))
+        _CANCEL_TASKS.defer(session, {"b_ids": list(task_ids), "b_now": now})
 
 
-_CANCEL_TASKS_OF = (
+_CANCEL_TASKS_OF = direct.Statement(
     update(TASK).where(TASK.c.instance_id == bindparam("b_instance_id"),
                        TASK.c.spiff_task_id.in_(bindparam("b_spiff_ids", expanding=True)),
-                       TASK.c.state.in_(LIVE_STATES))
-    .values(state=TaskState.CANCELLED.value, completed_at=bindparam("b_now"), version=TASK.c.version + 1))
+                       TASK.c.state.in_(LIVE_STATES)).values(**_CANCEL),
+    on_postgresql=update(TASK).where(TASK.c.instance_id == bindparam("b_instance_id"),
+                                     TASK.c.spiff_task_id == any_(_array("b_spiff_ids", TASK.c.spiff_task_id)),
+                                     TASK.c.state.in_(LIVE_STATES)).values(**_CANCEL))
 
 
 def cancel_tasks_of(session: Session, instance_id: UUID, spiff_ids: Sequence[UUID], now: datetime) -> None:
     """Cancel the instance's live tasks of these workflow tasks (gone from the workflow)."""
     if spiff_ids:
-        session.connection().execute(_CANCEL_TASKS_OF, {"b_instance_id": instance_id, "b_spiff_ids": list(spiff_ids),
-                                                        "b_now": now})
+        _CANCEL_TASKS_OF.defer(session, {"b_instance_id": instance_id, "b_spiff_ids": list(spiff_ids), "b_now": now})
 
 
 @cache
@@ -281,14 +332,17 @@ def bpmn_timers(session: Session, instance_id: UUID) -> dict[UUID, tuple[UUID, d
     return {r.spiff_task_id: (r.id, r.fire_at) for r in rows}
 
 
-_DELETE_BPMN_TIMERS = delete(TIMER).where(
-    TIMER.c.instance_id == bindparam("instance_id"), TIMER.c.kind == TimerKind.BPMN.value,
-    TIMER.c.spiff_task_id.in_(bindparam("spiff_ids", expanding=True)))
+_DELETE_BPMN_TIMERS = direct.Statement(
+    delete(TIMER).where(TIMER.c.instance_id == bindparam("instance_id"), TIMER.c.kind == TimerKind.BPMN.value,
+                        TIMER.c.spiff_task_id.in_(bindparam("spiff_ids", expanding=True))),
+    on_postgresql=delete(TIMER).where(TIMER.c.instance_id == bindparam("instance_id"),
+                                      TIMER.c.kind == TimerKind.BPMN.value,
+                                      TIMER.c.spiff_task_id == any_(_array("spiff_ids", TIMER.c.spiff_task_id))))
 
 
 def delete_bpmn_timers(session: Session, instance_id: UUID, spiff_ids: Sequence[UUID]) -> None:
     if spiff_ids:
-        session.connection().execute(_DELETE_BPMN_TIMERS, {"instance_id": instance_id, "spiff_ids": list(spiff_ids)})
+        _DELETE_BPMN_TIMERS.defer(session, {"instance_id": instance_id, "spiff_ids": list(spiff_ids)})
 
 
 _MOVE_BPMN_TIMER = direct.Statement(update(TIMER).where(
@@ -297,17 +351,19 @@ _MOVE_BPMN_TIMER = direct.Statement(update(TIMER).where(
 
 
 def move_bpmn_timer(session: Session, instance_id: UUID, spiff_id: UUID, fire_at: datetime) -> None:
-    _MOVE_BPMN_TIMER.execute(session, {"b_instance_id": instance_id, "b_spiff_id": spiff_id,
+    _MOVE_BPMN_TIMER.defer(session, {"b_instance_id": instance_id, "b_spiff_id": spiff_id,
                                                     "b_fire_at": fire_at})
 
 
-_DELETE_TIMERS = delete(TIMER).where(TIMER.c.id.in_(bindparam("ids", expanding=True)))
+_DELETE_TIMERS = direct.Statement(
+    delete(TIMER).where(TIMER.c.id.in_(bindparam("ids", expanding=True))),
+    on_postgresql=delete(TIMER).where(TIMER.c.id == any_(_array("ids", TIMER.c.id))))
 
 
 def delete_timers(session: Session, timer_ids: Iterable[UUID]) -> None:
     ids = list(timer_ids)
     if ids:
-        session.connection().execute(_DELETE_TIMERS, {"ids": ids})
+        _DELETE_TIMERS.defer(session, {"ids": ids})
 
 
 _MOVE_TIMER = direct.Statement(update(TIMER).where(TIMER.c.id == bindparam("b_id")).values(
@@ -315,7 +371,7 @@ _MOVE_TIMER = direct.Statement(update(TIMER).where(TIMER.c.id == bindparam("b_id
 
 
 def move_timer(session: Session, timer_id: UUID, fire_at: datetime) -> None:
-    _MOVE_TIMER.execute(session, {"b_id": timer_id, "b_fire_at": fire_at})
+    _MOVE_TIMER.defer(session, {"b_id": timer_id, "b_fire_at": fire_at})
 
 
 @dataclass(frozen=True)
@@ -359,7 +415,7 @@ def lock_instance_with_due_timers(session: Session, instance_id: UUID, now: date
     if not rows:
         return None
     n = len(_INSTANCE_COLUMNS)
-    return InstanceRecord(*rows[0][:n]), [DueTimer(*row[n:]) for row in rows]
+    return _locked(rows[0][:n]), [DueTimer(*row[n:]) for row in rows]
 
 
 _MARK_FIRED = direct.Statement(update(TIMER).where(TIMER.c.id == bindparam("b_id")).values(fired_at=bindparam("b_now")))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Table, bindparam, func, select, text
+from sqlalchemy import ARRAY, Table, any_, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,10 @@ OFFICES_BY_CODE = direct.Statement(
 CHECKPOINT_BY_ID = direct.Statement(select(CHECKPOINT).where(CHECKPOINT.c.id == bindparam("id")))
 RENAME = direct.Statement(OFFICE.update().where(OFFICE.c.code == bindparam("b_code"))
                           .values(name=bindparam("b_name")))
+RENAME_ALL = direct.Statement(
+    OFFICE.update().where(OFFICE.c.code.in_(bindparam("b_codes", expanding=True))).values(name=bindparam("b_name")),
+    on_postgresql=OFFICE.update().where(OFFICE.c.code == any_(bindparam("b_codes", type_=ARRAY(OFFICE.c.code.type))))
+    .values(name=bindparam("b_name")))
 
 
 def _offices(*codes: str) -> list[dict[str, object]]:
@@ -144,3 +148,17 @@ def test_a_session_without_the_unit_of_works_hooks_still_commits_its_deferred_wr
         _insert_in_plain_session(ctx, "ZZ1")
     _insert_and_rename(ctx, ["ZZ2"])  # the failed transaction was rolled back in the database, not handed on
     assert _count(ctx, "ZZ1", "ZZ2") == 2
+
+
+def test_a_deferred_update_with_a_list_of_values_lands_on_every_database(ctx: EngineContext) -> None:
+    """``on_postgresql``: the list goes as one array (SQL compiled once); elsewhere as an IN list.
+    Deferred, it answers its row count only where it ran at once (not PostgreSQL)."""
+    with ctx.uow() as uow:
+        direct.Inserting(OFFICE).execute(uow.session, _offices("ZZ1", "ZZ2", "ZZ3"))
+        changed = RENAME_ALL.defer(uow.session, {"b_codes": ["ZZ1", "ZZ3", "nobody"], "b_name": "Neu"})
+        names = {r.code: r.name for r in OFFICES_BY_CODE.execute(uow.session, {}).rows}  # the update went first
+        uow.commit()
+    assert changed == (2 if ctx.db.is_sqlite else None)
+    assert names == {"ZZ1": "Neu", "ZZ2": "Amt ZZ2", "ZZ3": "Neu"}
+    with ctx.uow(write=False) as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OFFICE).where(OFFICE.c.name == "Neu")) == 2
