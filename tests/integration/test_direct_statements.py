@@ -141,7 +141,7 @@ def test_a_textual_statement_answers_its_columns(ctx: EngineContext) -> None:
 
 
 def test_a_session_without_the_unit_of_works_hooks_still_commits_its_deferred_writes(ctx: EngineContext) -> None:
-    """The engine's commit event is the net under a session made elsewhere (scripts, migrations)."""
+    """The commit carries the deferred writes of a session made elsewhere too (scripts, migrations)."""
     _insert_in_plain_session(ctx, "ZZ1")
     assert _count(ctx, "ZZ1") == 1
     with pytest.raises(IntegrityError):

@@ -40,6 +40,23 @@ def test_inbox_views_sorting_and_filters(web: Web, open_case: Callable[..., Any]
     assert dues == sorted(dues, reverse=True)
 
 
+@pytest.mark.parametrize("sort", ["due_at", "-due_at", "created_at", "-created_at", "name", "-name",
+                                  "escalation_level", "-escalation_level"])
+def test_inbox_pages_follow_each_sort_order(web: Web, open_case: Callable[..., Any], sort: str) -> None:
+    """Each page is a slice of one order (the page is cut from the task table, then joined to
+    names): pages of two put together are the whole list, in order, each task once."""
+    for family in ("Karimi", "Haddad", "Nowak"):
+        open_case(person={"given_name": "Test", "family_name": family})
+    whole = web.api("carla", "GET", f"/tasks?sort={sort}&per_page=100").get_json()
+    pages = [web.api("carla", "GET", f"/tasks?sort={sort}&per_page=2&page={n}").get_json() for n in (1, 2)]
+    key = sort.lstrip("-")
+    values = [(item[key], item["id"]) for item in whole["items"]]
+    assert [v for v, _ in values] == sorted((v for v, _ in values), reverse=sort.startswith("-"))
+    assert [i["id"] for p in pages for i in p["items"]] == [i for _, i in values]
+    assert [p["total"] for p in pages] == [3, 3]
+    assert {i["person_name"] for i in whole["items"]} == {"Test Karimi", "Test Haddad", "Test Nowak"}
+
+
 @pytest.mark.parametrize("query", ["view=everything", "per_page=0", "per_page=5000", "page=-1", "overdue=maybe",
                                    "due_from=2026-13-01", "due_from=0001-01-01", "due_to=9999-12-31",
                                    "sort=password", "state=gone"])

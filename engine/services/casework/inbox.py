@@ -285,20 +285,34 @@ def _matching(shape: _Shape) -> Select[Any]:
     return query
 
 
+# What the page subquery carries out of the task table: the listed columns, the keys of the names
+# joined to them, and every sort column.
+_PAGE_COLUMNS = tuple({c.key: c for c in (*_LISTED, TASK.c.office_id, TASK.c.assignee_id, TASK.c.completed_by_id,
+                                          *SORTS.values())}.values())
+
+
 @lru_cache(maxsize=512)
 def _page_statement(shape: _Shape) -> Select[Any]:
-    """One page in one statement: the page's ids come from the task table alone (an index walk
-    in the sort order), the names of cases and people are joined for those rows only, and the
-    capped count rides along as a scalar subquery."""
+    """One page in one statement: the page's rows come from the task table alone (an index walk
+    in the sort order, which reads each row once), the names of offices, cases and people are
+    joined for those rows only, and the capped count rides along as a scalar subquery."""
     base = _matching(shape)
     column = SORTS[shape.sort]
     order = column.desc() if shape.descending else column.asc()
-    page = (base.order_by(order, TASK.c.id).limit(_rows_at_most(shape.per_page))
+    page = (base.with_only_columns(*_PAGE_COLUMNS).order_by(order, TASK.c.id).limit(_rows_at_most(shape.per_page))
             .offset(bindparam("p_offset", type_=Integer)).subquery("page"))
     total_matching = select(func.count()).select_from(base.limit(_rows_at_most(COUNT_CAP + 1)).subquery()
                                                       ).scalar_subquery()
-    return (task_query(with_data=False).add_columns(total_matching.label("total_matching"))
-            .join(page, page.c.id == TASK.c.id).order_by(order, TASK.c.id))
+    sort = page.c[column.key]
+    return (select(*(page.c[c.key] for c in _LISTED), OFFICE.c.code.label("office_code"),
+                   _assignee.c.username.label("assignee_name"), _completer.c.username.label("completed_by_name"),
+                   CASES.c.reference.label("case_reference"), CASES.c.given_name, CASES.c.family_name,
+                   total_matching.label("total_matching"))
+            .select_from(page.join(OFFICE, OFFICE.c.id == page.c.office_id)
+                         .outerjoin(_assignee, _assignee.c.id == page.c.assignee_id)
+                         .outerjoin(_completer, _completer.c.id == page.c.completed_by_id)
+                         .outerjoin(CASES, CASES.c.id == page.c.case_id))
+            .order_by(sort.desc() if shape.descending else sort.asc(), page.c.id))
 
 
 @lru_cache(maxsize=512)
