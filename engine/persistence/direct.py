@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from psycopg import ClientCursor
-from psycopg.pq import TransactionStatus
+from psycopg import Pipeline
 from sqlalchemy import Connection, Engine, Insert, Table, event, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -52,9 +52,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 _CURSOR_KEY = "kim_direct_cursor"
-_CLIENT_CURSOR_KEY = "kim_direct_client_cursor"
+_PENDING_CURSOR_KEY = "kim_direct_pending_cursor"
 _QUEUE_KEY = "kim_direct_queue"
-_IDLE = TransactionStatus.IDLE
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -191,23 +190,24 @@ def _defer(connection: Connection, compiled: _Compiled, values: Mapping[str, Any
 
 
 def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any]) -> Outcome:
-    """Run one statement; the deferred writes before it travel with it in one round trip, as
-    one query string (see :func:`_committing_deferred`; only when there are: a statement of its
-    own is bound and prepared by the server, which plans it once)."""
+    """Run one statement; the deferred writes before it travel with it in one round trip
+    (pipeline mode, which costs more CPU than a plain execute: only when there are)."""
     fairy = connection.connection
     cursor = _cursor(fairy, _CURSOR_KEY)
     _announce(connection, cursor, compiled.sql, values)
     pending = fairy.info.pop(_QUEUE_KEY, None)
     try:
         if pending:
-            cursor = _client_cursor(fairy)
-            cursor.execute(*_one_string([*pending, (compiled.sql, values)]))
-            while cursor.nextset():  # to the last statement's result: the one asked for
-                pass
+            with _pipeline(fairy.driver_connection) as pipeline:
+                _send(_cursor(fairy, _PENDING_CURSOR_KEY), pending)
+                cursor.execute(compiled.sql, values)
+                pipeline.sync()  # the one round trip: all sent, every answer read
+                result = cursor.pgresult
+                fetched = cursor.fetchall() if result is not None and result.nfields else []
         else:
             cursor.execute(compiled.sql, values)
-        result = cursor.pgresult  # not cursor.description: that builds a column object per column
-        fetched = cursor.fetchall() if result is not None and result.nfields else []
+            result = cursor.pgresult  # not cursor.description: that builds a column object per column
+            fetched = cursor.fetchall() if result is not None and result.nfields else []
     except connection.dialect.loaded_dbapi.Error as error:
         _forget(fairy)
         connection._handle_dbapi_exception(error, compiled.sql, values, cursor, None)
@@ -220,9 +220,14 @@ def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any])
     return Outcome([row._make(r) for r in fetched], cursor.rowcount)
 
 
+def _send(cursor: Any, pending: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    for sql, values in pending:
+        cursor.execute(sql, values)
+
+
 def _forget(fairy: Any) -> None:
     fairy.info.pop(_CURSOR_KEY, None)
-    fairy.info.pop(_CLIENT_CURSOR_KEY, None)
+    fairy.info.pop(_PENDING_CURSOR_KEY, None)
     fairy.info.pop(_QUEUE_KEY, None)
 
 
@@ -233,14 +238,48 @@ def flush(connection: Connection) -> None:
     pending = fairy.info.pop(_QUEUE_KEY, None) if fairy is not None else None
     if not pending:
         return
-    cursor = _client_cursor(fairy)
-    sql, values = _one_string(pending)
+    cursor = _cursor(fairy, _PENDING_CURSOR_KEY)
     try:
-        cursor.execute(sql, values)
+        if len(pending) == 1:
+            _send(cursor, pending)
+        else:
+            with _pipeline(fairy.driver_connection) as pipeline:
+                _send(cursor, pending)
+                pipeline.sync()
     except connection.dialect.loaded_dbapi.Error as error:
         _forget(fairy)
-        connection._handle_dbapi_exception(error, sql, values, cursor, None)
+        sql = "; ".join(sql for sql, _ in pending)
+        connection._handle_dbapi_exception(error, sql, {}, cursor, None)
         raise
+
+
+class _Pipeline(Pipeline):
+    """psycopg's pipeline mode, left without a closing Sync when the block ended with one.
+
+    psycopg ends every pipeline block with a Sync of its own and waits for its answer: one
+    more round trip, even when the block's last step (a ``sync()`` or a COMMIT) left nothing
+    to send and nothing to read. This one leaves at once then; otherwise as psycopg does.
+    """
+
+    def _exit_gen(self) -> Any:
+        if self.command_queue or self.result_queue:
+            yield from super()._exit_gen()
+
+
+@contextmanager
+def _pipeline(driver: Any) -> Iterator[Pipeline]:
+    """Like psycopg's ``Connection.pipeline()`` (which it copies: the connection knows its
+    pipeline by its ``_pipeline`` attribute), with :class:`_Pipeline`."""
+    with driver.lock:
+        if driver._pipeline is not None:
+            raise RuntimeError("the connection is in pipeline mode already")
+        pipeline = driver._pipeline = _Pipeline(driver)
+    try:
+        with pipeline:
+            yield pipeline
+    finally:
+        with driver.lock:
+            driver._pipeline = None
 
 
 def install(engine: Engine) -> None:
@@ -267,15 +306,11 @@ def install(engine: Engine) -> None:
 
 def _committing_deferred(plain_commit: Callable[[Any], None]) -> Callable[[Any], None]:
     """The dialect's commit, which takes the transaction's last deferred writes along: they and
-    the COMMIT go as one query string in one round trip (the audit entry written at the end of
-    every request is such a write; psycopg's pipeline mode would cost a second round trip to
-    leave it). The values are bound by psycopg on the client side for that (its quoting of
-    literals), since a query string of several statements cannot carry parameters.
-
-    If a write fails, the server skips the rest of the string, the COMMIT included: nothing of
-    the transaction is committed. The connection is rolled back here (SQLAlchemy counts the
-    transaction as ended once its commit was attempted and would hand it back unrolled) and the
-    error raised as SQLAlchemy's."""
+    the COMMIT travel in one round trip (the audit entry written at the end of every request is
+    such a write). If a write fails, the COMMIT after it is not run: nothing of the transaction
+    is committed. The connection is rolled back here (SQLAlchemy counts the transaction as ended
+    once its commit was attempted and would hand it back unrolled) and the error raised as
+    SQLAlchemy's."""
 
     def do_commit(connection: Any) -> None:
         info = getattr(connection, "info", None)  # the pool's connection (SQLAlchemy passes it)
@@ -284,36 +319,17 @@ def _committing_deferred(plain_commit: Callable[[Any], None]) -> Callable[[Any],
             plain_commit(connection)
             return
         driver = cast(Any, connection.driver_connection)
-        sql, values = _one_string([*pending, ("COMMIT", {})])
         try:
-            _client_cursor(connection).execute(sql, values)
+            with _pipeline(driver):
+                _send(_cursor(connection, _PENDING_CURSOR_KEY), pending)
+                driver.commit()  # COMMIT and a Sync: the one round trip
         except Exception:
             _forget(connection)
             if not driver.closed:
                 driver.rollback()
             raise
-        if driver.info.transaction_status != _IDLE:  # pragma: no cover - the server always ends it
-            plain_commit(connection)
 
     return do_commit
-
-
-def _client_cursor(fairy: Any) -> Any:
-    cursor = fairy.info.get(_CLIENT_CURSOR_KEY)
-    if cursor is None or cursor.closed:
-        cursor = fairy.info[_CLIENT_CURSOR_KEY] = ClientCursor(fairy.driver_connection)
-    return cursor
-
-
-def _one_string(statements: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[str, dict[str, Any]]:
-    """Several statements as one query string, each one's parameters renamed apart (to be
-    bound on the client: see :func:`_committing_deferred`)."""
-    parts: list[str] = []
-    values: dict[str, Any] = {}
-    for i, (sql, params) in enumerate(statements):
-        parts.append(_PLACEHOLDER.sub(f"%(\\1__s{i})s", sql) if params else sql)
-        values.update((f"{key}__s{i}", value) for key, value in params.items())
-    return "; ".join(parts), values
 
 
 def _processed(values: Sequence[Any], processors: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
