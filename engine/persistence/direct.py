@@ -119,6 +119,10 @@ def _bind_processors(compiled: SQLCompiler) -> dict[str, Callable[[Any], Any]]:
 class Statement:
     """A Core statement run directly on PostgreSQL, through SQLAlchemy elsewhere.
 
+    Prepared on its first run on a connection (psycopg would prepare it only at the fifth):
+    these are the statements every request runs, and the pool holds several connections, each
+    of which would otherwise parse and plan a statement five times before keeping it.
+
     ``on_postgresql`` is the same statement written so that it compiles once, for a portable
     one that cannot: ``column = ANY(:array)`` for ``column IN :list`` of a size given with each
     call (an expanding IN changes the SQL with the number of values).
@@ -200,12 +204,12 @@ def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any])
         if pending:
             with _pipeline(fairy.driver_connection) as pipeline:
                 _send(_cursor(fairy, _PENDING_CURSOR_KEY), pending)
-                cursor.execute(compiled.sql, values)
+                cursor.execute(compiled.sql, values, prepare=True)
                 pipeline.sync()  # the one round trip: all sent, every answer read
                 result = cursor.pgresult
                 fetched = cursor.fetchall() if result is not None and result.nfields else []
         else:
-            cursor.execute(compiled.sql, values)
+            cursor.execute(compiled.sql, values, prepare=True)
             result = cursor.pgresult  # not cursor.description: that builds a column object per column
             fetched = cursor.fetchall() if result is not None and result.nfields else []
     except connection.dialect.loaded_dbapi.Error as error:
@@ -221,6 +225,8 @@ def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any])
 
 
 def _send(cursor: Any, pending: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    """The deferred writes, prepared as psycopg decides (the fifth time): inserts come in a shape
+    per number of rows, and a connection keeps a hundred prepared statements at most."""
     for sql, values in pending:
         cursor.execute(sql, values)
 

@@ -162,3 +162,30 @@ def test_a_deferred_update_with_a_list_of_values_lands_on_every_database(ctx: En
     assert names == {"ZZ1": "Neu", "ZZ2": "Amt ZZ2", "ZZ3": "Neu"}
     with ctx.uow(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(OFFICE).where(OFFICE.c.name == "Neu")) == 2
+
+
+@pytest.mark.postgres
+def test_a_hot_statement_is_prepared_at_its_first_run_on_a_connection(ctx: EngineContext) -> None:
+    """psycopg prepares a statement at its fifth run on a connection; a pool of many connections
+    would parse and plan the inbox page five times per connection before keeping its plan."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite: statements are SQLAlchemy's")
+    with ctx.uow() as uow:
+        OFFICES_BY_CODE.execute(uow.session, {})
+        prepared = uow.session.scalar(text(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%office.code IN%'"))
+    assert prepared == 1
+
+
+@pytest.mark.postgres
+def test_the_pool_hands_out_the_connection_used_last(ctx: EngineContext) -> None:
+    """LIFO: in a quiet hour the same warm connection serves, not each one the pool ever opened."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite's pool is of another kind")
+    first, second = ctx.db.write.connect(), ctx.db.write.connect()
+    first_pid = first.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    second_pid = second.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    first.close()
+    second.close()  # returned last
+    with ctx.db.write.connect() as again:
+        assert again.exec_driver_sql("SELECT pg_backend_pid()").scalar() == second_pid != first_pid
