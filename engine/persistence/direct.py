@@ -17,16 +17,16 @@ default goes through SQLAlchemy, which computes the default.
 
 Round trips: a write whose answer nobody waits for (an INSERT; an UPDATE or DELETE of rows the
 transaction holds locked, :meth:`Statement.defer`) is deferred and sent together with the next
-statement of the transaction that has an answer, as one query string: a step's task updates, new
-tasks, deadlines, history and the instance's state reach the database in one round trip with
-the next locking read or the audit chain's head, and the last ones of a transaction (the
-request's audit entry) go with its COMMIT. Counted from libpq's trace: a completion 4 round
-trips instead of 10, a fired timer 1.3 instead of 5. Deferred writes are sent before any other
-statement runs on the connection (an engine event: nothing reads past them) and with the
-commit; a rollback drops them with the transaction. A write that fails (a constraint) raises at
-that next statement or at the commit instead of at its own line, and nothing of the
-transaction is committed. (psycopg's pipeline mode would do the same with server-side binding,
-but leaving it costs one more round trip each time: its closing Sync.)
+statement of the transaction that has an answer, in psycopg's pipeline mode: a step's task
+updates, new tasks, deadlines, history and the instance's state reach the database in one round
+trip with the next locking read or the audit chain's head, and the last ones of a transaction
+(the request's audit entry) go with its COMMIT. psycopg closes every pipeline with a Sync of its
+own and waits for it; :class:`_Pipeline` leaves without it when the block ended with a sync.
+Counted from libpq's trace: a completion 4 round trips instead of 10, a fired timer 1.3 instead
+of 5. Deferred writes are sent before any other statement runs on the connection (an engine
+event: nothing reads past them) and with the commit; a rollback drops them with the
+transaction. A write that fails (a constraint) raises at that next statement or at the commit
+instead of at its own line, and nothing of the transaction is committed.
 
 SQLite (the embedded default) runs the same Core statements through SQLAlchemy: there is no
 network round trip to save and the type handling differs (UUIDs as text, naive datetimes).
@@ -169,7 +169,7 @@ def _bound(compiled: _Compiled, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _is_direct(dialect: Dialect) -> bool:
-    """PostgreSQL through psycopg 3 (the driver KIM installs; its client-side binding is used here)."""
+    """PostgreSQL through psycopg 3 (the driver KIM installs; its pipeline mode is used here)."""
     return dialect.name == "postgresql" and dialect.driver == "psycopg"
 
 
@@ -206,12 +206,10 @@ def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any])
                 _send(_cursor(fairy, _PENDING_CURSOR_KEY), pending)
                 cursor.execute(compiled.sql, values, prepare=True)
                 pipeline.sync()  # the one round trip: all sent, every answer read
-                result = cursor.pgresult
-                fetched = cursor.fetchall() if result is not None and result.nfields else []
+                fetched = _fetched(cursor)
         else:
             cursor.execute(compiled.sql, values, prepare=True)
-            result = cursor.pgresult  # not cursor.description: that builds a column object per column
-            fetched = cursor.fetchall() if result is not None and result.nfields else []
+            fetched = _fetched(cursor)
     except connection.dialect.loaded_dbapi.Error as error:
         _forget(fairy)
         connection._handle_dbapi_exception(error, compiled.sql, values, cursor, None)
@@ -222,6 +220,11 @@ def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any])
     if compiled.results:
         fetched = [_processed(r, compiled.results) for r in fetched]
     return Outcome([row._make(r) for r in fetched], cursor.rowcount)
+
+
+def _fetched(cursor: Any) -> list[Any]:
+    result = cursor.pgresult  # not cursor.description: that builds a column object per column
+    return cursor.fetchall() if result is not None and result.nfields else []
 
 
 def _send(cursor: Any, pending: Sequence[tuple[str, Mapping[str, Any]]]) -> None:

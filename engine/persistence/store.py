@@ -8,7 +8,7 @@ commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -17,8 +17,8 @@ from uuid import UUID
 
 from sqlalchemy import (
     ARRAY,
-    BindParameter,
     Column,
+    ColumnElement,
     Row,
     Select,
     Table,
@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from engine.persistence import direct
 from engine.persistence.models import (
@@ -274,17 +275,22 @@ def open_tasks(session: Session, instance_id: UUID) -> dict[UUID, UUID]:
     return {r.spiff_task_id: r.id for r in rows}
 
 
-def _array(name: str, column: Column[Any]) -> BindParameter[Any]:
-    """A list of values bound as one PostgreSQL array (for ``column = ANY(...)``)."""
-    return bindparam(name, type_=ARRAY(column.type))
+def _one_of(column: Column[Any], name: str, on_postgresql: bool) -> ColumnElement[bool]:
+    """``column IN :name`` for a list of any size: an expanding IN (its SQL changes with the number
+    of values), or on PostgreSQL ``= ANY(:name)`` with the list bound as one array, compiled once."""
+    if on_postgresql:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _both(build: Callable[[bool], Executable]) -> direct.Statement:
+    """A statement with a list of values, built portable and for PostgreSQL (see :func:`_one_of`)."""
+    return direct.Statement(build(False), on_postgresql=build(True))
 
 
 _CANCEL = {"state": TaskState.CANCELLED.value, "completed_at": bindparam("b_now"), "version": TASK.c.version + 1}
-_CANCEL_TASKS = direct.Statement(
-    update(TASK).where(TASK.c.id.in_(bindparam("b_ids", expanding=True)), TASK.c.state.in_(LIVE_STATES))
-    .values(**_CANCEL),
-    on_postgresql=update(TASK).where(TASK.c.id == any_(_array("b_ids", TASK.c.id)), TASK.c.state.in_(LIVE_STATES))
-    .values(**_CANCEL))
+_CANCEL_TASKS = _both(lambda pg: update(TASK).where(_one_of(TASK.c.id, "b_ids", pg), TASK.c.state.in_(LIVE_STATES))
+                      .values(**_CANCEL))
 
 
 def cancel_tasks(session: Session, task_ids: Sequence[UUID], now: datetime) -> None:
@@ -294,13 +300,9 @@ def cancel_tasks(session: Session, task_ids: Sequence[UUID], now: datetime) -> N
         _CANCEL_TASKS.defer(session, {"b_ids": list(task_ids), "b_now": now})
 
 
-_CANCEL_TASKS_OF = direct.Statement(
-    update(TASK).where(TASK.c.instance_id == bindparam("b_instance_id"),
-                       TASK.c.spiff_task_id.in_(bindparam("b_spiff_ids", expanding=True)),
-                       TASK.c.state.in_(LIVE_STATES)).values(**_CANCEL),
-    on_postgresql=update(TASK).where(TASK.c.instance_id == bindparam("b_instance_id"),
-                                     TASK.c.spiff_task_id == any_(_array("b_spiff_ids", TASK.c.spiff_task_id)),
-                                     TASK.c.state.in_(LIVE_STATES)).values(**_CANCEL))
+_CANCEL_TASKS_OF = _both(lambda pg: update(TASK).where(
+    TASK.c.instance_id == bindparam("b_instance_id"), _one_of(TASK.c.spiff_task_id, "b_spiff_ids", pg),
+    TASK.c.state.in_(LIVE_STATES)).values(**_CANCEL))
 
 
 def cancel_tasks_of(session: Session, instance_id: UUID, spiff_ids: Sequence[UUID], now: datetime) -> None:
@@ -332,12 +334,9 @@ def bpmn_timers(session: Session, instance_id: UUID) -> dict[UUID, tuple[UUID, d
     return {r.spiff_task_id: (r.id, r.fire_at) for r in rows}
 
 
-_DELETE_BPMN_TIMERS = direct.Statement(
-    delete(TIMER).where(TIMER.c.instance_id == bindparam("instance_id"), TIMER.c.kind == TimerKind.BPMN.value,
-                        TIMER.c.spiff_task_id.in_(bindparam("spiff_ids", expanding=True))),
-    on_postgresql=delete(TIMER).where(TIMER.c.instance_id == bindparam("instance_id"),
-                                      TIMER.c.kind == TimerKind.BPMN.value,
-                                      TIMER.c.spiff_task_id == any_(_array("spiff_ids", TIMER.c.spiff_task_id))))
+_DELETE_BPMN_TIMERS = _both(lambda pg: delete(TIMER).where(
+    TIMER.c.instance_id == bindparam("instance_id"), TIMER.c.kind == TimerKind.BPMN.value,
+    _one_of(TIMER.c.spiff_task_id, "spiff_ids", pg)))
 
 
 def delete_bpmn_timers(session: Session, instance_id: UUID, spiff_ids: Sequence[UUID]) -> None:
@@ -351,13 +350,10 @@ _MOVE_BPMN_TIMER = direct.Statement(update(TIMER).where(
 
 
 def move_bpmn_timer(session: Session, instance_id: UUID, spiff_id: UUID, fire_at: datetime) -> None:
-    _MOVE_BPMN_TIMER.defer(session, {"b_instance_id": instance_id, "b_spiff_id": spiff_id,
-                                                    "b_fire_at": fire_at})
+    _MOVE_BPMN_TIMER.defer(session, {"b_instance_id": instance_id, "b_spiff_id": spiff_id, "b_fire_at": fire_at})
 
 
-_DELETE_TIMERS = direct.Statement(
-    delete(TIMER).where(TIMER.c.id.in_(bindparam("ids", expanding=True))),
-    on_postgresql=delete(TIMER).where(TIMER.c.id == any_(_array("ids", TIMER.c.id))))
+_DELETE_TIMERS = _both(lambda pg: delete(TIMER).where(_one_of(TIMER.c.id, "ids", pg)))
 
 
 def delete_timers(session: Session, timer_ids: Iterable[UUID]) -> None:
