@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.domain.actors import Actor
-from engine.persistence.direct import Statement
+from engine.persistence.direct import Outcome, Statement, together
 from engine.persistence.models import AuditChain
 from engine.persistence.store import AUDIT, insert_rows
 
@@ -149,6 +149,24 @@ def append(session: Session, entries: list[dict[str, Any]],
             values["hash"] = prev = entry_hash(values)
             rows.append(values)
     insert_rows(session, AUDIT, rows)
+
+
+def read_with_own_chain_locked(session: Session, actor: Actor, statement: Statement,
+                               params: Mapping[str, Any]) -> Outcome:
+    """Run a read and, on PostgreSQL, lock the head of the actor's chain in the same round trip,
+    so that the read's audit entry needs no round trip of its own at the commit (the inbox).
+
+    The lock is then held from the read to the commit, not only for the append: for a use case
+    whose request appends to the actor's chain alone (a listing), which thus never waits for
+    another chain while holding it. SQLite runs the read alone (its reads take no write lock).
+    """
+    chain = actor_chain(actor.username)
+    outcomes = together(session, (_LOCK_HEAD, {"chain": chain, "genesis": GENESIS}), (statement, params))
+    if outcomes is None:
+        return statement.execute(session, params)
+    head, read = outcomes
+    remember_head(session, chain, int(head.one().last_seq), str(head.one().last_hash))
+    return read
 
 
 def _locked_head(session: Session, chain: UUID) -> tuple[int, str]:

@@ -22,7 +22,9 @@ updates, new tasks, deadlines, history and the instance's state reach the databa
 trip with the next locking read or the audit chain's head, and the last ones of a transaction
 (the request's audit entry) go with its COMMIT. psycopg closes every pipeline with a Sync of its
 own and waits for it; :class:`_Pipeline` leaves without it when the block ended with a sync.
-Counted from libpq's trace: a completion 4 round trips instead of 10, a fired timer 1.3 instead
+psycopg also sends a transaction's BEGIN alone and waits for it, in pipeline mode too; when a
+statement of this module opens the transaction, the BEGIN goes with it (:func:`_begin`).
+Counted from libpq's trace: a completion 3 round trips instead of 10, a fired timer 1.3 instead
 of 5. Deferred writes are sent before any other statement runs on the connection (an engine
 event: nothing reads past them) and with the commit; a rollback drops them with the
 transaction. A write that fails (a constraint) raises at that next statement or at the commit
@@ -44,6 +46,7 @@ from functools import cache
 from typing import Any, cast
 
 from psycopg import Pipeline
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, Insert, Table, event, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -51,9 +54,11 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
-_CURSOR_KEY = "kim_direct_cursor"
+_CURSOR_KEYS = ("kim_direct_cursor", "kim_direct_cursor_2", "kim_direct_cursor_3", "kim_direct_cursor_4")
+_CURSOR_KEY = _CURSOR_KEYS[0]
 _PENDING_CURSOR_KEY = "kim_direct_pending_cursor"
 _QUEUE_KEY = "kim_direct_queue"
+_IDLE = TransactionStatus.IDLE
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -139,7 +144,7 @@ class Statement:
         if compiled is None:
             result = connection.execute(self.statement, dict(params))
             return Outcome(list(result) if result.returns_rows else [], result.rowcount)
-        return _run(connection, compiled, _bound(compiled, params))
+        return _run(connection, [(compiled, _bound(compiled, params))])[0]
 
     def defer(self, session: Session, params: Mapping[str, Any]) -> int | None:
         """Run a write whose outcome the caller already knows (the rows it changes are locked):
@@ -158,6 +163,17 @@ class Statement:
         if dialect.name not in self._compiled:
             self._compiled[dialect.name] = _compile(self.direct_statement, dialect)
         return self._compiled[dialect.name]
+
+
+def together(session: Session, *calls: tuple[Statement, Mapping[str, Any]]) -> list[Outcome] | None:
+    """Statements none of which needs another's answer, in one round trip on PostgreSQL (with
+    the deferred writes before them); None elsewhere, where nothing would be saved and the
+    caller decides what to run. At most four."""
+    connection = session.connection()
+    compiled = [statement._compiled_for(connection.dialect) for statement, _ in calls]
+    if not all(compiled) or len(calls) > len(_CURSOR_KEYS):
+        return None
+    return _run(connection, [(c, _bound(c, params)) for c, (_, params) in zip(compiled, calls, strict=True) if c])
 
 
 def _bound(compiled: _Compiled, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,33 +209,50 @@ def _defer(connection: Connection, compiled: _Compiled, values: Mapping[str, Any
     fairy.info.setdefault(_QUEUE_KEY, []).append((compiled.sql, values))
 
 
-def _run(connection: Connection, compiled: _Compiled, values: Mapping[str, Any]) -> Outcome:
-    """Run one statement; the deferred writes before it travel with it in one round trip
-    (pipeline mode, which costs more CPU than a plain execute: only when there are)."""
+def _run(connection: Connection, statements: Sequence[tuple[_Compiled, Mapping[str, Any]]]) -> list[Outcome]:
+    """Run statements in one round trip; the deferred writes before them travel with them, and
+    so does the BEGIN of a transaction they open. Pipeline mode costs more CPU than a plain
+    execute: only when there is something to send along."""
     fairy = connection.connection
-    cursor = _cursor(fairy, _CURSOR_KEY)
-    _announce(connection, cursor, compiled.sql, values)
+    driver = fairy.driver_connection
+    cursors = [_cursor(fairy, key) for key, _ in zip(_CURSOR_KEYS, statements, strict=False)]
+    for cursor, (compiled, values) in zip(cursors, statements, strict=True):
+        _announce(connection, cursor, compiled.sql, values)
     pending = fairy.info.pop(_QUEUE_KEY, None)
     try:
-        if pending:
-            with _pipeline(fairy.driver_connection) as pipeline:
-                _send(_cursor(fairy, _PENDING_CURSOR_KEY), pending)
-                cursor.execute(compiled.sql, values, prepare=True)
+        if pending or len(statements) > 1 or _opens_transaction(driver):
+            with _pipeline(driver) as pipeline:
+                if pending:
+                    _send(_cursor(fairy, _PENDING_CURSOR_KEY), pending)
+                for cursor, (compiled, values) in zip(cursors, statements, strict=True):
+                    cursor.execute(compiled.sql, values, prepare=True)
                 pipeline.sync()  # the one round trip: all sent, every answer read
-                fetched = _fetched(cursor)
+                fetched = [_fetched(cursor) for cursor in cursors]
         else:
-            cursor.execute(compiled.sql, values, prepare=True)
-            fetched = _fetched(cursor)
+            compiled, values = statements[0]
+            cursors[0].execute(compiled.sql, values, prepare=True)
+            fetched = [_fetched(cursors[0])]
     except connection.dialect.loaded_dbapi.Error as error:
         _forget(fairy)
-        connection._handle_dbapi_exception(error, compiled.sql, values, cursor, None)
+        sql = "; ".join(compiled.sql for compiled, _ in statements)
+        connection._handle_dbapi_exception(error, sql, statements[0][1], cursors[0], None)
         raise  # not reached: the line above raises SQLAlchemy's form of the error
+    return [_outcome(cursor, compiled, rows) for cursor, (compiled, _), rows in zip(cursors, statements, fetched,
+                                                                                     strict=True)]
+
+
+def _outcome(cursor: Any, compiled: _Compiled, fetched: list[Any]) -> Outcome:
     if not fetched:
         return Outcome([], cursor.rowcount)
     row = compiled.row or _text_row(tuple(c.name for c in cursor.description))
     if compiled.results:
         fetched = [_processed(r, compiled.results) for r in fetched]
     return Outcome([row._make(r) for r in fetched], cursor.rowcount)
+
+
+def _opens_transaction(driver: Any) -> bool:
+    """The next statement begins the transaction (psycopg would send its BEGIN alone and wait)."""
+    return not driver.autocommit and driver.pgconn.transaction_status == _IDLE
 
 
 def _fetched(cursor: Any) -> list[Any]:
@@ -235,7 +268,8 @@ def _send(cursor: Any, pending: Sequence[tuple[str, Mapping[str, Any]]]) -> None
 
 
 def _forget(fairy: Any) -> None:
-    fairy.info.pop(_CURSOR_KEY, None)
+    for key in _CURSOR_KEYS:
+        fairy.info.pop(key, None)
     fairy.info.pop(_PENDING_CURSOR_KEY, None)
     fairy.info.pop(_QUEUE_KEY, None)
 
@@ -285,10 +319,20 @@ def _pipeline(driver: Any) -> Iterator[Pipeline]:
         pipeline = driver._pipeline = _Pipeline(driver)
     try:
         with pipeline:
+            if _opens_transaction(driver):
+                _begin(driver, pipeline)
             yield pipeline
     finally:
         with driver.lock:
             driver._pipeline = None
+
+
+def _begin(driver: Any, pipeline: Pipeline) -> None:
+    """The transaction's BEGIN as the pipeline's first message. psycopg would queue it and then
+    sync and wait for its answer before the statements after it (a round trip of its own); sent
+    to libpq directly, the connection counts as busy and psycopg leaves the BEGIN to us."""
+    driver.pgconn.send_query_params(driver._get_tx_start_command(), None)
+    pipeline.result_queue.append(None)  # its answer is checked for errors like psycopg's own commands
 
 
 def install(engine: Engine) -> None:

@@ -14,8 +14,9 @@ from sqlalchemy.exc import DatabaseError
 
 from engine.domain.actors import SYSTEM, Actor
 from engine.persistence import audit_checkpoints, audit_log
-from engine.persistence.models import AuditChain, AuditEntry
-from engine.services.admin import audit_trail
+from engine.persistence.models import AuditChain, AuditEntry, User
+from engine.services.admin import audit_trail, directory
+from engine.services.casework import inbox
 from engine.services.context import EngineContext
 from tests.threads import at_once
 
@@ -226,4 +227,21 @@ def test_first_entries_of_a_new_chain_written_at_once_are_numbered_in_turn(ctx: 
     with ctx.uow(write=False) as uow:
         seqs = sorted(uow.session.scalars(select(AuditEntry.seq).where(AuditEntry.chain == case)))
     assert seqs == [1, 2, 3, 4, 5, 6]
+    assert _verify(ctx).ok
+
+
+def test_inbox_listings_of_one_user_at_once_are_chained_in_turn(ctx: EngineContext) -> None:
+    """An inbox page locks its reader's chain with the page's read (PostgreSQL, one round trip):
+    listings at once, the first ever of that user among them, still number their entries in turn."""
+    ctx.run(directory.add_user, "lena", "caseworker", ["CM"])
+    with ctx.uow(write=False) as uow:
+        lena = directory.actor_for(uow.session.scalars(select(User).where(User.username == "lena")).one())
+    pages, failures = at_once(lambda: ctx.read(inbox.list_tasks, lena, inbox.parse_filter({})), times=6)
+    assert failures == []
+    assert len(pages) == 6
+    with ctx.uow(write=False) as uow:
+        entries = uow.session.execute(select(AuditEntry.seq, AuditEntry.action)
+                                      .where(AuditEntry.chain == audit_log.actor_chain("lena"))).all()
+    assert sorted(seq for seq, _ in entries) == [1, 2, 3, 4, 5, 6]
+    assert {action for _, action in entries} == {"task.list"}
     assert _verify(ctx).ok

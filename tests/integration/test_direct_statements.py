@@ -6,6 +6,7 @@ as SQLAlchemy's errors inside the transaction, every statement seen by the engin
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import ARRAY, Table, any_, bindparam, func, select, text
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from engine.persistence import direct
 from engine.persistence.models import AuditCheckpoint, Office
 from engine.services.context import EngineContext
-from tests.sql_counting import counting
+from tests.sql_counting import counting, round_trips
 
 OFFICE: Table = Office.__table__  # type: ignore[assignment]  # declarative tables are Tables
 CHECKPOINT: Table = AuditCheckpoint.__table__  # type: ignore[assignment]
@@ -25,6 +26,8 @@ OFFICES_BY_CODE = direct.Statement(
 CHECKPOINT_BY_ID = direct.Statement(select(CHECKPOINT).where(CHECKPOINT.c.id == bindparam("id")))
 RENAME = direct.Statement(OFFICE.update().where(OFFICE.c.code == bindparam("b_code"))
                           .values(name=bindparam("b_name")))
+RENAMED = direct.Statement(OFFICE.update().where(OFFICE.c.code == bindparam("b_code"))
+                           .values(name=bindparam("b_name")).returning(OFFICE.c.name))
 RENAME_ALL = direct.Statement(
     OFFICE.update().where(OFFICE.c.code.in_(bindparam("b_codes", expanding=True))).values(name=bindparam("b_name")),
     on_postgresql=OFFICE.update().where(OFFICE.c.code == any_(bindparam("b_codes", type_=ARRAY(OFFICE.c.code.type))))
@@ -189,3 +192,60 @@ def test_the_pool_hands_out_the_connection_used_last(ctx: EngineContext) -> None
     second.close()  # returned last
     with ctx.db.write.connect() as again:
         assert again.exec_driver_sql("SELECT pg_backend_pid()").scalar() == second_pid != first_pid
+
+
+def test_a_write_that_opens_the_transaction_is_undone_by_its_rollback(ctx: EngineContext) -> None:
+    """The BEGIN goes with the transaction's first statement (PostgreSQL): the statement still
+    runs inside the transaction, not on its own (which would commit it at once)."""
+    _insert_and_rename(ctx, ["ZZ1"])
+    with ctx.uow() as uow:
+        renamed = RENAMED.execute(uow.session, {"b_code": "ZZ1", "b_name": "Neu"}).rows
+        uow.rollback()
+    assert [r.name for r in renamed] == ["Neu"]
+    with ctx.uow(write=False) as uow:
+        assert uow.session.scalar(select(OFFICE.c.name).where(OFFICE.c.code == "ZZ1")) == "Amt ZZ1"
+
+
+def test_a_read_that_opens_the_transaction_sees_the_writes_after_it_in_the_same_one(ctx: EngineContext) -> None:
+    _insert_and_rename(ctx, ["ZZ1", "ZZ2"])
+    with ctx.uow() as uow:
+        before = [r.name for r in OFFICES_BY_CODE.execute(uow.session, {}).rows]
+        RENAME.execute(uow.session, {"b_code": "ZZ2", "b_name": "Neu"})
+        after = [r.name for r in OFFICES_BY_CODE.execute(uow.session, {}).rows]
+        uow.commit()
+    assert (before, after) == (["Amt ZZ1", "Amt ZZ2"], ["Amt ZZ1", "Neu"])
+
+
+@pytest.mark.postgres
+def test_the_begin_travels_with_the_first_statement(ctx: EngineContext, tmp_path: Path) -> None:
+    """psycopg sends a transaction's BEGIN alone and waits for it; here it goes along."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite runs in this process: no round trips")
+    _insert_and_rename(ctx, ["ZZ1"])
+    with round_trips(ctx.db, tmp_path / "begin.trace") as trips, ctx.uow() as uow:
+        RENAMED.execute(uow.session, {"b_code": "ZZ1", "b_name": "Neu"})
+        uow.commit()
+    trace = trips.trace.read_text()
+    assert '"BEGIN"' in trace
+    assert trips.count == 2, trace  # BEGIN with the update, then the COMMIT
+
+
+def test_statements_sent_together_each_answer_and_see_the_writes_before_them(ctx: EngineContext,
+                                                                             tmp_path: Path) -> None:
+    """On PostgreSQL in one round trip with the BEGIN and the deferred writes; elsewhere the
+    caller is told to run them itself (None)."""
+    _insert_and_rename(ctx, ["ZZ1", "ZZ2"])
+    if ctx.db.is_sqlite:
+        with ctx.uow() as uow:
+            assert direct.together(uow.session, (OFFICES_BY_CODE, {})) is None
+        return
+    with round_trips(ctx.db, tmp_path / "together.trace") as trips, ctx.uow() as uow:
+        RENAME.defer(uow.session, {"b_code": "ZZ1", "b_name": "Neu"})
+        outcomes = direct.together(uow.session, (RENAMED, {"b_code": "ZZ2", "b_name": "Auch neu"}),
+                                   (OFFICES_BY_CODE, {}))
+        uow.commit()
+    assert outcomes is not None
+    renamed, offices = outcomes
+    assert [r.name for r in renamed.rows] == ["Auch neu"]
+    assert [(r.code, r.name) for r in offices.rows] == [("ZZ1", "Neu"), ("ZZ2", "Auch neu")]
+    assert trips.count == 2, trips.trace.read_text()  # BEGIN, the deferred update and both; the COMMIT

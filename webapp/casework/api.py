@@ -28,28 +28,28 @@ def openapi() -> Any:
 
 @api.post("/cases")
 def open_case() -> Any:
-    return jsonify(to_json(run(cases.open_case, require_actor(), json_object_body()))), 201
+    return jsonify(run(cases.open_case, require_actor(), json_object_body())), 201
 
 
 @api.get("/cases/<uuid:case_id>")
 def get_case(case_id: UUID) -> Any:
-    return jsonify(to_json(run(cases.get_case, require_actor(), case_id)))
+    return jsonify(run(cases.get_case, require_actor(), case_id))
 
 
 @api.post("/cases/<uuid:case_id>/consents")
 def record_consent(case_id: UUID) -> Any:
-    return jsonify(to_json(run(consents.record_consent, require_actor(), case_id, json_object_body()))), 201
+    return jsonify(run(consents.record_consent, require_actor(), case_id, json_object_body())), 201
 
 
 @api.post("/cases/<uuid:case_id>/consents/<uuid:consent_id>/withdraw")
 def withdraw_consent(case_id: UUID, consent_id: UUID) -> Any:
-    return jsonify(to_json(run(consents.withdraw_consent, require_actor(), case_id, consent_id)))
+    return jsonify(run(consents.withdraw_consent, require_actor(), case_id, consent_id))
 
 
 @api.post("/cases/<uuid:case_id>/conferences")
 def convene_conference(case_id: UUID) -> Any:
     body = json_object_body()
-    return jsonify(to_json(run(conferences.convene_conference, require_actor(), case_id, body))), 201
+    return jsonify(run(conferences.convene_conference, require_actor(), case_id, body)), 201
 
 
 @api.get("/cases/<uuid:case_id>/conferences")
@@ -59,13 +59,13 @@ def list_conferences(case_id: UUID) -> Any:
 
 @api.get("/conferences/<uuid:conference_id>")
 def get_conference(conference_id: UUID) -> Any:
-    return jsonify(to_json(run(conferences.get_conference, require_actor(), conference_id)))
+    return jsonify(run(conferences.get_conference, require_actor(), conference_id))
 
 
 @api.get("/tasks")
 def list_tasks() -> Any:
     actor = require_actor()
-    return jsonify(to_json(run(inbox.list_tasks, actor, inbox.parse_filter(request.args))))
+    return jsonify(run(inbox.list_tasks, actor, inbox.parse_filter(request.args)))
 
 
 @api.get("/tasks/<uuid:task_id>")
@@ -80,18 +80,18 @@ def get_task(task_id: UUID) -> Any:
 
 @api.post("/tasks/<uuid:task_id>/claim")
 def claim(task_id: UUID) -> Any:
-    return jsonify(to_json(run(task_actions.claim_task, require_actor(), task_id)))
+    return jsonify(run(task_actions.claim_task, require_actor(), task_id))
 
 
 @api.post("/tasks/<uuid:task_id>/release")
 def release(task_id: UUID) -> Any:
-    return jsonify(to_json(run(task_actions.release_task, require_actor(), task_id)))
+    return jsonify(run(task_actions.release_task, require_actor(), task_id))
 
 
 @api.post("/tasks/<uuid:task_id>/assign")
 def assign(task_id: UUID) -> Any:
     username = json_object_body().get("username")
-    return jsonify(to_json(run(task_actions.assign_task, require_actor(), task_id, username)))
+    return jsonify(run(task_actions.assign_task, require_actor(), task_id, username))
 
 
 @api.post("/tasks/<uuid:task_id>/follow-up")
@@ -106,7 +106,7 @@ def follow_up(task_id: UUID) -> Any:
 @api.post("/tasks/<uuid:task_id>/draft")
 def save_draft(task_id: UUID) -> Any:
     data = json_object_body().get("data")
-    return jsonify(to_json(run(task_actions.save_draft, require_actor(), task_id, data)))
+    return jsonify(run(task_actions.save_draft, require_actor(), task_id, data))
 
 
 @api.post("/tasks/<uuid:task_id>/complete")
@@ -114,7 +114,7 @@ def complete(task_id: UUID) -> Any:
     data = json_object_body().get("data", {})
     if not isinstance(data, dict):
         raise InvalidInput("data must be an object", {"data": "must be an object"})
-    return jsonify(to_json(run(instances.complete_task, task_id, require_actor(), data)))
+    return jsonify(run(instances.complete_task, task_id, require_actor(), data))
 
 
 @api.get("/overdue")
@@ -124,7 +124,7 @@ def overdue() -> Any:
     args = {"view": "office", "overdue": "true", "per_page": request.args.get("per_page", "200"),
             "page": request.args.get("page", "1"), "office": request.args.get("office", ""),
             "sort": "due_at"}
-    return jsonify(to_json(run(inbox.list_tasks, actor, inbox.parse_filter(args))))
+    return jsonify(run(inbox.list_tasks, actor, inbox.parse_filter(args)))
 
 
 @api.post("/decisions/<decision_id>/evaluate")

@@ -5,7 +5,7 @@ ISO 8601 strings. Fields a record lists in ``hidden`` (need to know) are left ou
 fields marked as bookkeeping (``metadata={"hidden_field": True}``).
 
 An inbox page is a hundred records of twenty fields each, so the work per value is decided
-once per type (:data:`_CONVERTERS`) and the shown fields once per dataclass (:func:`_shown`),
+once per type (:data:`_CONVERTERS`) and the shown fields once per dataclass (:func:`shown_fields`),
 not looked up again for every value.
 """
 
@@ -35,7 +35,7 @@ def to_json(value: Any) -> Any:
 
 def _dataclass(value: Any) -> dict[str, Any]:
     hidden: frozenset[str] = getattr(value, "hidden", _NONE_HIDDEN)
-    names, read = _shown(type(value))
+    names, read = shown_fields(type(value))
     shown: dict[str, Any] = {}
     for name, field in zip(names, read(value), strict=True):
         if name not in hidden:
@@ -48,7 +48,7 @@ def _dataclass(value: Any) -> dict[str, Any]:
     return shown
 
 
-def _shown(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+def shown_fields(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
     """The fields of a dataclass that may ever be shown (bookkeeping fields never are), and one
     getter that reads them all at once."""
     plan = _SHOWN.get(kind)

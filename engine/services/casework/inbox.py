@@ -355,7 +355,8 @@ def list_tasks(uow: UnitOfWork, actor: Actor, f: TaskFilter) -> TaskPage:
     if _may_list(actor):  # deny by default: no offices, no tasks
         if f.view == "all":
             require(actor, Permission.LEAD_OFFICE)
-        rows = _page(_shape(actor, f)).execute(session, _values(actor, f, now)).rows
+        rows = audit_log.read_with_own_chain_locked(session, actor, _page(_shape(actor, f)),
+                                                    _values(actor, f, now)).rows
     # past the last page (or nothing at all) the count did not come along
     total = int(rows[0].total_matching) if rows else (_count(session, actor, f, now) if f.page > 1 else 0)
     audit_log.record(session, actor, "task.list", "task", None, details={
