@@ -345,6 +345,8 @@ def install(engine: Engine) -> None:
             flush(connection)
 
     engine.dialect.do_commit = _committing_deferred(engine.dialect.do_commit)  # type: ignore[method-assign,assignment]
+    if _is_direct(engine.dialect):
+        engine.dialect.do_rollback = _keeping_prepared(engine.dialect.do_rollback)  # type: ignore[method-assign,assignment]
 
     @event.listens_for(engine, "rollback")
     def _on_rollback(connection: Connection) -> None:
@@ -355,6 +357,26 @@ def install(engine: Engine) -> None:
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
         record.info.pop(_QUEUE_KEY, None)
+
+
+def _keeping_prepared(plain_rollback: Callable[[Any], None]) -> Callable[[Any], None]:
+    """The dialect's rollback, keeping the connection's prepared statements.
+
+    psycopg forgets them all at a rollback and deallocates them on the server (a round trip), in
+    case the transaction changed a table they read. KIM's requests change no tables (migrations
+    run in a process of their own), but every request that ends in an error (a form with a
+    mistake, a conflict) rolls back: each would make its connection parse and plan the hot
+    statements anew. Elsewhere (a pipeline still open, no transaction) as psycopg does it."""
+
+    def do_rollback(connection: Any) -> None:
+        driver = getattr(connection, "driver_connection", connection)
+        if driver.closed or driver._pipeline is not None or driver.pgconn.transaction_status == _IDLE:
+            plain_rollback(connection)
+            return
+        with driver.lock:
+            driver.wait(driver._exec_command(b"ROLLBACK"))
+
+    return do_rollback
 
 
 def _committing_deferred(plain_commit: Callable[[Any], None]) -> Callable[[Any], None]:

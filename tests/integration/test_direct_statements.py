@@ -249,3 +249,22 @@ def test_statements_sent_together_each_answer_and_see_the_writes_before_them(ctx
     assert [r.name for r in renamed.rows] == ["Auch neu"]
     assert [(r.code, r.name) for r in offices.rows] == [("ZZ1", "Neu"), ("ZZ2", "Auch neu")]
     assert trips.count == 2, trips.trace.read_text()  # BEGIN, the deferred update and both; the COMMIT
+
+
+@pytest.mark.postgres
+def test_a_rollback_keeps_the_connections_statements_prepared(ctx: EngineContext) -> None:
+    """psycopg deallocates every prepared statement at a rollback; a request that ends in an
+    error (a form with a mistake) would make its connection plan the hot statements anew."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite: statements are SQLAlchemy's")
+    with ctx.uow() as uow:
+        OFFICES_BY_CODE.execute(uow.session, {})
+        pid = uow.session.scalar(text("SELECT pg_backend_pid()"))
+        uow.rollback()
+    with ctx.uow() as uow:  # the pool hands out the connection used last
+        assert uow.session.scalar(text("SELECT pg_backend_pid()")) == pid
+        prepared = uow.session.scalar(text(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%office.code IN%'"))
+        rows = OFFICES_BY_CODE.execute(uow.session, {}).rows  # and it still runs as prepared
+    assert prepared == 1
+    assert rows == []
