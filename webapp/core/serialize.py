@@ -1,8 +1,10 @@
-"""Service results to JSON: the web layer's one serialiser.
+"""Service results to JSON: the web layer's rules for records.
 
 Use cases return frozen dataclasses holding dates, UUIDs and enums; the API answers JSON with
 ISO 8601 strings. Fields a record lists in ``hidden`` (need to know) are left out, as are
-fields marked as bookkeeping (``metadata={"hidden_field": True}``).
+fields marked as bookkeeping (``metadata={"hidden_field": True}``). Replies are written by
+:mod:`webapp.core.json_provider` by the same rules, without building these dictionaries first;
+:func:`to_json` is for everything else that needs the plain values.
 
 An inbox page is a hundred records of twenty fields each, so the work per value is decided
 once per type (:data:`_CONVERTERS`) and the shown fields once per dataclass (:func:`shown_fields`),
