@@ -164,8 +164,8 @@ def read_with_own_chain_locked(session: Session, actor: Actor, statement: Statem
     outcomes = together(session, (_LOCK_HEAD, {"chain": chain, "genesis": GENESIS}), (statement, params))
     if outcomes is None:
         return statement.execute(session, params)
-    head, read = outcomes
-    remember_head(session, chain, int(head.one().last_seq), str(head.one().last_hash))
+    head, read = outcomes[0].one(), outcomes[1]
+    remember_head(session, chain, int(head.last_seq), str(head.last_hash))
     return read
 
 

@@ -26,10 +26,9 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.sansio.response import Response
 
-from webapp.core.serialize import shown_fields, to_json
+from webapp.core.serialize import shown_values, to_json
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
-_NONE: frozenset[str] = frozenset()
 
 
 def encode(value: Any, *, indent: bool = False, sort_keys: bool = False) -> bytes:
@@ -49,11 +48,7 @@ def encode(value: Any, *, indent: bool = False, sort_keys: bool = False) -> byte
 def _record(value: Any) -> Any:
     """What orjson asks about: records, sets and the subclasses of dates and UUIDs it leaves to us."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names, read = shown_fields(type(value))
-        hidden: frozenset[str] = getattr(value, "hidden", _NONE)
-        if hidden:
-            return {name: field for name, field in zip(names, read(value), strict=True) if name not in hidden}
-        return dict(zip(names, read(value), strict=True))
+        return shown_values(value)
     if isinstance(value, set | frozenset | tuple | list):
         return list(value)
     if isinstance(value, Mapping):

@@ -7,7 +7,7 @@ fields marked as bookkeeping (``metadata={"hidden_field": True}``). Replies are 
 :func:`to_json` is for everything else that needs the plain values.
 
 An inbox page is a hundred records of twenty fields each, so the work per value is decided
-once per type (:data:`_CONVERTERS`) and the shown fields once per dataclass (:func:`shown_fields`),
+once per type (:data:`_CONVERTERS`) and the shown fields once per dataclass (:func:`_shown_fields`),
 not looked up again for every value.
 """
 
@@ -36,21 +36,23 @@ def to_json(value: Any) -> Any:
 
 
 def _dataclass(value: Any) -> dict[str, Any]:
-    hidden: frozenset[str] = getattr(value, "hidden", _NONE_HIDDEN)
-    names, read = shown_fields(type(value))
-    shown: dict[str, Any] = {}
-    for name, field in zip(names, read(value), strict=True):
-        if name not in hidden:
-            kind = type(field)
-            if kind in _PLAIN:  # most fields are
-                shown[name] = field
-            else:
-                convert = _CONVERTERS.get(kind)
-                shown[name] = convert(field) if convert is not None else to_json(field)
+    shown = shown_values(value)
+    for name, field in shown.items():
+        kind = type(field)
+        if kind not in _PLAIN:  # most fields are
+            convert = _CONVERTERS.get(kind)
+            shown[name] = convert(field) if convert is not None else to_json(field)
     return shown
 
 
-def shown_fields(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+def shown_values(record: Any) -> dict[str, Any]:
+    """A record's fields that this record shows (need to know), with their values as they are."""
+    hidden: frozenset[str] = getattr(record, "hidden", _NONE_HIDDEN)
+    names, read = _shown_fields(type(record))
+    return {name: field for name, field in zip(names, read(record), strict=True) if name not in hidden}
+
+
+def _shown_fields(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
     """The fields of a dataclass that may ever be shown (bookkeeping fields never are), and one
     getter that reads them all at once."""
     plan = _SHOWN.get(kind)
